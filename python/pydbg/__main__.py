@@ -1,0 +1,5 @@
+import sys
+
+from pydbg.cli import main
+
+sys.exit(main())

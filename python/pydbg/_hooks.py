@@ -1,0 +1,45 @@
+"""The two places where pydbg must see the program from Python: its output and its threads."""
+
+import threading
+
+from pydbg import _core
+
+
+class _OutputTee:
+    """Writes through to the real stream and copies the text to the attached client."""
+
+    def __init__(self, stream, category):
+        self._stream = stream
+        self._category = category
+
+    def write(self, text):
+        written = self._stream.write(text)
+        _core.output(self._category, text)
+        return written
+
+    def writelines(self, lines):
+        for line in lines:
+            self.write(line)
+
+    def __getattr__(self, name):
+        return getattr(self._stream, name)
+
+
+def install_output_tee(sys_module):
+    sys_module.stdout = _OutputTee(sys_module.stdout, "stdout")
+    sys_module.stderr = _OutputTee(sys_module.stderr, "stderr")
+
+
+def install_thread_hook():
+    """Reports each thread's start and end, so the client gets `thread` events."""
+    original = threading.Thread._bootstrap_inner
+
+    def _bootstrap_inner(self):
+        ident = threading.get_ident()
+        _core.thread_started(ident, self.name)
+        try:
+            original(self)
+        finally:
+            _core.thread_exited(ident)
+
+    threading.Thread._bootstrap_inner = _bootstrap_inner

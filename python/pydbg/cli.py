@@ -1,0 +1,200 @@
+"""`pydbg [--listen [HOST:]PORT | --connect HOST:PORT] [--wait-for-client] [--log-dir DIR]
+(FILE | -m MODULE | -c CODE) [ARGS...]`
+
+Runs a program under pydbg so that a DAP client can attach. The program sees `sys.argv`,
+`__main__`, `sys.path[0]` and its exit code as it would under plain `python`.
+"""
+
+import os
+import sys
+
+USAGE = (
+    "usage: pydbg [--listen [HOST:]PORT | --connect HOST:PORT] [--wait-for-client] "
+    "[--log-dir DIR] (FILE | -m MODULE | -c CODE) [ARGS...]"
+)
+DEFAULT_HOST = "127.0.0.1"
+
+
+class UsageError(Exception):
+    pass
+
+
+def parse_address(text, option, host_required=False):
+    host, sep, port = text.rpartition(":")
+    if not sep:
+        if host_required:
+            raise UsageError(f"{option} needs HOST:PORT, got {text!r}")
+        host = DEFAULT_HOST
+    try:
+        number = int(port)
+    except ValueError:
+        raise UsageError(f"{option}: {port!r} is not a port number") from None
+    if not 0 <= number <= 65535:
+        raise UsageError(f"{option}: port {number} is out of range (0-65535)")
+    return host or DEFAULT_HOST, number
+
+
+def parse_args(argv):
+    options = {"listen": None, "connect": None, "wait": False, "log_dir": None}
+    args = list(argv)
+    while args:
+        arg = args.pop(0)
+        if arg in ("-h", "--help"):
+            print(USAGE)
+            raise SystemExit(0)
+        if arg in ("--listen", "--connect", "--log-dir"):
+            if not args:
+                raise UsageError(f"{arg} needs a value")
+            value = args.pop(0)
+            if arg == "--listen":
+                options["listen"] = parse_address(value, arg)
+            elif arg == "--connect":
+                options["connect"] = parse_address(value, arg, host_required=True)
+            else:
+                options["log_dir"] = value
+        elif arg == "--wait-for-client":
+            options["wait"] = True
+        elif arg in ("-m", "-c"):
+            if not args:
+                raise UsageError(f"{arg} needs a value")
+            return options, (arg, args.pop(0)), args
+        elif arg.startswith("-"):
+            raise UsageError(f"unknown option {arg}")
+        else:
+            return options, ("file", arg), args
+    raise UsageError("nothing to run: give a FILE, -m MODULE or -c CODE")
+
+
+def internal_paths():
+    """pydbg's own package and runpy, which starts the program: never shown, never stopped in."""
+    import runpy
+
+    return [os.path.dirname(os.path.abspath(__file__)), os.path.abspath(runpy.__file__), "<frozen runpy>"]
+
+
+def library_prefixes():
+    import site
+    import sysconfig
+
+    paths = sysconfig.get_paths()
+    prefixes = {paths[k] for k in ("stdlib", "platstdlib", "purelib", "platlib") if k in paths}
+    prefixes.update(site.getsitepackages())
+    if site.ENABLE_USER_SITE and site.getusersitepackages():
+        prefixes.add(site.getusersitepackages())
+    return sorted(prefixes)
+
+
+def main(argv=None):
+    if sys.version_info < (3, 12):
+        print(f"pydbg: needs Python 3.12 or newer; this is {sys.version.split()[0]} ({sys.executable})",
+              file=sys.stderr)
+        return 2
+    try:
+        options, target, program_args = parse_args(sys.argv[1:] if argv is None else argv)
+    except UsageError as e:
+        print(f"pydbg: {e}\n{USAGE}", file=sys.stderr)
+        return 2
+    kind, what = target
+    if kind == "file" and not os.path.isfile(what):
+        print(f"pydbg: cannot run {what!r}: no such file", file=sys.stderr)
+        return 2
+    if kind == "-m":
+        import importlib.util
+        try:
+            found = importlib.util.find_spec(what)
+        except (ImportError, ValueError):
+            found = None
+        if found is None:
+            print(f"pydbg: no module named {what!r}", file=sys.stderr)
+            return 2
+
+    from pydbg import _core, _hooks
+
+    try:
+        _core.init_logging(options["log_dir"])
+    except OSError as e:
+        print(f"pydbg: {e}", file=sys.stderr)
+        return 2
+    try:
+        _core.install(internal_paths(), library_prefixes())
+    except RuntimeError as e:
+        print(f"pydbg: {e}", file=sys.stderr)
+        return 2
+    try:
+        if options["connect"]:
+            host, port = options["connect"]
+            _core.connect(host, port)
+        else:
+            host, port = options["listen"] or (DEFAULT_HOST, 5678)
+            _core.listen(host, port)
+    except OSError as e:
+        verb = "connect to" if options["connect"] else "listen on"
+        print(f"pydbg: cannot {verb} {host}:{port}: {e}", file=sys.stderr)
+        return 1
+
+    _hooks.install_output_tee(sys)
+    _hooks.install_thread_hook()
+    if options["wait"]:
+        _core.wait_for_client()
+    return run_program(_core, kind, what, program_args)
+
+
+def run_program(core, kind, what, program_args):
+    import atexit
+    import runpy
+
+    exit_code = [0]
+    # Registered first, so it runs last: after non-daemon threads have ended, as the program's
+    # real end.
+    atexit.register(lambda: core.program_exited(exit_code[0]))
+    try:
+        if kind == "file":
+            path = os.path.abspath(what)
+            sys.argv = [what, *program_args]
+            sys.path[0] = os.path.dirname(path)
+            runpy.run_path(path, run_name="__main__")
+        elif kind == "-m":
+            sys.argv = [what, *program_args]
+            sys.path[0] = os.getcwd()
+            runpy.run_module(what, run_name="__main__", alter_sys=True)
+        else:
+            import types
+            sys.argv = ["-c", *program_args]
+            sys.path[0] = ""
+            module = types.ModuleType("__main__")
+            sys.modules["__main__"] = module
+            exec(compile(what, "<string>", "exec"), module.__dict__)
+    except SystemExit as e:
+        exit_code[0] = exit_status(e.code)
+        raise
+    except KeyboardInterrupt:
+        if core.is_terminating():
+            exit_code[0] = 130
+            return 130
+        report_uncaught(*sys.exc_info())
+        exit_code[0] = 130
+        return 130
+    except BaseException:
+        report_uncaught(*sys.exc_info())
+        exit_code[0] = 1
+        return 1
+    return 0
+
+
+def exit_status(code):
+    if code is None:
+        return 0
+    if isinstance(code, int):
+        return code
+    return 1
+
+
+def report_uncaught(exc_type, exc, tb):
+    """Shows the traceback as plain Python would, without pydbg's own frames."""
+    package_dir, *runpy_files = internal_paths()
+    while tb is not None:
+        filename = tb.tb_frame.f_code.co_filename
+        if not (filename.startswith(package_dir + os.sep) or filename in runpy_files):
+            break
+        tb = tb.tb_next
+    sys.excepthook(exc_type, exc.with_traceback(tb), tb)

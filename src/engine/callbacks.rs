@@ -1,0 +1,222 @@
+//! The `sys.monitoring` callbacks. Each one catches every error and panic: pydbg's own failures
+//! must never reach the user's program (a Rust panic would surface as a BaseException that skips
+//! the user's `except Exception`).
+
+use pyo3::ffi;
+use pyo3::prelude::*;
+use pyo3::types::{PyString, PyTuple};
+
+use super::breakpoints::Verdict;
+use super::files::Origin;
+use super::stepping::{StepKind, StepPlan};
+use super::threads::StopReason;
+use super::{current_ident, engine, is_pydbg_thread, Engine, EventIds, TOOL_ID};
+
+/// What a callback answers: keep the event, or DISABLE it for this code location.
+enum Answer {
+    Keep,
+    Disable,
+}
+
+pub(super) fn register(py: Python<'_>, monitoring: &Bound<'_, PyAny>, ids: &EventIds) -> PyResult<()> {
+    let module = PyModule::new(py, "pydbg_callbacks")?;
+    let register = |event: i64, f: Bound<'_, PyAny>| -> PyResult<()> {
+        monitoring.call_method1("register_callback", (TOOL_ID, event, f)).map(drop)
+    };
+    register(ids.py_start, wrap_pyfunction!(on_py_start, &module)?.into_any())?;
+    register(ids.line, wrap_pyfunction!(on_line, &module)?.into_any())?;
+    register(ids.py_return, wrap_pyfunction!(on_frame_exit, &module)?.into_any())?;
+    register(ids.py_unwind, wrap_pyfunction!(on_frame_exit, &module)?.into_any())?;
+    register(ids.py_yield, wrap_pyfunction!(on_py_yield, &module)?.into_any())?;
+    Ok(())
+}
+
+/// Runs a callback body, turning any error or panic into a logged "keep going".
+fn guarded(py: Python<'_>, what: &str, body: impl FnOnce() -> PyResult<Answer>) -> Py<PyAny> {
+    if is_pydbg_thread() {
+        return py.None();
+    }
+    match std::panic::catch_unwind(std::panic::AssertUnwindSafe(body)) {
+        Ok(Ok(Answer::Keep)) => py.None(),
+        Ok(Ok(Answer::Disable)) => engine().monitoring.disable.clone_ref(py),
+        Ok(Err(e)) => {
+            tracing::error!("{what} callback failed: {e}");
+            py.None()
+        }
+        Err(_) => {
+            tracing::error!("{what} callback panicked");
+            py.None()
+        }
+    }
+}
+
+/// The frame that raised the current event.
+fn current_frame(py: Python<'_>) -> Option<Bound<'_, PyAny>> {
+    // SAFETY: called with the GIL held; PyEval_GetFrame returns a borrowed reference or NULL.
+    unsafe {
+        let frame = ffi::PyEval_GetFrame();
+        if frame.is_null() {
+            None
+        } else {
+            Some(Bound::from_borrowed_ptr(py, frame.cast::<ffi::PyObject>()))
+        }
+    }
+}
+
+#[pyfunction]
+#[pyo3(signature = (*args))]
+fn on_py_start(py: Python<'_>, args: &Bound<'_, PyTuple>) -> Py<PyAny> {
+    guarded(py, "PY_START", || engine().on_py_start(py, &args.get_item(0)?))
+}
+
+#[pyfunction]
+#[pyo3(signature = (*args))]
+fn on_line(py: Python<'_>, args: &Bound<'_, PyTuple>) -> Py<PyAny> {
+    guarded(py, "LINE", || engine().on_line(py, &args.get_item(0)?, args.get_item(1)?.extract()?))
+}
+
+#[pyfunction]
+#[pyo3(signature = (*args))]
+fn on_frame_exit(py: Python<'_>, args: &Bound<'_, PyTuple>) -> Py<PyAny> {
+    let _ = args;
+    guarded(py, "PY_RETURN/PY_UNWIND", || {
+        if let (Some(mut plan), Some(frame)) = (engine().plans.get_mut(&current_ident()), current_frame(py)) {
+            plan.on_frame_exit(frame.as_ptr() as usize);
+        }
+        Ok(Answer::Keep)
+    })
+}
+
+#[pyfunction]
+#[pyo3(signature = (*args))]
+fn on_py_yield(py: Python<'_>, args: &Bound<'_, PyTuple>) -> Py<PyAny> {
+    let _ = args;
+    guarded(py, "PY_YIELD", || {
+        if let (Some(mut plan), Some(frame)) = (engine().plans.get_mut(&current_ident()), current_frame(py)) {
+            plan.on_frame_yield(frame.as_ptr() as usize);
+        }
+        Ok(Answer::Keep)
+    })
+}
+
+fn filename<'py>(py: Python<'py>, code: &Bound<'py, PyAny>) -> PyResult<Bound<'py, PyString>> {
+    Ok(code.getattr(pyo3::intern!(py, "co_filename"))?.cast_into::<PyString>()?)
+}
+
+impl Engine {
+    fn on_py_start(&self, py: Python<'_>, code: &Bound<'_, PyAny>) -> PyResult<Answer> {
+        let filename = filename(py, code)?;
+        let (origin, has_breakpoints, has_function_breakpoints, just_my_code) = {
+            let mut state = self.state.lock();
+            let info = state.files.info(filename.to_str()?);
+            (
+                info.origin,
+                state.line_breakpoints.contains_key(&info.key),
+                !state.function_breakpoints.is_empty(),
+                state.just_my_code,
+            )
+        };
+        if origin == Origin::Internal {
+            return Ok(Answer::Disable);
+        }
+        if has_breakpoints {
+            self.watch_code_for_breakpoints(py, code);
+        }
+        let mut keep = false;
+        if has_function_breakpoints {
+            keep = self.check_function_breakpoints(py, code)?;
+        }
+        let ident = current_ident();
+        let stepping_in = self.plans.get(&ident).is_some_and(|p| p.wants_new_frames());
+        let stoppable = origin == Origin::User || !just_my_code;
+        if (stepping_in && stoppable) || self.must_stop_for_all_stop() {
+            self.watch_code_for_step(py, code)?;
+        }
+        Ok(if keep || !self.quiet() { Answer::Keep } else { Answer::Disable })
+    }
+
+    /// Matches a starting function against the function breakpoints by qualified name, with or
+    /// without its module. Returns whether PY_START must stay on for this code.
+    fn check_function_breakpoints(&self, py: Python<'_>, code: &Bound<'_, PyAny>) -> PyResult<bool> {
+        let qualname: String = code.getattr(pyo3::intern!(py, "co_qualname"))?.extract()?;
+        let candidates: Vec<_> = self
+            .state
+            .lock()
+            .function_breakpoints
+            .iter()
+            .filter(|(name, _)| name.ends_with(qualname.as_str()))
+            .cloned()
+            .collect();
+        if candidates.is_empty() {
+            return Ok(false);
+        }
+        let Some(frame) = current_frame(py) else { return Ok(true) };
+        let module: String = frame
+            .getattr("f_globals")?
+            .get_item("__name__")
+            .and_then(|n| n.extract())
+            .unwrap_or_default();
+        for (name, bp) in candidates {
+            if name != qualname && name != format!("{module}.{qualname}") {
+                continue;
+            }
+            if let (Verdict::Stop, error) = bp.decide(py, &frame) {
+                if let Some(error) = error {
+                    self.output("stderr", error);
+                }
+                self.plans.insert(current_ident(), StepPlan::entry(bp.id));
+                self.watch_code_for_step(py, code)?;
+                self.refresh_events(py);
+                break;
+            }
+        }
+        Ok(true)
+    }
+
+    fn on_line(&self, py: Python<'_>, code: &Bound<'_, PyAny>, line: i64) -> PyResult<Answer> {
+        let filename = filename(py, code)?;
+        let (origin, breakpoint, just_my_code) = {
+            let mut state = self.state.lock();
+            let info = state.files.info(filename.to_str()?);
+            let bp = state.line_breakpoints.get(&info.key).and_then(|lines| lines.get(&line)).cloned();
+            (info.origin, bp, state.just_my_code)
+        };
+        if origin == Origin::Internal {
+            return Ok(Answer::Disable);
+        }
+        let Some(frame) = current_frame(py) else { return Ok(Answer::Keep) };
+        if let Some(bp) = &breakpoint {
+            let (verdict, error) = bp.decide(py, &frame);
+            if let Some(error) = error {
+                self.output("stderr", error);
+            }
+            match verdict {
+                Verdict::Stop => {
+                    self.park(py, &frame, StopReason::Breakpoint(bp.id));
+                    return Ok(Answer::Keep);
+                }
+                Verdict::Log(text) => self.output("console", text),
+                Verdict::Ignore => {}
+            }
+        }
+        let ident = current_ident();
+        let step_stop = self.plans.get(&ident).and_then(|plan| {
+            let stoppable = origin == Origin::User || !just_my_code;
+            plan.stops_at_line(frame.as_ptr() as usize, stoppable).then_some(plan.kind)
+        });
+        if let Some(kind) = step_stop {
+            let reason = match kind {
+                StepKind::FunctionEntry(id) => StopReason::FunctionBreakpoint(id),
+                _ => StopReason::Step,
+            };
+            self.park(py, &frame, reason);
+            return Ok(Answer::Keep);
+        }
+        if self.must_stop_for_all_stop() {
+            self.park(py, &frame, StopReason::Pause);
+            return Ok(Answer::Keep);
+        }
+        let disable = breakpoint.is_none() && self.quiet();
+        Ok(if disable { Answer::Disable } else { Answer::Keep })
+    }
+}

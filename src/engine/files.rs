@@ -1,0 +1,93 @@
+//! What a code object's `co_filename` is to the debugger: its canonical path (the key that
+//! breakpoints use) and whether it is the user's code, a library's, or pydbg's own.
+
+use std::collections::HashMap;
+use std::sync::Arc;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Origin {
+    /// The user's own code: steps and justMyCode stops land here.
+    User,
+    /// The standard library and site-packages: skipped by steps while justMyCode is on.
+    Library,
+    /// pydbg itself and the bootstrap that runs the program: never stopped in, never shown.
+    Internal,
+}
+
+#[derive(Debug)]
+pub struct FileInfo {
+    pub key: Arc<str>,
+    pub origin: Origin,
+}
+
+/// Classifies file names, caching each answer because callbacks ask for the same names often.
+#[derive(Default)]
+pub struct FileClassifier {
+    internal_prefixes: Vec<String>,
+    library_prefixes: Vec<String>,
+    cache: HashMap<String, Arc<FileInfo>>,
+}
+
+impl FileClassifier {
+    pub fn new(internal_prefixes: Vec<String>, library_prefixes: Vec<String>) -> Self {
+        let canonical = |v: Vec<String>| v.into_iter().map(|p| canonical_key(&p).to_string()).collect();
+        FileClassifier {
+            internal_prefixes: canonical(internal_prefixes),
+            library_prefixes: canonical(library_prefixes),
+            cache: HashMap::new(),
+        }
+    }
+
+    pub fn info(&mut self, co_filename: &str) -> Arc<FileInfo> {
+        if let Some(info) = self.cache.get(co_filename) {
+            return info.clone();
+        }
+        let key = canonical_key(co_filename);
+        let under = |prefixes: &[String]| {
+            prefixes.iter().any(|p| {
+                key.starts_with(p.as_str()) && (key.len() == p.len() || key[p.len()..].starts_with(['/', '\\']))
+            })
+        };
+        let origin = if under(&self.internal_prefixes) {
+            Origin::Internal
+        } else if co_filename.starts_with("<frozen") || under(&self.library_prefixes) {
+            Origin::Library
+        } else {
+            Origin::User
+        };
+        let info = Arc::new(FileInfo { key, origin });
+        self.cache.insert(co_filename.to_owned(), info.clone());
+        info
+    }
+}
+
+/// The canonical form of a path, so that a client's path and a `co_filename` compare equal.
+/// Names that are not files (`<string>`) are kept as they are.
+pub fn canonical_key(path: &str) -> Arc<str> {
+    if path.starts_with('<') {
+        return path.into();
+    }
+    match std::fs::canonicalize(path) {
+        Ok(p) => p.to_string_lossy().into(),
+        Err(_) => path.into(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn classifies_by_prefix_on_path_boundaries() {
+        let mut c = FileClassifier::new(vec!["/opt/pydbg".into()], vec!["/usr/lib/python3.12".into()]);
+        assert_eq!(c.info("/opt/pydbg/cli.py").origin, Origin::Internal);
+        let mut c2 = FileClassifier::new(vec!["/lib/runpy.py".into()], vec![]);
+        assert_eq!(c2.info("/lib/runpy.py").origin, Origin::Internal);
+        assert_eq!(c2.info("/lib/runpy.pyc").origin, Origin::User);
+        assert_eq!(c.info("/opt/pydbgx/app.py").origin, Origin::User);
+        assert_eq!(c.info("/usr/lib/python3.12/threading.py").origin, Origin::Library);
+        assert_eq!(c.info("<frozen runpy>").origin, Origin::Library);
+        assert_eq!(c.info("<string>").origin, Origin::User);
+        assert_eq!(&*c.info("<string>").key, "<string>");
+    }
+}

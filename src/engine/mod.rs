@@ -1,0 +1,698 @@
+//! The `sys.monitoring` tool: breakpoints, steps, stops and the events that serve them.
+//!
+//! The engine owns every call to `set_events`, `set_local_events` and `restart_events`. Its rule
+//! is to enable as little as possible: LINE only on code objects of files with breakpoints and on
+//! the frames a step or a stop needs, PY_START globally only while something must see new frames,
+//! and DISABLE returned wherever no thread can need an event again.
+
+pub mod breakpoints;
+pub mod callbacks;
+pub mod files;
+pub mod stepping;
+pub mod threads;
+
+use std::cell::Cell;
+use std::collections::{BTreeMap, HashMap};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::{mpsc, Arc, OnceLock};
+use std::time::Duration;
+
+use dashmap::{DashMap, DashSet};
+use parking_lot::{Condvar, Mutex};
+use pyo3::prelude::*;
+use pyo3::types::PyDict;
+use tokio::sync::mpsc::UnboundedSender;
+
+use crate::protocol::types::{self as dap, SourceBreakpoint, StoppedEventBody, ThreadEventBody};
+use breakpoints::{code_lines, compile_log_message, resolve_line, Breakpoint, Expression, HitCondition};
+use files::{canonical_key, FileClassifier, Origin};
+use stepping::{StepKind, StepPlan};
+use threads::{Command, Outcome, Parked, StopReason, Threads};
+
+/// `sys.monitoring.DEBUGGER_ID`.
+const TOOL_ID: u8 = 0;
+
+/// What the engine tells the session.
+pub enum EngineEvent {
+    Stopped(StoppedEventBody),
+    Thread(ThreadEventBody),
+    Output { category: &'static str, text: String },
+    /// The program has ended; the session acknowledges once `exited` and `terminated` are written.
+    Exited { code: i64, written: mpsc::Sender<()> },
+}
+
+#[derive(Clone, Copy)]
+struct EventIds {
+    py_start: i64,
+    py_return: i64,
+    py_yield: i64,
+    line: i64,
+    py_unwind: i64,
+}
+
+struct Monitoring {
+    set_events: Py<PyAny>,
+    set_local_events: Py<PyAny>,
+    restart_events: Py<PyAny>,
+    disable: Py<PyAny>,
+    ids: EventIds,
+}
+
+struct State {
+    files: FileClassifier,
+    line_breakpoints: HashMap<Arc<str>, BTreeMap<i64, Arc<Breakpoint>>>,
+    function_breakpoints: Vec<(String, Arc<Breakpoint>)>,
+    /// Code objects with LINE on because their file has breakpoints, by address. Held strongly
+    /// while the file has breakpoints, so an address can't be reused by another code object.
+    breakpoint_code: HashMap<usize, Py<PyAny>>,
+    /// Code objects with events on for a step or an all-threads stop; reset when none is active.
+    step_code: HashMap<usize, Py<PyAny>>,
+    global_events: i64,
+    just_my_code: bool,
+    next_breakpoint_id: i64,
+    threads: Threads,
+}
+
+pub struct Engine {
+    monitoring: Monitoring,
+    state: Mutex<State>,
+    client: Mutex<Option<UnboundedSender<EngineEvent>>>,
+    client_attached: AtomicBool,
+    plans: DashMap<u64, StepPlan>,
+    stop_all_active: AtomicBool,
+    /// Bumped by each all-threads stop; a thread resumed alone is exempt from the stop it saw.
+    stop_all_epoch: AtomicU64,
+    pydbg_threads: DashSet<u64>,
+    configuration_done: (Mutex<bool>, Condvar),
+    terminating: AtomicBool,
+}
+
+static ENGINE: OnceLock<Engine> = OnceLock::new();
+
+thread_local! {
+    static IS_PYDBG_THREAD: Cell<bool> = const { Cell::new(false) };
+    static EXEMPT_EPOCH: Cell<u64> = const { Cell::new(0) };
+}
+
+pub fn engine() -> &'static Engine {
+    ENGINE.get().expect("pydbg engine used before install()")
+}
+
+pub fn try_engine() -> Option<&'static Engine> {
+    ENGINE.get()
+}
+
+/// The calling thread's id, equal to Python's `threading.get_ident()`.
+pub fn current_ident() -> u64 {
+    // SAFETY: pthread_self has no preconditions.
+    unsafe { libc::pthread_self() as u64 }
+}
+
+/// Marks the calling thread as pydbg's own: no event on it is ever acted on.
+pub fn mark_pydbg_thread() {
+    IS_PYDBG_THREAD.with(|f| f.set(true));
+    if let Some(engine) = try_engine() {
+        engine.pydbg_threads.insert(current_ident());
+    }
+}
+
+fn is_pydbg_thread() -> bool {
+    IS_PYDBG_THREAD.with(|f| f.get())
+}
+
+/// Registers the tool with `sys.monitoring`. `internal` and `library` are path prefixes of
+/// pydbg's own files and of the standard library and site-packages.
+pub fn install(py: Python<'_>, internal: Vec<String>, library: Vec<String>) -> PyResult<()> {
+    if ENGINE.get().is_some() {
+        return Ok(());
+    }
+    let monitoring = py.import("sys")?.getattr("monitoring")?;
+    if let Err(e) = monitoring.call_method1("use_tool_id", (TOOL_ID, "pydbg")) {
+        let holder = monitoring.call_method1("get_tool", (TOOL_ID,))?;
+        return Err(pyo3::exceptions::PyRuntimeError::new_err(format!(
+            "another debugger ({holder}) already holds sys.monitoring.DEBUGGER_ID: {e}"
+        )));
+    }
+    let events = monitoring.getattr("events")?;
+    let id = |name: &str| -> PyResult<i64> { events.getattr(name)?.extract() };
+    let ids = EventIds {
+        py_start: id("PY_START")?,
+        py_return: id("PY_RETURN")?,
+        py_yield: id("PY_YIELD")?,
+        line: id("LINE")?,
+        py_unwind: id("PY_UNWIND")?,
+    };
+    let instance = Engine {
+        monitoring: Monitoring {
+            set_events: monitoring.getattr("set_events")?.unbind(),
+            set_local_events: monitoring.getattr("set_local_events")?.unbind(),
+            restart_events: monitoring.getattr("restart_events")?.unbind(),
+            disable: monitoring.getattr("DISABLE")?.unbind(),
+            ids,
+        },
+        state: Mutex::new(State {
+            files: FileClassifier::new(internal, library),
+            line_breakpoints: HashMap::new(),
+            function_breakpoints: Vec::new(),
+            breakpoint_code: HashMap::new(),
+            step_code: HashMap::new(),
+            global_events: 0,
+            just_my_code: true,
+            next_breakpoint_id: 0,
+            threads: Threads::default(),
+        }),
+        client: Mutex::new(None),
+        client_attached: AtomicBool::new(false),
+        plans: DashMap::new(),
+        stop_all_active: AtomicBool::new(false),
+        stop_all_epoch: AtomicU64::new(0),
+        pydbg_threads: DashSet::new(),
+        configuration_done: (Mutex::new(false), Condvar::new()),
+        terminating: AtomicBool::new(false),
+    };
+    callbacks::register(py, &monitoring, &ids)?;
+    let _ = ENGINE.set(instance);
+    // Threads that exist already; the main thread comes first and gets id 1.
+    let threading = py.import("threading")?;
+    let main = threading.call_method0("main_thread")?;
+    let mut all = vec![main.clone()];
+    for t in threading.call_method0("enumerate")?.try_iter()? {
+        let t = t?;
+        if !t.is(&main) {
+            all.push(t);
+        }
+    }
+    for t in all {
+        let ident: Option<u64> = t.getattr("ident")?.extract()?;
+        if let Some(ident) = ident {
+            engine().thread_started(ident, &t.getattr("name")?.extract::<String>()?);
+        }
+    }
+    Ok(())
+}
+
+impl Engine {
+    // ------------------------------------------------------------ client and program lifecycle
+
+    pub fn attach_client(&self, events: UnboundedSender<EngineEvent>) {
+        *self.client.lock() = Some(events);
+        self.client_attached.store(true, Ordering::Release);
+    }
+
+    pub fn set_just_my_code(&self, on: bool) {
+        self.state.lock().just_my_code = on;
+    }
+
+    /// The client has gone or disconnected: remove every breakpoint and stop, and let the program
+    /// run on at full speed.
+    pub fn detach_client(&self, py: Python<'_>) {
+        self.client_attached.store(false, Ordering::Release);
+        *self.client.lock() = None;
+        self.clear_debugging(py);
+    }
+
+    fn clear_debugging(&self, py: Python<'_>) {
+        let (line_bps, function_bps, codes, parked) = {
+            let mut state = self.state.lock();
+            (
+                std::mem::take(&mut state.line_breakpoints),
+                std::mem::take(&mut state.function_breakpoints),
+                std::mem::take(&mut state.breakpoint_code),
+                state.threads.release_all(),
+            )
+        };
+        self.plans.clear();
+        self.stop_all_active.store(false, Ordering::Release);
+        for code in codes.values() {
+            self.set_local_events(py, code.bind(py), 0);
+        }
+        self.refresh_events(py);
+        drop((line_bps, function_bps, codes, parked));
+    }
+
+    fn emit(&self, event: EngineEvent) {
+        if let Some(client) = self.client.lock().as_ref() {
+            let _ = client.send(event);
+        }
+    }
+
+    pub fn output(&self, category: &'static str, text: String) {
+        if self.client_attached.load(Ordering::Acquire) {
+            self.emit(EngineEvent::Output { category, text });
+        }
+    }
+
+    pub fn configuration_done(&self) {
+        let (done, signal) = &self.configuration_done;
+        *done.lock() = true;
+        signal.notify_all();
+    }
+
+    /// Blocks the calling Python thread until a client has sent configurationDone.
+    pub fn wait_for_configuration(&self, py: Python<'_>) {
+        py.detach(|| {
+            let (done, signal) = &self.configuration_done;
+            let mut done = done.lock();
+            while !*done {
+                signal.wait(&mut done);
+            }
+        });
+    }
+
+    /// The program has ended with `code`: tell the client, and wait (bounded) until it is told.
+    pub fn program_exited(&self, py: Python<'_>, code: i64) {
+        self.clear_debugging(py);
+        if !self.client_attached.load(Ordering::Acquire) {
+            return;
+        }
+        let (written, done) = mpsc::channel();
+        self.emit(EngineEvent::Exited { code, written });
+        py.detach(move || {
+            let _ = done.recv_timeout(Duration::from_secs(3));
+        });
+    }
+
+    /// Ends the program as Ctrl-C would, after releasing every stop.
+    pub fn terminate(&self, py: Python<'_>) {
+        self.terminating.store(true, Ordering::Release);
+        self.clear_debugging(py);
+        // SAFETY: sending a signal to our own process has no memory-safety preconditions.
+        unsafe {
+            libc::kill(libc::getpid(), libc::SIGINT);
+        }
+    }
+
+    pub fn is_terminating(&self) -> bool {
+        self.terminating.load(Ordering::Acquire)
+    }
+
+    // ------------------------------------------------------------ threads
+
+    pub fn thread_started(&self, ident: u64, name: &str) {
+        let (id, new) = self.state.lock().threads.register(ident, name);
+        if new {
+            self.emit(EngineEvent::Thread(ThreadEventBody { reason: "started", thread_id: id }));
+        }
+    }
+
+    pub fn thread_exited(&self, ident: u64) {
+        self.plans.remove(&ident);
+        if let Some(id) = self.state.lock().threads.forget(ident) {
+            self.emit(EngineEvent::Thread(ThreadEventBody { reason: "exited", thread_id: id }));
+        }
+    }
+
+    pub fn threads(&self) -> Vec<dap::Thread> {
+        self.state.lock().threads.list()
+    }
+
+    pub fn ident_of(&self, dap_id: i64) -> Option<u64> {
+        self.state.lock().threads.ident_of(dap_id)
+    }
+
+    /// Sends inspection work to a parked thread. Gives the work back if the thread is not parked.
+    pub fn run_on_parked(
+        &self,
+        ident: u64,
+        work: Box<dyn FnOnce(Python<'_>) + Send>,
+    ) -> Result<(), Box<dyn FnOnce(Python<'_>) + Send>> {
+        let state = self.state.lock();
+        match state.threads.parked.get(&ident) {
+            Some(parked) => parked.commands.send(Command::Run(work)).map_err(|e| match e.0 {
+                Command::Run(work) => work,
+                Command::Resume { .. } => unreachable!("only Run is sent here"),
+            }),
+            None => Err(work),
+        }
+    }
+
+    pub fn origin_of(&self, filename: &str) -> Origin {
+        self.state.lock().files.info(filename).origin
+    }
+
+    /// The frame a parked thread stopped in.
+    pub fn parked_frame(&self, py: Python<'_>, ident: u64) -> Option<Py<PyAny>> {
+        self.state.lock().threads.parked.get(&ident).map(|p| p.frame.clone_ref(py))
+    }
+
+    // ------------------------------------------------------------ run control
+
+    /// Resumes after a stop. With `single_thread`, only `ident` runs. Returns whether all threads
+    /// continued.
+    pub fn resume(&self, ident: u64, step: Option<StepKind>, single_thread: bool) -> Result<bool, String> {
+        let outcome = {
+            let mut state = self.state.lock();
+            if !state.threads.parked.contains_key(&ident) {
+                return Err("that thread is not stopped".into());
+            }
+            if single_thread {
+                state.threads.resume_one(ident, step);
+                return Ok(false);
+            }
+            self.stop_all_active.store(false, Ordering::Release);
+            let outcome = state.threads.resume_all(ident, step);
+            if outcome.stop_all {
+                // The next pending stop is reported at once; the stopped thread brings the others
+                // to a stop, since it can take the GIL without waiting.
+                if let Some(parked) = outcome.report.as_ref().and_then(|r| {
+                    state.threads.ident_of(r.thread_id).and_then(|i| state.threads.parked.get(&i))
+                }) {
+                    let _ = parked.commands.send(Command::Run(Box::new(|py| engine().stop_all_threads(py))));
+                }
+            }
+            outcome
+        };
+        if let Some(report) = outcome.report {
+            self.emit(EngineEvent::Stopped(report));
+        }
+        Ok(true)
+    }
+
+    /// The client asked to pause. Needs the GIL to reach running threads.
+    pub fn pause(&self, py: Python<'_>) {
+        let outcome = self.state.lock().threads.request_pause();
+        if let Some(report) = outcome.report {
+            self.emit(EngineEvent::Stopped(report));
+        }
+        if outcome.stop_all {
+            self.stop_all_threads(py);
+        }
+    }
+
+    /// Brings every running thread to a stop at its next line: LINE on each thread's current
+    /// frames, PY_START for the frames they enter next.
+    fn stop_all_threads(&self, py: Python<'_>) {
+        self.stop_all_epoch.fetch_add(1, Ordering::AcqRel);
+        self.stop_all_active.store(true, Ordering::Release);
+        let result: PyResult<()> = (|| {
+            let frames = py.import("sys")?.call_method0("_current_frames")?;
+            let frames = frames.cast::<PyDict>()?;
+            for (ident, frame) in frames.iter() {
+                let ident: u64 = ident.extract()?;
+                if self.pydbg_threads.contains(&ident) {
+                    continue;
+                }
+                let mut frame = frame;
+                while !frame.is_none() {
+                    self.watch_code_for_step(py, &frame.getattr("f_code")?)?;
+                    frame = frame.getattr("f_back")?;
+                }
+            }
+            Ok(())
+        })();
+        if let Err(e) = result {
+            tracing::error!("stopping all threads: {e}");
+        }
+        self.refresh_events(py);
+    }
+
+    /// Parks the calling thread, which is inside a monitoring callback, until it is resumed.
+    fn park(&self, py: Python<'_>, frame: &Bound<'_, PyAny>, reason: StopReason) {
+        let ident = current_ident();
+        self.plans.remove(&ident);
+        let (commands, inbox) = mpsc::channel();
+        // Sync wrapper: detach() needs a closure that can be shared across threads.
+        let inbox = Mutex::new(inbox);
+        let outcome: Outcome = self.state.lock().threads.park(
+            ident,
+            Parked { commands, frame: frame.clone().unbind(), reason },
+        );
+        if let Some(report) = outcome.report {
+            self.emit(EngineEvent::Stopped(report));
+        }
+        if outcome.stop_all {
+            self.stop_all_threads(py);
+        }
+        tracing::debug!(ident, "parked");
+        loop {
+            match py.detach(|| inbox.lock().recv()) {
+                Ok(Command::Run(work)) => {
+                    if std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| work(py))).is_err() {
+                        tracing::error!("inspection work panicked on a parked thread");
+                    }
+                }
+                Ok(Command::Resume { step, single_thread }) => {
+                    self.resume_here(py, frame, step, single_thread);
+                    break;
+                }
+                Err(_) => {
+                    // Released by a detach: run on without a plan.
+                    self.refresh_events(py);
+                    break;
+                }
+            }
+        }
+        tracing::debug!(ident, "resumed");
+    }
+
+    fn resume_here(&self, py: Python<'_>, frame: &Bound<'_, PyAny>, step: Option<StepKind>, single_thread: bool) {
+        if single_thread {
+            EXEMPT_EPOCH.with(|e| e.set(self.stop_all_epoch.load(Ordering::Acquire)));
+        }
+        if let Some(kind) = step {
+            match StepPlan::new(kind, frame) {
+                Ok(plan) => {
+                    for f in plan.frames() {
+                        if let Err(e) = f.bind(py).getattr("f_code").and_then(|c| self.watch_code_for_step(py, &c)) {
+                            tracing::error!("preparing a step: {e}");
+                        }
+                    }
+                    self.plans.insert(current_ident(), plan);
+                }
+                Err(e) => tracing::error!("preparing a step: {e}"),
+            }
+        }
+        self.refresh_events(py);
+    }
+
+    fn must_stop_for_all_stop(&self) -> bool {
+        self.stop_all_active.load(Ordering::Acquire)
+            && EXEMPT_EPOCH.with(|e| e.get()) < self.stop_all_epoch.load(Ordering::Acquire)
+    }
+
+    /// True while no thread can need an event that a DISABLE would hide.
+    fn quiet(&self) -> bool {
+        self.plans.is_empty() && !self.stop_all_active.load(Ordering::Acquire)
+    }
+
+    // ------------------------------------------------------------ events
+
+    fn local_events_for(&self, state: &State, address: usize) -> i64 {
+        let ids = self.monitoring.ids;
+        let mut events = 0;
+        if state.breakpoint_code.contains_key(&address) {
+            events |= ids.line;
+        }
+        if state.step_code.contains_key(&address) {
+            events |= ids.line | ids.py_return | ids.py_yield;
+        }
+        events
+    }
+
+    fn set_local_events(&self, py: Python<'_>, code: &Bound<'_, PyAny>, events: i64) {
+        if let Err(e) = self.monitoring.set_local_events.bind(py).call1((TOOL_ID, code, events)) {
+            tracing::warn!("set_local_events: {e}");
+        }
+    }
+
+    fn watch_code_for_step(&self, py: Python<'_>, code: &Bound<'_, PyAny>) -> PyResult<()> {
+        let filename: String = code.getattr(pyo3::intern!(py, "co_filename"))?.extract()?;
+        let mut state = self.state.lock();
+        if state.files.info(&filename).origin == Origin::Internal {
+            return Ok(());
+        }
+        let address = code.as_ptr() as usize;
+        state.step_code.entry(address).or_insert_with(|| code.clone().unbind());
+        let events = self.local_events_for(&state, address);
+        drop(state);
+        self.set_local_events(py, code, events);
+        Ok(())
+    }
+
+    fn watch_code_for_breakpoints(&self, py: Python<'_>, code: &Bound<'_, PyAny>) {
+        let address = code.as_ptr() as usize;
+        let mut state = self.state.lock();
+        state.breakpoint_code.entry(address).or_insert_with(|| code.clone().unbind());
+        let events = self.local_events_for(&state, address);
+        drop(state);
+        self.set_local_events(py, code, events);
+    }
+
+    /// Brings global events in line with the current breakpoints, plans and stops, resets step
+    /// instrumentation once no step or stop needs it, and re-arms lines disabled under an older plan.
+    fn refresh_events(&self, py: Python<'_>) {
+        let ids = self.monitoring.ids;
+        let quiet = self.quiet();
+        let mut state = self.state.lock();
+        let watching = !state.line_breakpoints.is_empty() || !state.function_breakpoints.is_empty();
+        let mut global = 0;
+        if watching || !quiet {
+            global |= ids.py_start;
+        }
+        if !self.plans.is_empty() {
+            global |= ids.py_unwind;
+        }
+        let finished_steps = if quiet { std::mem::take(&mut state.step_code) } else { HashMap::new() };
+        let resets: Vec<(Py<PyAny>, i64)> = finished_steps
+            .into_iter()
+            .map(|(address, code)| (code, self.local_events_for(&state, address)))
+            .collect();
+        let global_changed = std::mem::replace(&mut state.global_events, global) != global;
+        drop(state);
+        for (code, events) in &resets {
+            self.set_local_events(py, code.bind(py), *events);
+        }
+        let m = &self.monitoring;
+        if global_changed {
+            if let Err(e) = m.set_events.bind(py).call1((TOOL_ID, global)) {
+                tracing::error!("set_events: {e}");
+            }
+        }
+        if let Err(e) = m.restart_events.bind(py).call0() {
+            tracing::error!("restart_events: {e}");
+        }
+    }
+
+    // ------------------------------------------------------------ breakpoints
+
+    /// Replaces the breakpoints of one file and reports how each one resolved.
+    pub fn set_breakpoints(&self, py: Python<'_>, path: &str, requested: &[SourceBreakpoint]) -> Vec<dap::Breakpoint> {
+        let key = canonical_key(path);
+        let lines = if requested.is_empty() { Ok(Default::default()) } else { code_lines(py, &key) };
+        let mut table = BTreeMap::new();
+        let mut answers = Vec::new();
+        for request in requested {
+            let id = {
+                let mut state = self.state.lock();
+                state.next_breakpoint_id += 1;
+                state.next_breakpoint_id
+            };
+            let mut answer = dap::Breakpoint { id: Some(id), line: Some(request.line), ..Default::default() };
+            let resolved = match &lines {
+                Err(message) => Err(message.clone()),
+                Ok(lines) => resolve_line(lines, request.line)
+                    .ok_or_else(|| format!("line {} is past the last line with code", request.line))
+                    .and_then(|line| {
+                        self.compile_breakpoint(py, id, line, request.condition.as_deref(),
+                                                request.hit_condition.as_deref(), request.log_message.as_deref())
+                    }),
+            };
+            match resolved {
+                Ok(bp) => {
+                    answer.verified = true;
+                    answer.line = Some(bp.line);
+                    table.entry(bp.line).or_insert_with(|| Arc::new(bp));
+                }
+                Err(message) => answer.message = Some(message),
+            }
+            answers.push(answer);
+        }
+        let stale_code = {
+            let mut state = self.state.lock();
+            if table.is_empty() {
+                state.line_breakpoints.remove(&key);
+            } else {
+                state.line_breakpoints.insert(key.clone(), table);
+            }
+            // Code of this file stops being watched; running frames are found again below.
+            let State { breakpoint_code, files, .. } = &mut *state;
+            let stale: Vec<usize> = breakpoint_code
+                .iter()
+                .filter(|(_, code)| {
+                    code.bind(py)
+                        .getattr("co_filename")
+                        .and_then(|f| f.extract::<String>())
+                        .is_ok_and(|f| files.info(&f).key == key)
+                })
+                .map(|(address, _)| *address)
+                .collect();
+            let removed: Vec<(usize, Py<PyAny>)> =
+                stale.into_iter().filter_map(|a| breakpoint_code.remove(&a).map(|c| (a, c))).collect();
+            removed
+                .into_iter()
+                .map(|(address, code)| {
+                    let events = self.local_events_for(&state, address);
+                    (code, events)
+                })
+                .collect::<Vec<_>>()
+        };
+        for (code, events) in &stale_code {
+            self.set_local_events(py, code.bind(py), *events);
+        }
+        if !requested.is_empty() {
+            self.watch_running_frames(py, &key);
+        }
+        self.refresh_events(py);
+        answers
+    }
+
+    fn compile_breakpoint(
+        &self,
+        py: Python<'_>,
+        id: i64,
+        line: i64,
+        condition: Option<&str>,
+        hit_condition: Option<&str>,
+        log_message: Option<&str>,
+    ) -> Result<Breakpoint, String> {
+        fn non_empty(s: Option<&str>) -> Option<&str> {
+            s.filter(|s| !s.trim().is_empty())
+        }
+        let condition = non_empty(condition).map(|c| Expression::compile(py, c, "<breakpoint condition>")).transpose()?;
+        let hit_condition = non_empty(hit_condition).map(HitCondition::parse).transpose()?;
+        let log_message = non_empty(log_message).map(|m| compile_log_message(py, m)).transpose()?;
+        Ok(Breakpoint::new(id, line, condition, hit_condition, log_message))
+    }
+
+    /// Turns LINE on for frames of `key` that are already running on any thread, such as a
+    /// module body or a long loop that will never see PY_START again.
+    fn watch_running_frames(&self, py: Python<'_>, key: &Arc<str>) {
+        let result: PyResult<()> = (|| {
+            let frames = py.import("sys")?.call_method0("_current_frames")?;
+            for frame in frames.cast::<PyDict>()?.values() {
+                let mut frame = frame;
+                while !frame.is_none() {
+                    let code = frame.getattr("f_code")?;
+                    let filename: String = code.getattr("co_filename")?.extract()?;
+                    if self.state.lock().files.info(&filename).key == *key {
+                        self.watch_code_for_breakpoints(py, &code);
+                    }
+                    frame = frame.getattr("f_back")?;
+                }
+            }
+            Ok(())
+        })();
+        if let Err(e) = result {
+            tracing::error!("watching running frames: {e}");
+        }
+    }
+
+    /// Replaces the function breakpoints. They bind by qualified name when a function starts.
+    pub fn set_function_breakpoints(&self, py: Python<'_>, requested: &[dap::FunctionBreakpoint]) -> Vec<dap::Breakpoint> {
+        let mut table = Vec::new();
+        let mut answers = Vec::new();
+        for request in requested {
+            let id = {
+                let mut state = self.state.lock();
+                state.next_breakpoint_id += 1;
+                state.next_breakpoint_id
+            };
+            let name = request.name.trim().to_owned();
+            let compiled = if name.is_empty() {
+                Err("a function breakpoint needs a name".to_owned())
+            } else {
+                self.compile_breakpoint(py, id, 0, request.condition.as_deref(), request.hit_condition.as_deref(), None)
+            };
+            answers.push(match compiled {
+                Ok(bp) => {
+                    table.push((name, Arc::new(bp)));
+                    dap::Breakpoint { id: Some(id), verified: true, ..Default::default() }
+                }
+                Err(message) => dap::Breakpoint { id: Some(id), verified: false, message: Some(message), ..Default::default() },
+            });
+        }
+        self.state.lock().function_breakpoints = table;
+        self.refresh_events(py);
+        answers
+    }
+}

@@ -1,0 +1,105 @@
+//! Step plans: what one thread is waiting for after next, stepIn, stepOut or a function
+//! breakpoint. A plan only decides; the engine enables the events that let it decide.
+
+use pyo3::prelude::*;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum StepKind {
+    Over,
+    In,
+    Out,
+    /// A function breakpoint matched at PY_START: stop at the function's first line.
+    FunctionEntry(i64),
+}
+
+pub struct StepPlan {
+    pub kind: StepKind,
+    origin: Option<Py<PyAny>>,
+    /// The origin's callers, kept alive so that their addresses stay unique while the plan lives.
+    ancestors: Vec<Py<PyAny>>,
+    origin_is_generator: bool,
+    /// The origin frame returned or unwound: the next user line anywhere on the thread ends the step.
+    origin_done: bool,
+}
+
+// CO_GENERATOR | CO_COROUTINE | CO_ASYNC_GENERATOR | CO_ITERABLE_COROUTINE
+const RESUMABLE_FLAGS: i64 = 0x20 | 0x80 | 0x200 | 0x100;
+
+impl StepPlan {
+    /// A plan that starts in `origin`, the frame the thread is stopped in.
+    pub fn new(kind: StepKind, origin: &Bound<'_, PyAny>) -> PyResult<Self> {
+        let mut ancestors = Vec::new();
+        let mut frame = origin.getattr("f_back")?;
+        while !frame.is_none() {
+            let back = frame.getattr("f_back")?;
+            ancestors.push(frame.unbind());
+            frame = back;
+        }
+        let flags: i64 = origin.getattr("f_code")?.getattr("co_flags")?.extract()?;
+        Ok(StepPlan {
+            kind,
+            origin: Some(origin.clone().unbind()),
+            ancestors,
+            origin_is_generator: flags & RESUMABLE_FLAGS != 0,
+            origin_done: false,
+        })
+    }
+
+    /// A plan with no origin frame: stop at the next line of the function being entered.
+    pub fn entry(bp_id: i64) -> Self {
+        StepPlan {
+            kind: StepKind::FunctionEntry(bp_id),
+            origin: None,
+            ancestors: Vec::new(),
+            origin_is_generator: false,
+            origin_done: true,
+        }
+    }
+
+    fn is_origin(&self, frame: usize) -> bool {
+        self.origin.as_ref().is_some_and(|o| o.as_ptr() as usize == frame)
+    }
+
+    fn is_ancestor(&self, frame: usize) -> bool {
+        self.ancestors.iter().any(|a| a.as_ptr() as usize == frame)
+    }
+
+    /// The code objects that need LINE (and return events) for this plan to see its stop.
+    pub fn frames(&self) -> impl Iterator<Item = &Py<PyAny>> {
+        self.origin.iter().chain(self.ancestors.iter())
+    }
+
+    /// Whether a LINE event in `frame` ends the step. `stoppable` says whether the line is in
+    /// code a step may stop in (justMyCode).
+    pub fn stops_at_line(&self, frame: usize, stoppable: bool) -> bool {
+        if !stoppable {
+            return false;
+        }
+        match self.kind {
+            StepKind::In | StepKind::FunctionEntry(_) => true,
+            StepKind::Over => {
+                self.is_origin(frame) || self.origin_done || (!self.origin_is_generator && self.is_ancestor(frame))
+            }
+            StepKind::Out => self.origin_done || (!self.origin_is_generator && self.is_ancestor(frame)),
+        }
+    }
+
+    /// Whether new frames entered on this thread need LINE events.
+    pub fn wants_new_frames(&self) -> bool {
+        matches!(self.kind, StepKind::In) || self.origin_done
+    }
+
+    /// PY_RETURN or PY_UNWIND of `frame`.
+    pub fn on_frame_exit(&mut self, frame: usize) {
+        if self.is_origin(frame) {
+            self.origin_done = true;
+        }
+    }
+
+    /// PY_YIELD of `frame`: stepping out of a generator ends at its consumer.
+    pub fn on_frame_yield(&mut self, frame: usize) {
+        if self.kind == StepKind::Out && self.is_origin(frame) {
+            self.origin_done = true;
+        }
+    }
+}

@@ -1,0 +1,199 @@
+//! Python threads as the client sees them: DAP thread ids, parked (stopped) threads, and which
+//! stop is reported to the client.
+//!
+//! All stops are all-threads stops. One thread's stop is *reported*; the other threads park with
+//! reason `Pause`. A thread that stops for its own reason while another stop is reported waits in
+//! `pending` and is reported after the next continue, so no stop is lost.
+
+use std::collections::{HashMap, VecDeque};
+use std::sync::mpsc::Sender;
+
+use pyo3::prelude::*;
+
+use super::stepping::StepKind;
+use crate::protocol::types::{StoppedEventBody, Thread};
+
+/// Work sent to a parked thread.
+pub enum Command {
+    /// Run inspection code on the parked thread, with the GIL.
+    Run(Box<dyn FnOnce(Python<'_>) + Send>),
+    Resume { step: Option<StepKind>, single_thread: bool },
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub enum StopReason {
+    Breakpoint(i64),
+    FunctionBreakpoint(i64),
+    Step,
+    /// Parked because another thread stopped, or because the client asked for a pause.
+    Pause,
+}
+
+impl StopReason {
+    fn dap_reason(&self) -> &'static str {
+        match self {
+            StopReason::Breakpoint(_) => "breakpoint",
+            StopReason::FunctionBreakpoint(_) => "function breakpoint",
+            StopReason::Step => "step",
+            StopReason::Pause => "pause",
+        }
+    }
+
+    fn breakpoint_ids(&self) -> Vec<i64> {
+        match self {
+            StopReason::Breakpoint(id) | StopReason::FunctionBreakpoint(id) => vec![*id],
+            _ => Vec::new(),
+        }
+    }
+}
+
+pub struct Parked {
+    pub commands: Sender<Command>,
+    pub frame: Py<PyAny>,
+    pub reason: StopReason,
+}
+
+struct ThreadInfo {
+    id: i64,
+    name: String,
+}
+
+#[derive(Default)]
+pub struct Threads {
+    known: HashMap<u64, ThreadInfo>,
+    next_id: i64,
+    pub parked: HashMap<u64, Parked>,
+    reported: Option<u64>,
+    pending: VecDeque<u64>,
+    pause_requested: bool,
+}
+
+/// What the engine must do after a change in the parked set.
+#[derive(Default)]
+pub struct Outcome {
+    pub report: Option<StoppedEventBody>,
+    /// The reported stop is new: every other thread must be brought to a stop.
+    pub stop_all: bool,
+}
+
+impl Threads {
+    /// The DAP id of a Python thread, given on first sight (the main thread registers first and
+    /// gets 1).
+    pub fn register(&mut self, ident: u64, name: &str) -> (i64, bool) {
+        if let Some(info) = self.known.get_mut(&ident) {
+            info.name = name.to_owned();
+            return (info.id, false);
+        }
+        self.next_id += 1;
+        self.known.insert(ident, ThreadInfo { id: self.next_id, name: name.to_owned() });
+        (self.next_id, true)
+    }
+
+    pub fn forget(&mut self, ident: u64) -> Option<i64> {
+        self.known.remove(&ident).map(|info| info.id)
+    }
+
+    pub fn dap_id(&mut self, ident: u64) -> i64 {
+        match self.known.get(&ident) {
+            Some(info) => info.id,
+            None => self.register(ident, &format!("Thread-{ident}")).0,
+        }
+    }
+
+    pub fn ident_of(&self, dap_id: i64) -> Option<u64> {
+        self.known.iter().find(|(_, info)| info.id == dap_id).map(|(ident, _)| *ident)
+    }
+
+    pub fn list(&self) -> Vec<Thread> {
+        let mut threads: Vec<Thread> =
+            self.known.values().map(|info| Thread { id: info.id, name: info.name.clone() }).collect();
+        threads.sort_by_key(|t| t.id);
+        threads
+    }
+
+    fn stopped_event(&mut self, ident: u64) -> StoppedEventBody {
+        let reason = self.parked[&ident].reason.clone();
+        StoppedEventBody {
+            reason: reason.dap_reason(),
+            thread_id: self.dap_id(ident),
+            all_threads_stopped: true,
+            hit_breakpoint_ids: reason.breakpoint_ids(),
+            description: None,
+        }
+    }
+
+    /// A thread has parked.
+    pub fn park(&mut self, ident: u64, parked: Parked) -> Outcome {
+        let own_reason = parked.reason != StopReason::Pause;
+        self.parked.insert(ident, parked);
+        if self.reported.is_some() {
+            if own_reason {
+                self.pending.push_back(ident);
+            }
+            return Outcome::default();
+        }
+        if own_reason || self.pause_requested {
+            self.pause_requested = false;
+            self.reported = Some(ident);
+            return Outcome { report: Some(self.stopped_event(ident)), stop_all: own_reason };
+        }
+        Outcome::default()
+    }
+
+    /// The client asked for a pause. Returns whether threads must be brought to a stop.
+    pub fn request_pause(&mut self) -> Outcome {
+        if self.reported.is_some() {
+            return Outcome::default();
+        }
+        if let Some(&ident) = self.parked.keys().next() {
+            self.reported = Some(ident);
+            return Outcome { report: Some(self.stopped_event(ident)), stop_all: false };
+        }
+        self.pause_requested = true;
+        Outcome { report: None, stop_all: true }
+    }
+
+    /// Resumes `ident` alone, with `step`. Returns false if it was not parked.
+    pub fn resume_one(&mut self, ident: u64, step: Option<StepKind>) -> bool {
+        let Some(parked) = self.parked.remove(&ident) else { return false };
+        self.pending.retain(|&p| p != ident);
+        if self.reported == Some(ident) {
+            self.reported = None;
+        }
+        let _ = parked.commands.send(Command::Resume { step, single_thread: true });
+        true
+    }
+
+    /// Resumes every parked thread (`ident` with `step`) except those whose own stop has not been
+    /// reported yet; the next of those becomes the reported stop.
+    pub fn resume_all(&mut self, ident: u64, step: Option<StepKind>) -> Outcome {
+        self.reported = None;
+        self.pause_requested = false;
+        let waiting: Vec<u64> = self.pending.iter().copied().collect();
+        let resumed: Vec<u64> = self.parked.keys().filter(|k| !waiting.contains(k)).copied().collect();
+        for id in resumed {
+            let parked = self.parked.remove(&id).expect("listed above");
+            let step = if id == ident { step } else { None };
+            let _ = parked.commands.send(Command::Resume { step, single_thread: false });
+        }
+        match self.pending.pop_front() {
+            Some(next) => {
+                self.reported = Some(next);
+                Outcome { report: Some(self.stopped_event(next)), stop_all: true }
+            }
+            None => Outcome::default(),
+        }
+    }
+
+    /// Forgets every stop; dropping the command senders lets each parked thread run on.
+    pub fn release_all(&mut self) -> HashMap<u64, Parked> {
+        self.reported = None;
+        self.pending.clear();
+        self.pause_requested = false;
+        std::mem::take(&mut self.parked)
+    }
+
+    pub fn is_stopped(&self) -> bool {
+        self.reported.is_some()
+    }
+}

@@ -1,0 +1,86 @@
+//! Numbers handed to the client for frames and for things with children (`frameId`,
+//! `variablesReference`). They are valid until the program resumes.
+
+use std::collections::HashMap;
+
+use parking_lot::Mutex;
+use pyo3::prelude::*;
+
+pub enum Target {
+    Locals(Py<PyAny>),
+    Globals(Py<PyAny>),
+    /// An object whose members are shown; `evaluate_name` reaches it from the frame, if known.
+    Value { object: Py<PyAny>, evaluate_name: Option<String> },
+}
+
+pub struct Handle<T> {
+    /// The Python thread whose stop the handle belongs to; its inspection runs there.
+    pub thread: u64,
+    pub item: T,
+}
+
+#[derive(Default)]
+pub struct Handles {
+    next: i64,
+    frames: HashMap<i64, Handle<Py<PyAny>>>,
+    variables: HashMap<i64, Handle<Target>>,
+}
+
+static HANDLES: Mutex<Option<Handles>> = Mutex::new(None);
+
+fn with<R>(f: impl FnOnce(&mut Handles) -> R) -> R {
+    f(HANDLES.lock().get_or_insert_with(Handles::default))
+}
+
+impl Handles {
+    fn next_id(&mut self) -> i64 {
+        self.next += 1;
+        self.next
+    }
+}
+
+pub fn add_frame(thread: u64, frame: Py<PyAny>) -> i64 {
+    with(|h| {
+        let id = h.next_id();
+        h.frames.insert(id, Handle { thread, item: frame });
+        id
+    })
+}
+
+pub fn add_variables(thread: u64, target: Target) -> i64 {
+    with(|h| {
+        let id = h.next_id();
+        h.variables.insert(id, Handle { thread, item: target });
+        id
+    })
+}
+
+pub fn frame(py: Python<'_>, id: i64) -> Option<(u64, Py<PyAny>)> {
+    with(|h| h.frames.get(&id).map(|f| (f.thread, f.item.clone_ref(py))))
+}
+
+pub fn frame_thread(id: i64) -> Option<u64> {
+    with(|h| h.frames.get(&id).map(|f| f.thread))
+}
+
+pub fn variables_thread(id: i64) -> Option<u64> {
+    with(|h| h.variables.get(&id).map(|v| v.thread))
+}
+
+pub fn variables(py: Python<'_>, id: i64) -> Option<Target> {
+    with(|h| {
+        h.variables.get(&id).map(|v| match &v.item {
+            Target::Locals(f) => Target::Locals(f.clone_ref(py)),
+            Target::Globals(f) => Target::Globals(f.clone_ref(py)),
+            Target::Value { object, evaluate_name } => {
+                Target::Value { object: object.clone_ref(py), evaluate_name: evaluate_name.clone() }
+            }
+        })
+    })
+}
+
+/// Forgets every handle; called when the program resumes.
+pub fn clear() {
+    let old = HANDLES.lock().take();
+    drop(old);
+}

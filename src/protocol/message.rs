@@ -1,0 +1,179 @@
+//! The message envelope: requests in, responses and events out.
+
+use serde::de::DeserializeOwned;
+use serde::Serialize;
+use serde_json::{json, Value};
+
+/// A request from the client. `arguments` stays raw until its handler asks for a typed view.
+#[derive(Debug, Clone)]
+pub struct Request {
+    pub seq: i64,
+    pub command: String,
+    pub arguments: Value,
+}
+
+impl Request {
+    /// The arguments as `T`. An absent `arguments` key reads as `{}`.
+    pub fn args<T: DeserializeOwned>(&self) -> Result<T, String> {
+        let value = if self.arguments.is_null() { json!({}) } else { self.arguments.clone() };
+        serde_json::from_value(value).map_err(|e| format!("invalid arguments for '{}': {e}", self.command))
+    }
+}
+
+/// What one frame from the client turned out to be.
+#[derive(Debug)]
+pub enum Incoming {
+    Request(Request),
+    /// The client's answer to a reverse request; nothing in pydbg waits on one yet.
+    Response,
+    /// Unusable input. `request_seq` is set when the message's `seq` could still be recovered,
+    /// so that an error response can be addressed to it.
+    Malformed { request_seq: Option<i64>, command: String, message: String },
+}
+
+pub fn parse_incoming(body: &[u8]) -> Incoming {
+    let value: Value = match serde_json::from_slice(body) {
+        Ok(v) => v,
+        Err(e) => {
+            return Incoming::Malformed {
+                request_seq: recover_seq(body),
+                command: recover_command(body).unwrap_or_default(),
+                message: format!("malformed JSON: {e}"),
+            }
+        }
+    };
+    let seq = value.get("seq").and_then(Value::as_i64);
+    let command = value.get("command").and_then(Value::as_str).map(str::to_owned);
+    match value.get("type").and_then(Value::as_str) {
+        Some("request") => match (seq, command) {
+            (Some(seq), Some(command)) => Incoming::Request(Request {
+                seq,
+                command,
+                arguments: value.get("arguments").cloned().unwrap_or(Value::Null),
+            }),
+            (seq, command) => Incoming::Malformed {
+                request_seq: seq,
+                command: command.unwrap_or_default(),
+                message: "a request needs an integer 'seq' and a string 'command'".into(),
+            },
+        },
+        Some("response") => Incoming::Response,
+        other => Incoming::Malformed {
+            request_seq: seq,
+            command: command.unwrap_or_default(),
+            message: format!("unsupported message type {other:?}; expected \"request\""),
+        },
+    }
+}
+
+/// Finds `"seq": N` in text that is not valid JSON, so a broken request still gets its answer.
+fn recover_seq(body: &[u8]) -> Option<i64> {
+    let text = std::str::from_utf8(body).ok()?;
+    let after = &text[text.find("\"seq\"")? + 5..];
+    let after = after.trim_start().strip_prefix(':')?.trim_start();
+    let digits: String = after.chars().take_while(|c| c.is_ascii_digit()).collect();
+    digits.parse().ok()
+}
+
+fn recover_command(body: &[u8]) -> Option<String> {
+    let text = std::str::from_utf8(body).ok()?;
+    let after = &text[text.find("\"command\"")? + 9..];
+    let after = after.trim_start().strip_prefix(':')?.trim_start().strip_prefix('"')?;
+    Some(after[..after.find('"')?].to_owned())
+}
+
+/// A message to the client. The writer assigns `seq`.
+#[derive(Debug)]
+pub enum Outgoing {
+    Response { request_seq: i64, command: String, result: Result<Value, String> },
+    Event { event: &'static str, body: Option<Value> },
+}
+
+impl Outgoing {
+    pub fn response<T: Serialize>(request: &Request, body: T) -> Self {
+        Outgoing::Response {
+            request_seq: request.seq,
+            command: request.command.clone(),
+            result: Ok(serde_json::to_value(body).expect("protocol types serialize")),
+        }
+    }
+
+    pub fn error(request_seq: i64, command: &str, message: impl Into<String>) -> Self {
+        Outgoing::Response { request_seq, command: command.to_owned(), result: Err(message.into()) }
+    }
+
+    pub fn event<T: Serialize>(event: &'static str, body: T) -> Self {
+        Outgoing::Event { event, body: Some(serde_json::to_value(body).expect("protocol types serialize")) }
+    }
+
+    pub fn bare_event(event: &'static str) -> Self {
+        Outgoing::Event { event, body: None }
+    }
+
+    pub fn to_json(&self, seq: i64) -> Value {
+        match self {
+            Outgoing::Response { request_seq, command, result: Ok(body) } => {
+                let mut v = json!({"seq": seq, "type": "response", "request_seq": request_seq,
+                                   "success": true, "command": command});
+                if !body.is_null() {
+                    v["body"] = body.clone();
+                }
+                v
+            }
+            Outgoing::Response { request_seq, command, result: Err(message) } => json!({
+                "seq": seq, "type": "response", "request_seq": request_seq, "success": false,
+                "command": command, "message": message,
+                "body": {"error": {"id": 1, "format": message, "showUser": false}}
+            }),
+            Outgoing::Event { event, body } => {
+                let mut v = json!({"seq": seq, "type": "event", "event": event});
+                if let Some(body) = body {
+                    v["body"] = body.clone();
+                }
+                v
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn request_without_arguments_reads_as_empty_object() {
+        let Incoming::Request(r) = parse_incoming(br#"{"seq":3,"type":"request","command":"threads"}"#) else {
+            panic!()
+        };
+        #[derive(serde::Deserialize, Default)]
+        #[serde(default)]
+        struct Nothing {}
+        assert!(r.args::<Nothing>().is_ok());
+    }
+
+    #[test]
+    fn broken_json_recovers_seq_and_command() {
+        match parse_incoming(br#"{"seq": 12, "type":"request","command":"next", "arguments": {"#) {
+            Incoming::Malformed { request_seq, command, message } => {
+                assert_eq!(request_seq, Some(12));
+                assert_eq!(command, "next");
+                assert!(message.starts_with("malformed JSON"));
+            }
+            other => panic!("{other:?}"),
+        }
+    }
+
+    #[test]
+    fn wrong_message_type_is_malformed_with_seq() {
+        assert!(matches!(parse_incoming(br#"{"seq":1,"type":"banana"}"#),
+                         Incoming::Malformed { request_seq: Some(1), .. }));
+    }
+
+    #[test]
+    fn error_response_carries_message() {
+        let v = Outgoing::error(4, "evaluate", "boom").to_json(9);
+        assert_eq!(v["success"], false);
+        assert_eq!(v["message"], "boom");
+        assert_eq!(v["request_seq"], 4);
+    }
+}

@@ -1,0 +1,280 @@
+//! Typed request arguments and response/event bodies, checked against the official
+//! `debugAdapterProtocol.json` (tests/test_schema.py validates every message pydbg emits).
+//!
+//! Input structs take `#[serde(default)]` and ignore unknown fields; output structs leave absent
+//! optional fields out instead of writing `null`.
+
+use serde::{Deserialize, Serialize};
+use serde_json::Value;
+
+// ---------------------------------------------------------------- arguments
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(default, rename_all = "camelCase")]
+pub struct InitializeArguments {
+    pub client_id: Option<String>,
+    pub adapter_id: Option<String>,
+    pub lines_start_at1: Option<bool>,
+    pub columns_start_at1: Option<bool>,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(default, rename_all = "camelCase")]
+pub struct AttachArguments {
+    pub just_my_code: Option<bool>,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(default, rename_all = "camelCase")]
+pub struct DisconnectArguments {
+    pub terminate_debuggee: Option<bool>,
+}
+
+#[derive(Debug, Default, Clone, Deserialize, Serialize)]
+#[serde(default, rename_all = "camelCase")]
+pub struct Source {
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub name: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub path: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub source_reference: Option<i64>,
+}
+
+#[derive(Debug, Default, Clone, Deserialize)]
+#[serde(default, rename_all = "camelCase")]
+pub struct SourceBreakpoint {
+    pub line: i64,
+    pub column: Option<i64>,
+    pub condition: Option<String>,
+    pub hit_condition: Option<String>,
+    pub log_message: Option<String>,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(default, rename_all = "camelCase")]
+pub struct SetBreakpointsArguments {
+    pub source: Source,
+    pub breakpoints: Option<Vec<SourceBreakpoint>>,
+    /// Deprecated form: bare line numbers.
+    pub lines: Option<Vec<i64>>,
+}
+
+#[derive(Debug, Default, Clone, Deserialize)]
+#[serde(default, rename_all = "camelCase")]
+pub struct FunctionBreakpoint {
+    pub name: String,
+    pub condition: Option<String>,
+    pub hit_condition: Option<String>,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(default, rename_all = "camelCase")]
+pub struct SetFunctionBreakpointsArguments {
+    pub breakpoints: Vec<FunctionBreakpoint>,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(default, rename_all = "camelCase")]
+pub struct ThreadArguments {
+    pub thread_id: i64,
+    pub single_thread: Option<bool>,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(default, rename_all = "camelCase")]
+pub struct StackTraceArguments {
+    pub thread_id: i64,
+    pub start_frame: Option<i64>,
+    pub levels: Option<i64>,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(default, rename_all = "camelCase")]
+pub struct ScopesArguments {
+    pub frame_id: i64,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(default, rename_all = "camelCase")]
+pub struct VariablesArguments {
+    pub variables_reference: i64,
+    pub start: Option<i64>,
+    pub count: Option<i64>,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(default, rename_all = "camelCase")]
+pub struct EvaluateArguments {
+    pub expression: String,
+    pub frame_id: Option<i64>,
+    pub context: Option<String>,
+}
+
+// ---------------------------------------------------------------- bodies
+
+#[derive(Debug, Default, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Capabilities {
+    pub supports_configuration_done_request: bool,
+    pub supports_function_breakpoints: bool,
+    pub supports_conditional_breakpoints: bool,
+    pub supports_hit_conditional_breakpoints: bool,
+    pub supports_log_points: bool,
+    pub supports_evaluate_for_hovers: bool,
+    pub supports_terminate_request: bool,
+    pub support_terminate_debuggee: bool,
+    pub supports_delayed_stack_trace_loading: bool,
+    pub supports_single_thread_execution_requests: bool,
+    pub exception_breakpoint_filters: Vec<Value>,
+}
+
+#[derive(Debug, Default, Clone, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Breakpoint {
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub id: Option<i64>,
+    pub verified: bool,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub message: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub source: Option<Source>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub line: Option<i64>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub reason: Option<&'static str>,
+}
+
+#[derive(Debug, Serialize)]
+pub struct BreakpointsBody {
+    pub breakpoints: Vec<Breakpoint>,
+}
+
+#[derive(Debug, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Thread {
+    pub id: i64,
+    pub name: String,
+}
+
+#[derive(Debug, Serialize)]
+pub struct ThreadsBody {
+    pub threads: Vec<Thread>,
+}
+
+#[derive(Debug, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct StackFrame {
+    pub id: i64,
+    pub name: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub source: Option<Source>,
+    pub line: i64,
+    pub column: i64,
+}
+
+#[derive(Debug, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct StackTraceBody {
+    pub stack_frames: Vec<StackFrame>,
+    pub total_frames: i64,
+}
+
+#[derive(Debug, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Scope {
+    pub name: String,
+    pub presentation_hint: &'static str,
+    pub variables_reference: i64,
+    pub expensive: bool,
+}
+
+#[derive(Debug, Serialize)]
+pub struct ScopesBody {
+    pub scopes: Vec<Scope>,
+}
+
+#[derive(Debug, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Variable {
+    pub name: String,
+    pub value: String,
+    #[serde(rename = "type")]
+    pub type_name: String,
+    pub variables_reference: i64,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub evaluate_name: Option<String>,
+}
+
+#[derive(Debug, Serialize)]
+pub struct VariablesBody {
+    pub variables: Vec<Variable>,
+}
+
+#[derive(Debug, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct EvaluateBody {
+    pub result: String,
+    #[serde(rename = "type")]
+    pub type_name: String,
+    pub variables_reference: i64,
+}
+
+#[derive(Debug, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct ContinueBody {
+    pub all_threads_continued: bool,
+}
+
+#[derive(Debug, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct StoppedEventBody {
+    pub reason: &'static str,
+    pub thread_id: i64,
+    pub all_threads_stopped: bool,
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub hit_breakpoint_ids: Vec<i64>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub description: Option<String>,
+}
+
+#[derive(Debug, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct ContinuedEventBody {
+    pub thread_id: i64,
+    pub all_threads_continued: bool,
+}
+
+#[derive(Debug, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct ThreadEventBody {
+    pub reason: &'static str,
+    pub thread_id: i64,
+}
+
+#[derive(Debug, Serialize)]
+pub struct OutputEventBody {
+    pub category: &'static str,
+    pub output: String,
+}
+
+#[derive(Debug, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct ExitedEventBody {
+    pub exit_code: i64,
+}
+
+#[derive(Debug, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct ProcessEventBody {
+    pub name: String,
+    pub system_process_id: i64,
+    pub is_local_process: bool,
+    pub start_method: &'static str,
+}
+
+#[derive(Debug, Serialize)]
+pub struct BreakpointEventBody {
+    pub reason: &'static str,
+    pub breakpoint: Breakpoint,
+}

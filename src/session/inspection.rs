@@ -1,0 +1,105 @@
+//! stackTrace, scopes, variables and evaluate. Each runs on the stopped thread that owns what it
+//! looks at.
+
+use pyo3::prelude::*;
+use tokio::sync::oneshot;
+
+use super::{with_gil, Session};
+use crate::engine::breakpoints::describe_error;
+use crate::engine::engine;
+use crate::inspect::{self, handles};
+use crate::protocol::types::{EvaluateArguments, ScopesArguments, StackTraceArguments, VariablesArguments};
+use crate::protocol::Request;
+
+pub async fn handle(session: &Session, request: &Request) {
+    match request.command.as_str() {
+        "stackTrace" => session.respond(request, stack_trace(request).await),
+        "scopes" => session.respond(request, scopes(request).await),
+        "variables" => session.respond(request, variables(request).await),
+        "evaluate" => session.respond(request, evaluate(request).await),
+        _ => unreachable!("dispatch sends only inspection requests here"),
+    }
+}
+
+/// Runs `work` on `thread` if it is parked there, or else with the GIL on a blocking thread.
+async fn on_thread<R: Send + 'static>(thread: u64, work: impl FnOnce(Python<'_>) -> R + Send + 'static) -> Result<R, String> {
+    let (answer, answered) = oneshot::channel();
+    let job: Box<dyn FnOnce(Python<'_>) + Send> = Box::new(move |py| {
+        let _ = answer.send(work(py));
+    });
+    if let Err(job) = engine().run_on_parked(thread, job) {
+        with_gil(job).await;
+    }
+    answered.await.map_err(|_| "the thread resumed before it could answer".to_owned())
+}
+
+fn flatten<T>(result: Result<Result<T, String>, String>) -> Result<T, String> {
+    result.and_then(|r| r)
+}
+
+async fn stack_trace(request: &Request) -> Result<crate::protocol::types::StackTraceBody, String> {
+    let args: StackTraceArguments = request.args()?;
+    let thread = engine().ident_of(args.thread_id).ok_or(format!("there is no thread {}", args.thread_id))?;
+    let start = args.start_frame.unwrap_or(0).max(0) as usize;
+    let levels = args.levels.map(|l| l.max(0) as usize);
+    flatten(
+        on_thread(thread, move |py| {
+            let top = match engine().parked_frame(py, thread) {
+                Some(frame) => Some(frame.into_bound(py)),
+                None => inspect::running_frame(py, thread).map_err(|e| describe_error(py, &e))?,
+            };
+            let Some(top) = top else {
+                return Ok(crate::protocol::types::StackTraceBody { stack_frames: Vec::new(), total_frames: 0 });
+            };
+            inspect::stack_trace(py, thread, &top, start, levels).map_err(|e| describe_error(py, &e))
+        })
+        .await,
+    )
+}
+
+async fn scopes(request: &Request) -> Result<crate::protocol::types::ScopesBody, String> {
+    let args: ScopesArguments = request.args()?;
+    let thread = handles::frame_thread(args.frame_id).ok_or(format!("there is no frame {}", args.frame_id))?;
+    flatten(
+        on_thread(thread, move |py| {
+            let (thread, frame) = handles::frame(py, args.frame_id).ok_or("that frame is gone")?;
+            Ok(inspect::scopes(thread, frame, py))
+        })
+        .await,
+    )
+}
+
+async fn variables(request: &Request) -> Result<crate::protocol::types::VariablesBody, String> {
+    let args: VariablesArguments = request.args()?;
+    let reference = args.variables_reference;
+    let thread = handles::variables_thread(reference).ok_or(format!("there is no variablesReference {reference}"))?;
+    let start = args.start.unwrap_or(0).max(0) as usize;
+    let count = args.count.map(|c| c.max(0) as usize);
+    flatten(
+        on_thread(thread, move |py| {
+            let target = handles::variables(py, reference).ok_or("those variables are gone")?;
+            inspect::variables(py, thread, target, start, count).map_err(|e| describe_error(py, &e))
+        })
+        .await,
+    )
+}
+
+async fn evaluate(request: &Request) -> Result<crate::protocol::types::EvaluateBody, String> {
+    let args: EvaluateArguments = request.args()?;
+    let context = args.context.unwrap_or_else(|| "repl".into());
+    let thread = match args.frame_id {
+        Some(id) => Some(handles::frame_thread(id).ok_or(format!("there is no frame {id}"))?),
+        None => None,
+    };
+    let work = move |py: Python<'_>| {
+        let frame = match args.frame_id {
+            Some(id) => Some(handles::frame(py, id).ok_or("that frame is gone")?.1.into_bound(py)),
+            None => None,
+        };
+        inspect::evaluate(py, thread.unwrap_or(0), &args.expression, frame.as_ref(), &context)
+    };
+    match thread {
+        Some(thread) => flatten(on_thread(thread, work).await),
+        None => with_gil(work).await,
+    }
+}

@@ -1,0 +1,103 @@
+//! initialize, attach, configurationDone, disconnect and terminate.
+
+use std::sync::atomic::Ordering;
+use std::time::Duration;
+
+use super::{with_gil, Session};
+use crate::engine::engine;
+use crate::protocol::types::{
+    AttachArguments, Capabilities, ContinuedEventBody, DisconnectArguments, ExitedEventBody, InitializeArguments,
+    ProcessEventBody,
+};
+use crate::protocol::{Outgoing, Request};
+
+/// How long a terminated program gets to end on its own before the process is ended for it.
+const TERMINATE_GRACE: Duration = Duration::from_secs(3);
+
+pub fn initialize(session: &Session, request: &Request) {
+    let args = request.args::<InitializeArguments>();
+    if let Ok(args) = &args {
+        tracing::info!(client = ?args.client_id, adapter = ?args.adapter_id, "initialize");
+    }
+    session.respond(
+        request,
+        args.map(|_| Capabilities {
+            supports_configuration_done_request: true,
+            supports_function_breakpoints: true,
+            supports_conditional_breakpoints: true,
+            supports_hit_conditional_breakpoints: true,
+            supports_log_points: true,
+            supports_evaluate_for_hovers: true,
+            supports_terminate_request: true,
+            support_terminate_debuggee: true,
+            supports_delayed_stack_trace_loading: true,
+            supports_single_thread_execution_requests: true,
+            exception_breakpoint_filters: Vec::new(),
+        }),
+    );
+    session.send(Outgoing::bare_event("initialized"));
+}
+
+pub fn attach(session: &Session, request: &Request) {
+    let args = request.args::<AttachArguments>();
+    if let Ok(args) = &args {
+        engine().set_just_my_code(args.just_my_code.unwrap_or(true));
+    }
+    let ok = args.is_ok();
+    session.respond(request, args.map(|_| ()));
+    if ok {
+        session.send(Outgoing::event(
+            "process",
+            ProcessEventBody {
+                name: std::env::args().nth(1).unwrap_or_else(|| "python".into()),
+                system_process_id: std::process::id() as i64,
+                is_local_process: true,
+                start_method: "attach",
+            },
+        ));
+    }
+}
+
+pub fn launch(session: &Session, request: &Request) {
+    session.respond::<()>(
+        request,
+        Err("this pydbg is already running its program (pydbg --listen/--connect): use \"request\": \"attach\"".into()),
+    );
+}
+
+pub fn configuration_done(session: &Session, request: &Request) {
+    engine().configuration_done();
+    session.respond(request, Ok(()));
+}
+
+pub async fn disconnect(session: &Session, request: &Request) {
+    let args = match request.args::<DisconnectArguments>() {
+        Ok(args) => args,
+        Err(e) => return session.respond::<()>(request, Err(e)),
+    };
+    if args.terminate_debuggee == Some(true) {
+        return terminate(session, request).await;
+    }
+    with_gil(|py| engine().detach_client(py)).await;
+    crate::inspect::handles::clear();
+    session.respond(request, Ok(()));
+    session.closing.store(true, Ordering::Release);
+}
+
+/// Ends the program: a KeyboardInterrupt first, then the process after a grace period.
+pub async fn terminate(session: &Session, request: &Request) {
+    crate::inspect::handles::clear();
+    with_gil(|py| engine().terminate(py)).await;
+    session.respond(request, Ok(()));
+    session.send(Outgoing::event("continued", ContinuedEventBody { thread_id: 1, all_threads_continued: true }));
+    let out = session.out.clone();
+    tokio::spawn(async move {
+        tokio::time::sleep(TERMINATE_GRACE).await;
+        tracing::warn!("the program did not end within {TERMINATE_GRACE:?} of terminate; ending the process");
+        let stale = Session { out, closing: Default::default() };
+        stale.send(Outgoing::event("exited", ExitedEventBody { exit_code: 1 }));
+        stale.send(Outgoing::bare_event("terminated"));
+        stale.flush().await;
+        std::process::exit(1);
+    });
+}

@@ -1,0 +1,164 @@
+//! The DAP session: one connected client, its requests, and the engine's events.
+//!
+//! Requests that only touch pydbg's state are handled in order. Requests that run Python on a
+//! stopped thread (stackTrace, scopes, variables, evaluate) each get their own task, so a slow
+//! `repr` never holds up `threads`, `pause` or `disconnect`.
+
+mod breakpoints;
+mod inspection;
+mod lifecycle;
+mod run_control;
+pub mod transport;
+
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Arc;
+
+use pyo3::prelude::*;
+use serde::Serialize;
+use tokio::io::BufReader;
+use tokio::net::TcpStream;
+use tokio::sync::{mpsc, oneshot};
+
+use crate::engine::{engine, EngineEvent};
+use crate::protocol::codec::{read_frame, Frame};
+use crate::protocol::message::parse_incoming;
+use crate::protocol::types::{ExitedEventBody, OutputEventBody};
+use crate::protocol::{Incoming, Outgoing, Request};
+use transport::Outbound;
+
+pub use transport::{connect, listen};
+
+pub struct Session {
+    out: mpsc::UnboundedSender<Outbound>,
+    /// Set by disconnect: stop reading and leave the program as the client asked.
+    closing: AtomicBool,
+}
+
+impl Session {
+    fn send(&self, message: Outgoing) {
+        let _ = self.out.send(Outbound::Message(message));
+    }
+
+    fn respond<T: Serialize>(&self, request: &Request, result: Result<T, String>) {
+        self.send(match result {
+            Ok(body) => Outgoing::response(request, body),
+            Err(message) => Outgoing::error(request.seq, &request.command, message),
+        });
+    }
+
+    /// Waits until everything sent so far has been written to the socket.
+    async fn flush(&self) {
+        let (done, written) = oneshot::channel();
+        if self.out.send(Outbound::Flush(done)).is_ok() {
+            let _ = written.await;
+        }
+    }
+
+    async fn on_engine_event(&self, event: EngineEvent) {
+        match event {
+            EngineEvent::Stopped(body) => self.send(Outgoing::event("stopped", body)),
+            EngineEvent::Thread(body) => self.send(Outgoing::event("thread", body)),
+            EngineEvent::Output { category, text } => {
+                self.send(Outgoing::event("output", OutputEventBody { category, output: text }))
+            }
+            EngineEvent::Exited { code, written } => {
+                self.send(Outgoing::event("exited", ExitedEventBody { exit_code: code }));
+                self.send(Outgoing::bare_event("terminated"));
+                self.flush().await;
+                let _ = written.send(());
+            }
+        }
+    }
+}
+
+/// Runs `work` with the GIL on a blocking thread, off the async workers.
+pub async fn with_gil<R: Send + 'static>(work: impl FnOnce(Python<'_>) -> R + Send + 'static) -> R {
+    tokio::task::spawn_blocking(move || Python::attach(work)).await.expect("GIL work does not panic")
+}
+
+/// Serves one client until it disconnects or goes away.
+pub async fn serve(stream: TcpStream) {
+    let _ = stream.set_nodelay(true);
+    let (read_half, write_half) = stream.into_split();
+    let (out, out_queue) = mpsc::unbounded_channel();
+    let writer = tokio::spawn(transport::write_messages(write_half, out_queue));
+    let session = Arc::new(Session { out, closing: AtomicBool::new(false) });
+
+    let (events, mut event_queue) = mpsc::unbounded_channel();
+    engine().attach_client(events);
+    let forwarder = tokio::spawn({
+        let session = session.clone();
+        async move {
+            while let Some(event) = event_queue.recv().await {
+                session.on_engine_event(event).await;
+            }
+        }
+    });
+
+    let mut reader = BufReader::new(read_half);
+    while !session.closing.load(Ordering::Acquire) {
+        match read_frame(&mut reader).await {
+            Ok(Some(Frame::Body(body))) => match parse_incoming(&body) {
+                Incoming::Request(request) => dispatch(&session, request).await,
+                Incoming::Response => {}
+                Incoming::Malformed { request_seq: Some(seq), command, message } => {
+                    session.send(Outgoing::error(seq, &command, message))
+                }
+                Incoming::Malformed { request_seq: None, message, .. } => report_unreadable(&session, &message),
+            },
+            Ok(Some(Frame::BadHeader(message))) => report_unreadable(&session, &message),
+            Ok(None) => break,
+            Err(e) => {
+                tracing::info!("client read failed: {e}");
+                break;
+            }
+        }
+    }
+    if !session.closing.load(Ordering::Acquire) {
+        // The client vanished without a disconnect: never leave the program stopped.
+        with_gil(|py| engine().detach_client(py)).await;
+    }
+    session.flush().await;
+    forwarder.abort();
+    drop(session);
+    let _ = writer.await;
+}
+
+/// Input with no `seq` cannot be answered; say so in the client's console instead.
+fn report_unreadable(session: &Session, message: &str) {
+    tracing::warn!("unreadable message: {message}");
+    session.send(Outgoing::event(
+        "output",
+        OutputEventBody { category: "console", output: format!("pydbg: ignored an unreadable message: {message}\n") },
+    ));
+}
+
+async fn dispatch(session: &Arc<Session>, request: Request) {
+    tracing::debug!(target: "pydbg::wire", "<- {} {}", request.command, request.arguments);
+    let s = session.as_ref();
+    match request.command.as_str() {
+        "initialize" => lifecycle::initialize(s, &request),
+        "attach" => lifecycle::attach(s, &request),
+        "launch" => lifecycle::launch(s, &request),
+        "configurationDone" => lifecycle::configuration_done(s, &request),
+        "disconnect" => lifecycle::disconnect(s, &request).await,
+        "terminate" => lifecycle::terminate(s, &request).await,
+        "setBreakpoints" => breakpoints::set_breakpoints(s, &request).await,
+        "setFunctionBreakpoints" => breakpoints::set_function_breakpoints(s, &request).await,
+        "setExceptionBreakpoints" => breakpoints::set_exception_breakpoints(s, &request),
+        "threads" => run_control::threads(s, &request),
+        "continue" => run_control::resume(s, &request, None),
+        "next" => run_control::resume(s, &request, Some(crate::engine::stepping::StepKind::Over)),
+        "stepIn" => run_control::resume(s, &request, Some(crate::engine::stepping::StepKind::In)),
+        "stepOut" => run_control::resume(s, &request, Some(crate::engine::stepping::StepKind::Out)),
+        "pause" => run_control::pause(s, &request).await,
+        "stackTrace" | "scopes" | "variables" | "evaluate" => {
+            let session = session.clone();
+            tokio::spawn(async move { inspection::handle(&session, &request).await });
+        }
+        other => {
+            let message = format!("pydbg does not support the '{other}' request");
+            s.respond::<()>(&request, Err(message));
+        }
+    }
+}

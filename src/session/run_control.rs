@@ -1,0 +1,38 @@
+//! threads, continue, next, stepIn, stepOut and pause.
+
+use super::{with_gil, Session};
+use crate::engine::engine;
+use crate::engine::stepping::StepKind;
+use crate::protocol::types::{ContinueBody, ThreadArguments, ThreadsBody};
+use crate::protocol::Request;
+
+pub fn threads(session: &Session, request: &Request) {
+    session.respond(request, Ok(ThreadsBody { threads: engine().threads() }));
+}
+
+pub fn resume(session: &Session, request: &Request, step: Option<StepKind>) {
+    let result = (|| {
+        let args: ThreadArguments = request.args()?;
+        let ident = engine().ident_of(args.thread_id).ok_or(format!("there is no thread {}", args.thread_id))?;
+        crate::inspect::handles::clear();
+        let all = engine()
+            .resume(ident, step, args.single_thread == Some(true))
+            .map_err(|e| format!("cannot {} thread {}: {e}", request.command, args.thread_id))?;
+        Ok(all)
+    })();
+    match (step, result) {
+        (None, Ok(all)) => session.respond(request, Ok(ContinueBody { all_threads_continued: all })),
+        (Some(_), Ok(_)) => session.respond(request, Ok(())),
+        (_, Err(e)) => session.respond::<()>(request, Err(e)),
+    }
+}
+
+pub async fn pause(session: &Session, request: &Request) {
+    match request.args::<ThreadArguments>() {
+        Ok(_) => {
+            with_gil(|py| engine().pause(py)).await;
+            session.respond(request, Ok(()));
+        }
+        Err(e) => session.respond::<()>(request, Err(e)),
+    }
+}

@@ -1,0 +1,240 @@
+"""A small DAP client for tests and the demo: it talks to a real pydbg over a real socket.
+
+Every message it receives is kept in `received`, so tests can check them against the schema.
+"""
+
+import json
+import os
+import socket
+import subprocess
+import sys
+import threading
+import time
+
+DEFAULT_TIMEOUT = 15
+
+
+class DapError(Exception):
+    pass
+
+
+class DapClient:
+    def __init__(self, sock):
+        self.sock = sock
+        self.seq = 0
+        self.received = []
+        self._responses = {}
+        self._events = []
+        self._cond = threading.Condition()
+        self.closed = False
+        self._reader = threading.Thread(target=self._read_loop, daemon=True)
+        self._reader.start()
+
+    @classmethod
+    def connect(cls, port, host="127.0.0.1", timeout=DEFAULT_TIMEOUT):
+        deadline = time.monotonic() + timeout
+        while True:
+            try:
+                sock = socket.create_connection((host, port), timeout=timeout)
+                sock.settimeout(None)
+                return cls(sock)
+            except OSError:
+                if time.monotonic() > deadline:
+                    raise
+                time.sleep(0.02)
+
+    # -------------------------------------------------------------- wire
+
+    def send_raw(self, data: bytes):
+        self.sock.sendall(data)
+
+    def send(self, message):
+        body = json.dumps(message).encode()
+        self.send_raw(b"Content-Length: %d\r\n\r\n" % len(body) + body)
+
+    def _read_loop(self):
+        buffer = b""
+        try:
+            while True:
+                while b"\r\n\r\n" not in buffer:
+                    chunk = self.sock.recv(65536)
+                    if not chunk:
+                        raise EOFError
+                    buffer += chunk
+                header, _, buffer = buffer.partition(b"\r\n\r\n")
+                length = None
+                for line in header.split(b"\r\n"):
+                    name, _, value = line.partition(b":")
+                    if name.strip().lower() == b"content-length":
+                        length = int(value)
+                if length is None:
+                    raise DapError(f"bad header from pydbg: {header!r}")
+                while len(buffer) < length:
+                    chunk = self.sock.recv(65536)
+                    if not chunk:
+                        raise EOFError
+                    buffer += chunk
+                body, buffer = buffer[:length], buffer[length:]
+                self._dispatch(json.loads(body))
+        except (EOFError, OSError):
+            pass
+        finally:
+            with self._cond:
+                self.closed = True
+                self._cond.notify_all()
+
+    def _dispatch(self, message):
+        with self._cond:
+            self.received.append(message)
+            if message.get("type") == "response":
+                self._responses[message["request_seq"]] = message
+            elif message.get("type") == "event":
+                self._events.append(message)
+            self._cond.notify_all()
+
+    # -------------------------------------------------------------- requests
+
+    def start_request(self, command, arguments=None):
+        self.seq += 1
+        message = {"seq": self.seq, "type": "request", "command": command}
+        if arguments is not None:
+            message["arguments"] = arguments
+        self.send(message)
+        return self.seq
+
+    def wait_response(self, seq, timeout=DEFAULT_TIMEOUT):
+        deadline = time.monotonic() + timeout
+        with self._cond:
+            while seq not in self._responses:
+                if self.closed:
+                    raise DapError(f"connection closed before the response to request {seq}")
+                remaining = deadline - time.monotonic()
+                if remaining <= 0:
+                    raise DapError(f"no response to request {seq} within {timeout}s")
+                self._cond.wait(remaining)
+            return self._responses[seq]
+
+    def request(self, command, arguments=None, timeout=DEFAULT_TIMEOUT):
+        """Sends a request and returns its response (successful or not)."""
+        return self.wait_response(self.start_request(command, arguments), timeout)
+
+    def ok(self, command, arguments=None, timeout=DEFAULT_TIMEOUT):
+        """Sends a request that must succeed and returns its body."""
+        response = self.request(command, arguments, timeout)
+        if not response["success"]:
+            raise DapError(f"{command} failed: {response.get('message')}")
+        return response.get("body", {})
+
+    # -------------------------------------------------------------- events
+
+    def events(self, name):
+        with self._cond:
+            return [e for e in self._events if e["event"] == name]
+
+    def wait_event(self, name, predicate=None, timeout=DEFAULT_TIMEOUT, after=0):
+        """The first event `name` (index >= after among all events) matching `predicate`."""
+        deadline = time.monotonic() + timeout
+        with self._cond:
+            while True:
+                for event in self._events[after:]:
+                    if event["event"] == name and (predicate is None or predicate(event.get("body", {}))):
+                        return event
+                if self.closed:
+                    raise DapError(f"connection closed while waiting for event {name}")
+                remaining = deadline - time.monotonic()
+                if remaining <= 0:
+                    raise DapError(f"no {name} event within {timeout}s; got {[e['event'] for e in self._events]}")
+                self._cond.wait(remaining)
+
+    def event_count(self):
+        with self._cond:
+            return len(self._events)
+
+    def wait_stopped(self, timeout=DEFAULT_TIMEOUT, after=None):
+        """Waits for the next stopped event after the ones already seen."""
+        start = self._seen_stops if after is None else after
+        event = self.wait_event("stopped", timeout=timeout, after=start)
+        with self._cond:
+            self._seen_stops = self._events.index(event) + 1
+        return event["body"]
+
+    _seen_stops = 0
+
+    def output(self, category=None):
+        return "".join(e["body"]["output"] for e in self.events("output")
+                       if category is None or e["body"].get("category") == category)
+
+    def wait_output(self, text, category=None, timeout=DEFAULT_TIMEOUT):
+        deadline = time.monotonic() + timeout
+        while text not in self.output(category):
+            if time.monotonic() > deadline:
+                raise DapError(f"{text!r} never appeared in output; got {self.output(category)!r}")
+            time.sleep(0.01)
+
+    # -------------------------------------------------------------- helpers
+
+    def handshake(self, breakpoints=None, attach_args=None, before_done=None):
+        """initialize → attach → setBreakpoints (per file) → configurationDone."""
+        self.ok("initialize", {"clientID": "pydbg-tests", "adapterID": "pydbg",
+                               "linesStartAt1": True, "columnsStartAt1": True, "pathFormat": "path"})
+        self.wait_event("initialized")
+        self.ok("attach", attach_args or {})
+        results = {}
+        for path, lines in (breakpoints or {}).items():
+            specs = [line if isinstance(line, dict) else {"line": line} for line in lines]
+            results[path] = self.ok("setBreakpoints", {"source": {"path": path}, "breakpoints": specs})["breakpoints"]
+        if before_done:
+            before_done(self)
+        self.ok("configurationDone")
+        return results
+
+    def top_frame(self, thread_id):
+        return self.ok("stackTrace", {"threadId": thread_id})["stackFrames"][0]
+
+    def locals_of(self, frame_id):
+        scopes = self.ok("scopes", {"frameId": frame_id})["scopes"]
+        ref = next(s for s in scopes if s["name"] == "Locals")["variablesReference"]
+        return {v["name"]: v for v in self.ok("variables", {"variablesReference": ref})["variables"]}
+
+    def close(self):
+        try:
+            self.sock.close()
+        except OSError:
+            pass
+
+
+def free_port():
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+class Debuggee:
+    """A program started as `python -m pydbg --listen PORT ...`."""
+
+    def __init__(self, program_args, pydbg_args=("--wait-for-client",), cwd=None, env=None, python=sys.executable):
+        self.port = free_port()
+        self.command = [python, "-m", "pydbg", "--listen", str(self.port), *pydbg_args, *program_args]
+        full_env = dict(os.environ, PYTHONUNBUFFERED="1")
+        full_env.update(env or {})
+        self.process = subprocess.Popen(self.command, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                                        stdin=subprocess.DEVNULL, cwd=cwd, env=full_env)
+        self.stdout = b""
+        self.stderr = b""
+
+    def client(self):
+        return DapClient.connect(self.port)
+
+    def wait(self, timeout=DEFAULT_TIMEOUT):
+        out, err = self.process.communicate(timeout=timeout)
+        self.stdout += out
+        self.stderr += err
+        return self.process.returncode
+
+    def kill(self):
+        if self.process.poll() is None:
+            self.process.kill()
+        try:
+            self.wait(timeout=5)
+        except Exception:
+            pass
