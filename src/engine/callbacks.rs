@@ -12,6 +12,15 @@ use super::stepping::{StepKind, StepPlan};
 use super::threads::StopReason;
 use super::{current_ident, engine, is_pydbg_thread, Engine, EventIds, TOOL_ID};
 
+/// How a frame is left.
+#[derive(Clone, Copy, PartialEq)]
+enum Leave {
+    Return,
+    Yield,
+    /// An exception leaves the frame; the handler's line, wherever it is, ends a step.
+    Unwind,
+}
+
 /// What a callback answers: keep the event, or DISABLE it for this code location.
 enum Answer {
     Keep,
@@ -25,9 +34,10 @@ pub(super) fn register(py: Python<'_>, monitoring: &Bound<'_, PyAny>, ids: &Even
     };
     register(ids.py_start, wrap_pyfunction!(on_py_start, &module)?.into_any())?;
     register(ids.line, wrap_pyfunction!(on_line, &module)?.into_any())?;
-    register(ids.py_return, wrap_pyfunction!(on_frame_exit, &module)?.into_any())?;
-    register(ids.py_unwind, wrap_pyfunction!(on_frame_exit, &module)?.into_any())?;
+    register(ids.py_return, wrap_pyfunction!(on_py_return, &module)?.into_any())?;
+    register(ids.py_unwind, wrap_pyfunction!(on_py_unwind, &module)?.into_any())?;
     register(ids.py_yield, wrap_pyfunction!(on_py_yield, &module)?.into_any())?;
+    register(ids.instruction, wrap_pyfunction!(on_instruction, &module)?.into_any())?;
     Ok(())
 }
 
@@ -77,26 +87,29 @@ fn on_line(py: Python<'_>, args: &Bound<'_, PyTuple>) -> Py<PyAny> {
 
 #[pyfunction]
 #[pyo3(signature = (*args))]
-fn on_frame_exit(py: Python<'_>, args: &Bound<'_, PyTuple>) -> Py<PyAny> {
+fn on_py_return(py: Python<'_>, args: &Bound<'_, PyTuple>) -> Py<PyAny> {
     let _ = args;
-    guarded(py, "PY_RETURN/PY_UNWIND", || {
-        if let (Some(mut plan), Some(frame)) = (engine().plans.get_mut(&current_ident()), current_frame(py)) {
-            plan.on_frame_exit(frame.as_ptr() as usize);
-        }
-        Ok(Answer::Keep)
-    })
+    guarded(py, "PY_RETURN", || engine().on_frame_leave(py, Leave::Return))
+}
+
+#[pyfunction]
+#[pyo3(signature = (*args))]
+fn on_py_unwind(py: Python<'_>, args: &Bound<'_, PyTuple>) -> Py<PyAny> {
+    let _ = args;
+    guarded(py, "PY_UNWIND", || engine().on_frame_leave(py, Leave::Unwind))
 }
 
 #[pyfunction]
 #[pyo3(signature = (*args))]
 fn on_py_yield(py: Python<'_>, args: &Bound<'_, PyTuple>) -> Py<PyAny> {
     let _ = args;
-    guarded(py, "PY_YIELD", || {
-        if let (Some(mut plan), Some(frame)) = (engine().plans.get_mut(&current_ident()), current_frame(py)) {
-            plan.on_frame_yield(frame.as_ptr() as usize);
-        }
-        Ok(Answer::Keep)
-    })
+    guarded(py, "PY_YIELD", || engine().on_frame_leave(py, Leave::Yield))
+}
+
+#[pyfunction]
+#[pyo3(signature = (*args))]
+fn on_instruction(py: Python<'_>, args: &Bound<'_, PyTuple>) -> Py<PyAny> {
+    guarded(py, "INSTRUCTION", || engine().on_instruction(py, &args.get_item(0)?))
 }
 
 fn filename<'py>(py: Python<'py>, code: &Bound<'py, PyAny>) -> PyResult<Bound<'py, PyString>> {
@@ -171,6 +184,38 @@ impl Engine {
             }
         }
         Ok(true)
+    }
+
+    /// PY_RETURN, PY_UNWIND or PY_YIELD on a thread that may be stepping.
+    fn on_frame_leave(&self, py: Python<'_>, how: Leave) -> PyResult<Answer> {
+        let Some(frame) = current_frame(py) else { return Ok(Answer::Keep) };
+        let caller = match self.plans.get_mut(&current_ident()) {
+            Some(mut plan) if how == Leave::Yield => plan.on_frame_yield(&frame)?,
+            Some(mut plan) => plan.on_frame_exit(&frame, how == Leave::Unwind)?,
+            None => None,
+        };
+        if let Some(caller) = caller {
+            self.watch_code_for_return(py, &caller.getattr("f_code")?)?;
+        }
+        Ok(Answer::Keep)
+    }
+
+    fn on_instruction(&self, py: Python<'_>, code: &Bound<'_, PyAny>) -> PyResult<Answer> {
+        let Some(frame) = current_frame(py) else { return Ok(Answer::Keep) };
+        let filename = filename(py, code)?;
+        let (origin, just_my_code) = {
+            let mut state = self.state.lock();
+            (state.files.info(filename.to_str()?).origin, state.just_my_code)
+        };
+        let stoppable = origin == Origin::User || (origin == Origin::Library && !just_my_code);
+        let stop = self
+            .plans
+            .get(&current_ident())
+            .is_some_and(|plan| plan.stops_at_instruction(frame.as_ptr() as usize, stoppable));
+        if stop {
+            self.park(py, &frame, StopReason::Step);
+        }
+        Ok(Answer::Keep)
     }
 
     fn on_line(&self, py: Python<'_>, code: &Bound<'_, PyAny>, line: i64) -> PyResult<Answer> {

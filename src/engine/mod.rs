@@ -48,6 +48,7 @@ struct EventIds {
     py_yield: i64,
     line: i64,
     py_unwind: i64,
+    instruction: i64,
 }
 
 struct Monitoring {
@@ -65,8 +66,9 @@ struct State {
     /// Code objects with LINE on because their file has breakpoints, by address. Held strongly
     /// while the file has breakpoints, so an address can't be reused by another code object.
     breakpoint_code: HashMap<usize, Py<PyAny>>,
-    /// Code objects with events on for a step or an all-threads stop; reset when none is active.
-    step_code: HashMap<usize, Py<PyAny>>,
+    /// Code objects with events on for a step or an all-threads stop, and whether a step waits
+    /// for their next instruction; reset when no step or stop is active.
+    step_code: HashMap<usize, (Py<PyAny>, bool)>,
     global_events: i64,
     just_my_code: bool,
     next_breakpoint_id: i64,
@@ -141,6 +143,7 @@ pub fn install(py: Python<'_>, internal: Vec<String>, library: Vec<String>) -> P
         py_yield: id("PY_YIELD")?,
         line: id("LINE")?,
         py_unwind: id("PY_UNWIND")?,
+        instruction: id("INSTRUCTION")?,
     };
     let instance = Engine {
         monitoring: Monitoring {
@@ -214,6 +217,7 @@ impl Engine {
     fn clear_debugging(&self, py: Python<'_>) {
         let (line_bps, function_bps, codes, parked) = {
             let mut state = self.state.lock();
+            self.stop_all_active.store(false, Ordering::Release);
             (
                 std::mem::take(&mut state.line_breakpoints),
                 std::mem::take(&mut state.function_breakpoints),
@@ -222,7 +226,6 @@ impl Engine {
             )
         };
         self.plans.clear();
-        self.stop_all_active.store(false, Ordering::Release);
         for code in codes.values() {
             self.set_local_events(py, code.bind(py), 0);
         }
@@ -351,13 +354,14 @@ impl Engine {
             }
             self.stop_all_active.store(false, Ordering::Release);
             let outcome = state.threads.resume_all(ident, step);
-            if outcome.stop_all {
+            if let Some(generation) = outcome.stop_all {
                 // The next pending stop is reported at once; the stopped thread brings the others
                 // to a stop, since it can take the GIL without waiting.
                 if let Some(parked) = outcome.report.as_ref().and_then(|r| {
                     state.threads.ident_of(r.thread_id).and_then(|i| state.threads.parked.get(&i))
                 }) {
-                    let _ = parked.commands.send(Command::Run(Box::new(|py| engine().stop_all_threads(py))));
+                    let stop_all = Box::new(move |py: Python<'_>| engine().stop_all_threads(py, generation));
+                    let _ = parked.commands.send(Command::Run(stop_all));
                 }
             }
             outcome
@@ -374,16 +378,22 @@ impl Engine {
         if let Some(report) = outcome.report {
             self.emit(EngineEvent::Stopped(report));
         }
-        if outcome.stop_all {
-            self.stop_all_threads(py);
+        if let Some(generation) = outcome.stop_all {
+            self.stop_all_threads(py, generation);
         }
     }
 
     /// Brings every running thread to a stop at its next line: LINE on each thread's current
     /// frames, PY_START for the frames they enter next.
-    fn stop_all_threads(&self, py: Python<'_>) {
-        self.stop_all_epoch.fetch_add(1, Ordering::AcqRel);
-        self.stop_all_active.store(true, Ordering::Release);
+    fn stop_all_threads(&self, py: Python<'_>, generation: u64) {
+        {
+            let state = self.state.lock();
+            if state.threads.generation != generation {
+                return; // resumed since this stop was decided
+            }
+            self.stop_all_epoch.fetch_add(1, Ordering::AcqRel);
+            self.stop_all_active.store(true, Ordering::Release);
+        }
         let result: PyResult<()> = (|| {
             let frames = py.import("sys")?.call_method0("_current_frames")?;
             let frames = frames.cast::<PyDict>()?;
@@ -417,11 +427,11 @@ impl Engine {
             ident,
             Parked { commands, frame: frame.clone().unbind(), reason },
         );
+        if let Some(generation) = outcome.stop_all {
+            self.stop_all_threads(py, generation);
+        }
         if let Some(report) = outcome.report {
             self.emit(EngineEvent::Stopped(report));
-        }
-        if outcome.stop_all {
-            self.stop_all_threads(py);
         }
         tracing::debug!(ident, "parked");
         loop {
@@ -483,8 +493,11 @@ impl Engine {
         if state.breakpoint_code.contains_key(&address) {
             events |= ids.line;
         }
-        if state.step_code.contains_key(&address) {
+        if let Some((_, instruction)) = state.step_code.get(&address) {
             events |= ids.line | ids.py_return | ids.py_yield;
+            if *instruction {
+                events |= ids.instruction;
+            }
         }
         events
     }
@@ -496,13 +509,23 @@ impl Engine {
     }
 
     fn watch_code_for_step(&self, py: Python<'_>, code: &Bound<'_, PyAny>) -> PyResult<()> {
+        self.watch_code(py, code, false)
+    }
+
+    /// A stepping frame returned into `code`: its next instruction ends the step.
+    fn watch_code_for_return(&self, py: Python<'_>, code: &Bound<'_, PyAny>) -> PyResult<()> {
+        self.watch_code(py, code, true)
+    }
+
+    fn watch_code(&self, py: Python<'_>, code: &Bound<'_, PyAny>, instruction: bool) -> PyResult<()> {
         let filename: String = code.getattr(pyo3::intern!(py, "co_filename"))?.extract()?;
         let mut state = self.state.lock();
         if state.files.info(&filename).origin == Origin::Internal {
             return Ok(());
         }
         let address = code.as_ptr() as usize;
-        state.step_code.entry(address).or_insert_with(|| code.clone().unbind());
+        let entry = state.step_code.entry(address).or_insert_with(|| (code.clone().unbind(), false));
+        entry.1 |= instruction;
         let events = self.local_events_for(&state, address);
         drop(state);
         self.set_local_events(py, code, events);
@@ -535,7 +558,7 @@ impl Engine {
         let finished_steps = if quiet { std::mem::take(&mut state.step_code) } else { HashMap::new() };
         let resets: Vec<(Py<PyAny>, i64)> = finished_steps
             .into_iter()
-            .map(|(address, code)| (code, self.local_events_for(&state, address)))
+            .map(|(address, (code, _))| (code, self.local_events_for(&state, address)))
             .collect();
         let global_changed = std::mem::replace(&mut state.global_events, global) != global;
         drop(state);

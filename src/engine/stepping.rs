@@ -20,6 +20,9 @@ pub struct StepPlan {
     origin_is_generator: bool,
     /// The origin frame returned or unwound: the next user line anywhere on the thread ends the step.
     origin_done: bool,
+    /// The frame the origin returned to: its next instruction ends the step, so the step shows
+    /// the calling line again, as it does in debugpy.
+    return_to: Option<Py<PyAny>>,
 }
 
 // CO_GENERATOR | CO_COROUTINE | CO_ASYNC_GENERATOR | CO_ITERABLE_COROUTINE
@@ -42,6 +45,7 @@ impl StepPlan {
             ancestors,
             origin_is_generator: flags & RESUMABLE_FLAGS != 0,
             origin_done: false,
+            return_to: None,
         })
     }
 
@@ -53,6 +57,7 @@ impl StepPlan {
             ancestors: Vec::new(),
             origin_is_generator: false,
             origin_done: true,
+            return_to: None,
         }
     }
 
@@ -89,17 +94,39 @@ impl StepPlan {
         matches!(self.kind, StepKind::In) || self.origin_done
     }
 
-    /// PY_RETURN or PY_UNWIND of `frame`.
-    pub fn on_frame_exit(&mut self, frame: usize) {
-        if self.is_origin(frame) {
-            self.origin_done = true;
+    /// Whether an INSTRUCTION event in `frame` ends the step.
+    pub fn stops_at_instruction(&self, frame: usize, stoppable: bool) -> bool {
+        stoppable && self.return_to.as_ref().is_some_and(|r| r.as_ptr() as usize == frame)
+    }
+
+    /// PY_RETURN or PY_UNWIND of `frame`. Returns the caller whose code needs INSTRUCTION events.
+    /// An unwinding frame has none: the handler's own line ends the step.
+    pub fn on_frame_exit<'py>(&mut self, frame: &Bound<'py, PyAny>, unwinding: bool) -> PyResult<Option<Bound<'py, PyAny>>> {
+        if self.origin_done || !self.is_origin(frame.as_ptr() as usize) {
+            return Ok(None);
         }
+        self.origin_done = true;
+        if unwinding {
+            return Ok(None);
+        }
+        self.returned_to(frame)
     }
 
     /// PY_YIELD of `frame`: stepping out of a generator ends at its consumer.
-    pub fn on_frame_yield(&mut self, frame: usize) {
-        if self.kind == StepKind::Out && self.is_origin(frame) {
-            self.origin_done = true;
+    pub fn on_frame_yield<'py>(&mut self, frame: &Bound<'py, PyAny>) -> PyResult<Option<Bound<'py, PyAny>>> {
+        if self.kind != StepKind::Out || self.origin_done || !self.is_origin(frame.as_ptr() as usize) {
+            return Ok(None);
         }
+        self.origin_done = true;
+        self.returned_to(frame)
+    }
+
+    fn returned_to<'py>(&mut self, frame: &Bound<'py, PyAny>) -> PyResult<Option<Bound<'py, PyAny>>> {
+        let caller = frame.getattr("f_back")?;
+        if caller.is_none() || matches!(self.kind, StepKind::In | StepKind::FunctionEntry(_)) {
+            return Ok(None);
+        }
+        self.return_to = Some(caller.clone().unbind());
+        Ok(Some(caller))
     }
 }

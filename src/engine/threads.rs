@@ -66,14 +66,17 @@ pub struct Threads {
     reported: Option<u64>,
     pending: VecDeque<u64>,
     pause_requested: bool,
+    /// Bumped by every resume and by every new stop. Stopping all threads takes the GIL and so
+    /// happens a little later; it goes ahead only if nothing was resumed in between.
+    pub generation: u64,
 }
 
 /// What the engine must do after a change in the parked set.
 #[derive(Default)]
 pub struct Outcome {
     pub report: Option<StoppedEventBody>,
-    /// The reported stop is new: every other thread must be brought to a stop.
-    pub stop_all: bool,
+    /// Every other thread must be brought to a stop, unless `generation` has moved on by then.
+    pub stop_all: Option<u64>,
 }
 
 impl Threads {
@@ -135,7 +138,8 @@ impl Threads {
         if own_reason || self.pause_requested {
             self.pause_requested = false;
             self.reported = Some(ident);
-            return Outcome { report: Some(self.stopped_event(ident)), stop_all: own_reason };
+            let stop_all = own_reason.then(|| self.next_generation());
+            return Outcome { report: Some(self.stopped_event(ident)), stop_all };
         }
         Outcome::default()
     }
@@ -147,10 +151,15 @@ impl Threads {
         }
         if let Some(&ident) = self.parked.keys().next() {
             self.reported = Some(ident);
-            return Outcome { report: Some(self.stopped_event(ident)), stop_all: false };
+            return Outcome { report: Some(self.stopped_event(ident)), stop_all: None };
         }
         self.pause_requested = true;
-        Outcome { report: None, stop_all: true }
+        Outcome { report: None, stop_all: Some(self.next_generation()) }
+    }
+
+    fn next_generation(&mut self) -> u64 {
+        self.generation += 1;
+        self.generation
     }
 
     /// Resumes `ident` alone, with `step`. Returns false if it was not parked.
@@ -167,6 +176,7 @@ impl Threads {
     /// Resumes every parked thread (`ident` with `step`) except those whose own stop has not been
     /// reported yet; the next of those becomes the reported stop.
     pub fn resume_all(&mut self, ident: u64, step: Option<StepKind>) -> Outcome {
+        self.next_generation();
         self.reported = None;
         self.pause_requested = false;
         let waiting: Vec<u64> = self.pending.iter().copied().collect();
@@ -179,7 +189,7 @@ impl Threads {
         match self.pending.pop_front() {
             Some(next) => {
                 self.reported = Some(next);
-                Outcome { report: Some(self.stopped_event(next)), stop_all: true }
+                Outcome { report: Some(self.stopped_event(next)), stop_all: Some(self.next_generation()) }
             }
             None => Outcome::default(),
         }
@@ -187,6 +197,7 @@ impl Threads {
 
     /// Forgets every stop; dropping the command senders lets each parked thread run on.
     pub fn release_all(&mut self) -> HashMap<u64, Parked> {
+        self.next_generation();
         self.reported = None;
         self.pending.clear();
         self.pause_requested = false;

@@ -1,0 +1,210 @@
+"""next, stepIn and stepOut: across returns, recursion, exceptions, generators and await."""
+
+from conftest import line_of
+
+
+def stop_at(sessions, source, marker, **kwargs):
+    """Launches `source` with a breakpoint on the line holding `marker`; returns (client, thread)."""
+    path = sessions.program(source)
+    client = sessions.launch(source, breakpoints=[line_of(path, marker)], **kwargs)
+    stop = client.wait_stopped()
+    # The breakpoint has done its job; steps below must not be helped by it.
+    client.ok("setBreakpoints", {"source": {"path": client.path}, "breakpoints": []})
+    return client, stop["threadId"]
+
+
+def step(client, thread, kind="next"):
+    client.ok(kind, {"threadId": thread})
+    stop = client.wait_stopped()
+    assert stop["reason"] == "step" and stop["threadId"] == thread
+    frame = client.top_frame(thread)
+    return frame["name"], frame["line"]
+
+
+def lines(client, *markers):
+    return [line_of(client.path, m) for m in markers]
+
+
+CALLS = """
+def add(a, b):
+    result = a + b  # add body
+    return result  # add return
+
+def main():
+    x = add(1, 2)  # call add
+    y = x * 10  # after call
+    return y
+
+main()  # call main
+print("end")  # after main
+"""
+
+
+def test_next_steps_over_calls_and_returns_into_the_caller(sessions):
+    client, thread = stop_at(sessions, CALLS, "# call add")
+    call, after = lines(client, "# call add", "# after call")
+    assert step(client, thread) == ("main", after)
+    assert step(client, thread) == ("main", after + 1)
+    # Over the return: lands in the caller, on the line that called main.
+    assert step(client, thread) == ("<module>", line_of(client.path, "# call main"))
+    assert step(client, thread) == ("<module>", line_of(client.path, "# after main"))
+    client.ok("continue", {"threadId": thread})
+    assert client.debuggee.wait() == 0
+
+
+def test_step_in_and_step_out(sessions):
+    client, thread = stop_at(sessions, CALLS, "# call add")
+    body, ret, after = lines(client, "# add body", "# add return", "# after call")
+    assert step(client, thread, "stepIn") == ("add", body)
+    assert step(client, thread, "next") == ("add", ret)
+    # Out of add: back in main, still on the calling line (the assignment is not done yet).
+    name, line = step(client, thread, "stepOut")
+    assert name == "main" and line in (line_of(client.path, "# call add"), after)
+    client.ok("continue", {"threadId": thread})
+    assert client.debuggee.wait() == 0
+
+
+def test_step_in_skips_library_code(sessions):
+    source = """
+    import json
+
+    def main():
+        text = json.dumps({"a": 1})  # call library
+        return text  # after library
+
+    main()
+    """
+    client, thread = stop_at(sessions, source, "# call library")
+    assert step(client, thread, "stepIn") == ("main", line_of(client.path, "# after library"))
+
+
+def test_next_in_recursion_never_stops_in_a_deeper_frame(sessions):
+    source = """
+    def fact(n):
+        if n <= 1:
+            return 1
+        sub = fact(n - 1)  # recurse
+        return n * sub  # combine
+
+    print(fact(5))
+    """
+    client, thread = stop_at(sessions, source, "# recurse")
+    depth = client.ok("stackTrace", {"threadId": thread})["totalFrames"]
+    assert step(client, thread) == ("fact", line_of(client.path, "# combine"))
+    assert client.ok("stackTrace", {"threadId": thread})["totalFrames"] == depth
+    frame = client.top_frame(thread)
+    assert client.locals_of(frame["id"])["n"]["value"] == "5"
+
+
+def test_next_over_a_raise_caught_in_the_same_function_lands_on_the_handler(sessions):
+    source = """
+    def risky():
+        raise ValueError("boom")
+
+    def main():
+        try:
+            risky()  # raising call
+            unreachable = 1
+        except ValueError as e:
+            handled = str(e)  # handler
+        return handled
+
+    main()
+    """
+    client, thread = stop_at(sessions, source, "# raising call")
+    name, line = step(client, thread)
+    # CPython reports the `except` clause line first, then the handler body.
+    assert name == "main" and line in (line_of(client.path, "# handler") - 1, line_of(client.path, "# handler"))
+    if line != line_of(client.path, "# handler"):
+        assert step(client, thread) == ("main", line_of(client.path, "# handler"))
+
+
+def test_next_over_an_exception_caught_in_the_caller_lands_on_the_callers_handler(sessions):
+    source = """
+    def inner():
+        value = 1  # inner start
+        raise KeyError("k")  # raise here
+
+    def main():
+        try:
+            inner()
+        except KeyError:
+            caught = True  # caller handler
+        return caught
+
+    main()
+    """
+    client, thread = stop_at(sessions, source, "# raise here")
+    name, line = step(client, thread)
+    handler = line_of(client.path, "# caller handler")
+    assert name == "main" and line in (handler - 1, handler)
+
+
+def test_next_over_a_generator_driven_for_loop(sessions):
+    source = """
+    def numbers():
+        for n in range(3):
+            yield n  # yield
+
+    def main():
+        seen = []
+        for value in numbers():  # loop head
+            seen.append(value)  # loop body
+        return seen  # after loop
+
+    main()
+    """
+    client, thread = stop_at(sessions, source, "# loop head")
+    head, body, after = lines(client, "# loop head", "# loop body", "# after loop")
+    visited = [step(client, thread)[1] for _ in range(7)]
+    # The loop alternates head and body in main only; the generator's frame is never stopped in.
+    assert visited == [body, head, body, head, body, head, after]
+
+
+def test_next_inside_a_generator_stays_in_the_generator(sessions):
+    source = """
+    def numbers():
+        total = 0
+        for n in range(3):
+            total += n
+            yield n  # yield point
+            after_yield = n  # resumed
+
+    for v in numbers():
+        consumer = v
+
+    """
+    client, thread = stop_at(sessions, source, "# yield point")
+    assert step(client, thread) == ("numbers", line_of(client.path, "# resumed"))
+
+
+def test_next_over_await_stays_in_the_coroutine(sessions):
+    source = """
+    import asyncio
+
+    async def other():
+        for _ in range(3):
+            await asyncio.sleep(0)
+            busy = 1  # other task
+
+    async def worker():
+        a = 1  # before await
+        await asyncio.sleep(0.01)  # await point
+        b = 2  # after await
+        return a + b
+
+    async def main():
+        await asyncio.gather(worker(), other())
+
+    asyncio.run(main())
+    """
+    client, thread = stop_at(sessions, source, "# await point")
+    assert step(client, thread) == ("worker", line_of(client.path, "# after await"))
+
+
+def test_step_out_of_the_module_end_lets_the_program_finish(sessions):
+    client, thread = stop_at(sessions, "x = 1  # only\n", "# only")
+    client.ok("next", {"threadId": thread})
+    client.wait_event("exited")
+    assert client.debuggee.wait() == 0
+    assert len(client.events("stopped")) == 1
