@@ -197,6 +197,12 @@ class DapClient:
         return {v["name"]: v for v in self.ok("variables", {"variablesReference": ref})["variables"]}
 
     def close(self):
+        """Closes the connection for real: shutdown first, since close() alone sends no FIN
+        while the reader thread is blocked in recv()."""
+        try:
+            self.sock.shutdown(socket.SHUT_RDWR)
+        except OSError:
+            pass
         try:
             self.sock.close()
         except OSError:

@@ -16,7 +16,11 @@ DEFAULT_HOST = "127.0.0.1"
 
 
 class UsageError(Exception):
-    pass
+    """A bad command line. `show_usage` adds the usage line, for errors about its shape."""
+
+    def __init__(self, message, show_usage=False):
+        super().__init__(message)
+        self.show_usage = show_usage
 
 
 def parse_address(text, option, host_required=False):
@@ -59,10 +63,10 @@ def parse_args(argv):
                 raise UsageError(f"{arg} needs a value")
             return options, (arg, args.pop(0)), args
         elif arg.startswith("-"):
-            raise UsageError(f"unknown option {arg}")
+            raise UsageError(f"unknown option {arg}", show_usage=True)
         else:
             return options, ("file", arg), args
-    raise UsageError("nothing to run: give a FILE, -m MODULE or -c CODE")
+    raise UsageError("nothing to run: give a FILE, -m MODULE or -c CODE", show_usage=True)
 
 
 def internal_paths():
@@ -92,10 +96,10 @@ def main(argv=None):
     try:
         options, target, program_args = parse_args(sys.argv[1:] if argv is None else argv)
     except UsageError as e:
-        print(f"pydbg: {e}\n{USAGE}", file=sys.stderr)
+        print(f"pydbg: {e}" + (f"\n{USAGE}" if e.show_usage else ""), file=sys.stderr)
         return 2
     kind, what = target
-    if kind == "file" and not os.path.isfile(what):
+    if kind == "file" and not os.path.exists(what):
         print(f"pydbg: cannot run {what!r}: no such file", file=sys.stderr)
         return 2
     if kind == "-m":
@@ -141,7 +145,6 @@ def main(argv=None):
 
 def run_program(core, kind, what, program_args):
     import atexit
-    import runpy
 
     exit_code = [0]
     # Registered first, so it runs last: after non-daemon threads have ended, as the program's
@@ -149,36 +152,74 @@ def run_program(core, kind, what, program_args):
     atexit.register(lambda: core.program_exited(exit_code[0]))
     try:
         if kind == "file":
-            path = os.path.abspath(what)
-            sys.argv = [what, *program_args]
-            sys.path[0] = os.path.dirname(path)
-            runpy.run_path(path, run_name="__main__")
+            run_file(what, program_args)
         elif kind == "-m":
+            import runpy
             sys.argv = [what, *program_args]
             sys.path[0] = os.getcwd()
             runpy.run_module(what, run_name="__main__", alter_sys=True)
         else:
-            import types
-            sys.argv = ["-c", *program_args]
-            sys.path[0] = ""
-            module = types.ModuleType("__main__")
-            sys.modules["__main__"] = module
-            exec(compile(what, "<string>", "exec"), module.__dict__)
+            run_code(what, program_args)
     except SystemExit as e:
         exit_code[0] = exit_status(e.code)
         raise
     except KeyboardInterrupt:
-        if core.is_terminating():
-            exit_code[0] = 130
-            return 130
-        report_uncaught(*sys.exc_info())
         exit_code[0] = 130
+        if not core.is_terminating():
+            report_uncaught(*sys.exc_info())
         return 130
     except BaseException:
         report_uncaught(*sys.exc_info())
         exit_code[0] = 1
         return 1
     return 0
+
+
+def fresh_main_module(filename=None):
+    """A new `__main__`, set up as the interpreter sets up the one it runs a script in."""
+    import types
+
+    module = types.ModuleType("__main__")
+    module.__dict__.update(__package__=None, __spec__=None, __loader__=None)
+    if filename is not None:
+        import importlib.machinery
+        module.__file__ = filename
+        module.__cached__ = None
+        module.__loader__ = importlib.machinery.SourceFileLoader("__main__", filename)
+    sys.modules["__main__"] = module
+    return module
+
+
+def run_file(what, program_args):
+    sys.argv = [what, *program_args]
+    if os.path.isdir(what) or not what.endswith((".py", ".pyw")) and is_zip(what):
+        import runpy  # a directory or zip with __main__.py, as `python DIR` runs it
+        sys.path[0] = what
+        runpy.run_path(what, run_name="__main__")
+        return
+    # Absolute, but not normalized: the same __file__ plain Python gives.
+    filename = what if os.path.isabs(what) else os.path.join(os.getcwd(), what)
+    sys.path[0] = os.path.dirname(os.path.realpath(filename))
+    with open(filename, "rb") as f:
+        source = f.read()
+    module = fresh_main_module(filename)
+    exec(compile(source, filename, "exec", dont_inherit=True), module.__dict__)
+
+
+def is_zip(path):
+    import zipfile
+    return zipfile.is_zipfile(path)
+
+
+def run_code(code, program_args):
+    sys.argv = ["-c", *program_args]
+    sys.path[0] = ""
+    if sys.version_info >= (3, 13):
+        # 3.13 shows `-c` source lines in tracebacks.
+        import linecache
+        linecache.cache["<string>"] = (len(code), None, code.splitlines(True), "<string>")
+    module = fresh_main_module()
+    exec(compile(code, "<string>", "exec", dont_inherit=True), module.__dict__)
 
 
 def exit_status(code):

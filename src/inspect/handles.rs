@@ -84,3 +84,11 @@ pub fn clear() {
     let old = HANDLES.lock().take();
     drop(old);
 }
+
+/// Forgets the handles of one thread; called when it resumes alone.
+pub fn clear_thread(thread: u64) {
+    with(|h| {
+        h.frames.retain(|_, f| f.thread != thread);
+        h.variables.retain(|_, v| v.thread != thread);
+    });
+}

@@ -14,9 +14,14 @@ pub fn resume(session: &Session, request: &Request, step: Option<StepKind>) {
     let result = (|| {
         let args: ThreadArguments = request.args()?;
         let ident = engine().ident_of(args.thread_id).ok_or(format!("there is no thread {}", args.thread_id))?;
-        crate::inspect::handles::clear();
+        let single_thread = args.single_thread == Some(true);
+        if single_thread {
+            crate::inspect::handles::clear_thread(ident);
+        } else {
+            crate::inspect::handles::clear();
+        }
         let all = engine()
-            .resume(ident, step, args.single_thread == Some(true))
+            .resume(ident, step, single_thread)
             .map_err(|e| format!("cannot {} thread {}: {e}", request.command, args.thread_id))?;
         Ok(all)
     })();
