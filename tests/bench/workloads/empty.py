@@ -1,0 +1,1 @@
+"""An empty program: measures a tool's start-up and shut-down."""
