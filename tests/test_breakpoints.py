@@ -51,9 +51,10 @@ def test_line_past_the_end_is_unverified_with_message(sessions):
 
 
 def test_missing_file_is_unverified_with_message(sessions, tmp_path):
-    client = sessions.launch("x = 1\n")
-    body = client.ok("setBreakpoints", {"source": {"path": str(tmp_path / "nope.py")}, "breakpoints": [{"line": 1}]})
-    (bp,) = body["breakpoints"]
+    answers = []
+    sessions.launch("x = 1\n", before_done=lambda c: answers.append(c.ok(
+        "setBreakpoints", {"source": {"path": str(tmp_path / "nope.py")}, "breakpoints": [{"line": 1}]})))
+    (bp,) = answers[0]["breakpoints"]
     assert bp["verified"] is False and "nope.py" in bp["message"]
 
 
@@ -70,11 +71,10 @@ def test_condition(sessions):
 def test_condition_that_raises_is_reported_once_and_counts_as_true(sessions):
     client = sessions.launch(LOOP, breakpoints=[{"line": BODY, "condition": "undefined_name > 1"}])
     for _ in range(2):
-        stop = client.wait_stopped()
-        client.ok("continue", {"threadId": stop["threadId"]})
-    client.wait_output("undefined_name")
+        client.ok("continue", {"threadId": client.wait_stopped()["threadId"]})
+    stop = client.wait_stopped()  # the third hit: the program is stopped again
     client.ok("setBreakpoints", {"source": {"path": client.path}, "breakpoints": []})
-    client.ok("continue", {"threadId": client.wait_stopped()["threadId"]})
+    client.ok("continue", {"threadId": stop["threadId"]})
     assert client.debuggee.wait() == 0
     assert client.output().count("NameError") == 1
 
