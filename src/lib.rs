@@ -57,6 +57,12 @@ fn thread_exited(ident: u64) {
     engine::engine().thread_exited(ident);
 }
 
+/// An exception is about to end the program or a thread: stop if the exception filters say so.
+#[pyfunction]
+fn uncaught(py: Python<'_>, exception: &Bound<'_, PyAny>) -> PyResult<()> {
+    engine::engine().on_uncaught(py, exception)
+}
+
 /// Reports the program's end to the client and waits until it has been told.
 #[pyfunction]
 fn program_exited(py: Python<'_>, code: i64) {
@@ -86,6 +92,7 @@ fn core_module(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_function(wrap_pyfunction!(thread_started, m)?)?;
     m.add_function(wrap_pyfunction!(thread_exited, m)?)?;
     m.add_function(wrap_pyfunction!(program_exited, m)?)?;
+    m.add_function(wrap_pyfunction!(uncaught, m)?)?;
     m.add_function(wrap_pyfunction!(is_terminating, m)?)?;
     m.add_function(wrap_pyfunction!(init_logging, m)?)?;
     Ok(())

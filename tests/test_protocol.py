@@ -64,6 +64,15 @@ def stop_at(sessions, source, marker="# stop here", **kwargs):
     return client, stopped["threadId"], line
 
 
+def run_to_exit(client, expected_code):
+    """Continues through the stop on the uncaught SystemExit (a non-zero exit counts as uncaught,
+    as in debugpy) and checks the exit code the client is told."""
+    stop = client.wait_stopped()
+    assert stop["reason"] == "exception" and "SystemExit" in stop["text"], stop
+    client.ok("continue", {"threadId": stop["threadId"]})
+    assert client.wait_event("exited")["body"]["exitCode"] == expected_code
+
+
 def manual_session(sessions, source):
     path = sessions.program(source)
     debuggee = sessions.start([path])
@@ -214,7 +223,7 @@ def test_unknown_fields_in_arguments_are_ignored(sessions):
     frames = client.ok("stackTrace", {"threadId": thread, "format": {"line": True}, "extra": None})["stackFrames"]
     assert frames[0]["line"] == line
     client.ok("continue", {"threadId": thread, "whatever": 1})
-    client.wait_event("exited")
+    run_to_exit(client, 5)
 
 
 def test_requests_without_arguments_key_succeed(sessions):
@@ -281,7 +290,7 @@ def test_attach_before_initialized_event_is_awaited(sessions):
     assert stopped["reason"] == "breakpoint"
     assert client.top_frame(stopped["threadId"])["line"] == line
     client.ok("continue", {"threadId": stopped["threadId"]})
-    assert client.wait_event("exited")["body"]["exitCode"] == 5
+    run_to_exit(client, 5)
 
 
 # ------------------------------------------------------------------ ending sessions
@@ -397,8 +406,8 @@ def test_exited_event_carries_exit_code(sessions):
         print("bye")
         sys.exit(3)
     """)
+    run_to_exit(client, 3)
     exited = client.wait_event("exited")
-    assert exited["body"]["exitCode"] == 3
     terminated = client.wait_event("terminated")
     events = [e for e in client.received if e.get("type") == "event"]
     assert events.index(exited) < events.index(terminated)
@@ -413,5 +422,5 @@ def test_connection_closed_by_client_without_any_request(sessions):
     vanish(DapClient.connect(debuggee.port))
     client = sessions.client(debuggee)
     client.handshake()
-    assert client.wait_event("exited")["body"]["exitCode"] == 5
+    run_to_exit(client, 5)
     assert debuggee.wait(timeout=5) == 5

@@ -31,7 +31,8 @@ def install_output_tee(sys_module):
 
 
 def install_thread_hook():
-    """Reports each thread's start and end, so the client gets `thread` events."""
+    """Reports each thread's start and end, so the client gets `thread` events, and each
+    exception that ends a thread, for the `uncaught` filter."""
     original = threading.Thread._bootstrap_inner
 
     def _bootstrap_inner(self):
@@ -43,3 +44,12 @@ def install_thread_hook():
             _core.thread_exited(ident)
 
     threading.Thread._bootstrap_inner = _bootstrap_inner
+
+    original_excepthook = threading.excepthook
+
+    def excepthook(args):
+        if args.exc_value is not None:
+            _core.uncaught(args.exc_value)
+        original_excepthook(args)
+
+    threading.excepthook = excepthook

@@ -162,13 +162,16 @@ def run_program(core, kind, what, program_args):
             run_code(what, program_args)
     except SystemExit as e:
         exit_code[0] = exit_status(e.code)
+        core.uncaught(e)  # only a non-zero exit counts as uncaught
         raise
-    except KeyboardInterrupt:
+    except KeyboardInterrupt as e:
         exit_code[0] = 130
         if not core.is_terminating():
+            core.uncaught(e)
             report_uncaught(*sys.exc_info())
         return 130
-    except BaseException:
+    except BaseException as e:
+        core.uncaught(e)
         report_uncaught(*sys.exc_info())
         exit_code[0] = 1
         return 1

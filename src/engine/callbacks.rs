@@ -6,11 +6,33 @@ use pyo3::ffi;
 use pyo3::prelude::*;
 use pyo3::types::{PyString, PyTuple};
 
+use std::cell::RefCell;
+
 use super::breakpoints::Verdict;
+use super::exceptions::{type_names, BreakMode};
 use super::files::Origin;
 use super::stepping::{StepKind, StepPlan};
 use super::threads::StopReason;
-use super::{current_ident, engine, is_pydbg_thread, Engine, EventIds, TOOL_ID};
+use super::{current_ident, engine, exception_text, is_pydbg_thread, Engine, EventIds, TOOL_ID};
+
+thread_local! {
+    /// The exception this thread last judged under `raised`, and under `userUnhandled`. RAISE
+    /// fires again in every frame an exception passes through; one exception stops once.
+    static LAST_RAISED: RefCell<Option<Py<PyAny>>> = const { RefCell::new(None) };
+    static LAST_LEFT_USER_CODE: RefCell<Option<Py<PyAny>>> = const { RefCell::new(None) };
+}
+
+/// Records `exception` in `slot`; false if it was already there.
+fn first_sight(slot: &'static std::thread::LocalKey<RefCell<Option<Py<PyAny>>>>, exception: &Bound<'_, PyAny>) -> bool {
+    slot.with(|last| {
+        let mut last = last.borrow_mut();
+        if last.as_ref().is_some_and(|e| e.as_ptr() == exception.as_ptr()) {
+            return false;
+        }
+        *last = Some(exception.clone().unbind());
+        true
+    })
+}
 
 /// How a frame is left.
 #[derive(Clone, Copy, PartialEq)]
@@ -38,6 +60,7 @@ pub(super) fn register(py: Python<'_>, monitoring: &Bound<'_, PyAny>, ids: &Even
     register(ids.py_unwind, wrap_pyfunction!(on_py_unwind, &module)?.into_any())?;
     register(ids.py_yield, wrap_pyfunction!(on_py_yield, &module)?.into_any())?;
     register(ids.instruction, wrap_pyfunction!(on_instruction, &module)?.into_any())?;
+    register(ids.raise, wrap_pyfunction!(on_raise, &module)?.into_any())?;
     Ok(())
 }
 
@@ -95,8 +118,17 @@ fn on_py_return(py: Python<'_>, args: &Bound<'_, PyTuple>) -> Py<PyAny> {
 #[pyfunction]
 #[pyo3(signature = (*args))]
 fn on_py_unwind(py: Python<'_>, args: &Bound<'_, PyTuple>) -> Py<PyAny> {
-    let _ = args;
-    guarded(py, "PY_UNWIND", || engine().on_frame_leave(py, Leave::Unwind))
+    guarded(py, "PY_UNWIND", || {
+        engine().on_frame_leave(py, Leave::Unwind)?;
+        engine().on_unwind(py, &args.get_item(2)?)
+    })
+}
+
+/// Never answers DISABLE: for RAISE that would raise ValueError inside the user's program.
+#[pyfunction]
+#[pyo3(signature = (*args))]
+fn on_raise(py: Python<'_>, args: &Bound<'_, PyTuple>) -> Py<PyAny> {
+    guarded(py, "RAISE", || engine().on_raise(py, &args.get_item(0)?, &args.get_item(2)?))
 }
 
 #[pyfunction]
@@ -197,6 +229,54 @@ impl Engine {
         if let Some(caller) = caller {
             self.watch_code_for_return(py, &caller.getattr("f_code")?)?;
         }
+        Ok(Answer::Keep)
+    }
+
+    fn on_raise(&self, py: Python<'_>, code: &Bound<'_, PyAny>, exception: &Bound<'_, PyAny>) -> PyResult<Answer> {
+        let filename = filename(py, code)?;
+        let (origin, just_my_code) = {
+            let mut state = self.state.lock();
+            (state.files.info(filename.to_str()?).origin, state.just_my_code)
+        };
+        // With justMyCode, an exception from a library is judged where it reaches user code.
+        if origin == Origin::Internal || (just_my_code && origin != Origin::User) {
+            return Ok(Answer::Keep);
+        }
+        if !first_sight(&LAST_RAISED, exception) {
+            return Ok(Answer::Keep);
+        }
+        if !self.exception_filters().stops_when_raised(&type_names(exception)?) {
+            return Ok(Answer::Keep);
+        }
+        let Some(frame) = current_frame(py) else { return Ok(Answer::Keep) };
+        let text = exception_text(py, exception);
+        self.park_with(py, &frame, StopReason::Exception { mode: BreakMode::Always, text }, Some(exception), None);
+        Ok(Answer::Keep)
+    }
+
+    /// `userUnhandled`: an exception leaves a user frame into a library frame.
+    fn on_unwind(&self, py: Python<'_>, exception: &Bound<'_, PyAny>) -> PyResult<Answer> {
+        let filters = self.exception_filters();
+        if !filters.wants_unwind_events() {
+            return Ok(Answer::Keep);
+        }
+        let Some(frame) = current_frame(py) else { return Ok(Answer::Keep) };
+        let caller = frame.getattr("f_back")?;
+        if caller.is_none() {
+            return Ok(Answer::Keep);
+        }
+        let origin_of = |f: &Bound<'_, PyAny>| -> PyResult<Origin> {
+            let filename: String = f.getattr("f_code")?.getattr("co_filename")?.extract()?;
+            Ok(self.origin_of(&filename))
+        };
+        if origin_of(&frame)? != Origin::User || origin_of(&caller)? != Origin::Library {
+            return Ok(Answer::Keep);
+        }
+        if !first_sight(&LAST_LEFT_USER_CODE, exception) || !filters.stops_when_leaving_user_code(&type_names(exception)?) {
+            return Ok(Answer::Keep);
+        }
+        let text = exception_text(py, exception);
+        self.park_with(py, &frame, StopReason::Exception { mode: BreakMode::UserUnhandled, text }, Some(exception), None);
         Ok(Answer::Keep)
     }
 

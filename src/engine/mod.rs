@@ -7,6 +7,7 @@
 
 pub mod breakpoints;
 pub mod callbacks;
+pub mod exceptions;
 pub mod files;
 pub mod stepping;
 pub mod threads;
@@ -25,9 +26,15 @@ use tokio::sync::mpsc::UnboundedSender;
 
 use crate::protocol::types::{self as dap, SourceBreakpoint, StoppedEventBody, ThreadEventBody};
 use breakpoints::{code_lines, compile_log_message, resolve_line, Breakpoint, Expression, HitCondition};
+use exceptions::{type_names, BreakMode, ExceptionFilters};
 use files::{canonical_key, FileClassifier, Origin};
 use stepping::{StepKind, StepPlan};
 use threads::{Command, Outcome, Parked, StopReason, Threads};
+
+/// `Type: message`, as the last line of a traceback says it.
+pub(crate) fn exception_text(py: Python<'_>, exception: &Bound<'_, PyAny>) -> String {
+    breakpoints::describe_error(py, &PyErr::from_value(exception.clone()))
+}
 
 /// `sys.monitoring.DEBUGGER_ID`.
 const TOOL_ID: u8 = 0;
@@ -49,6 +56,7 @@ struct EventIds {
     line: i64,
     py_unwind: i64,
     instruction: i64,
+    raise: i64,
 }
 
 struct Monitoring {
@@ -70,6 +78,7 @@ struct State {
     /// for their next instruction; reset when no step or stop is active.
     step_code: HashMap<usize, (Py<PyAny>, bool)>,
     global_events: i64,
+    exception_filters: ExceptionFilters,
     just_my_code: bool,
     next_breakpoint_id: i64,
     threads: Threads,
@@ -85,6 +94,8 @@ pub struct Engine {
     /// Bumped by each all-threads stop; a thread resumed alone is exempt from the stop it saw.
     stop_all_epoch: AtomicU64,
     pydbg_threads: DashSet<u64>,
+    /// Threads resumed alone, by the all-threads stop (epoch) they are exempt from.
+    exempt: DashMap<u64, u64>,
     configuration_done: (Mutex<bool>, Condvar),
     terminating: AtomicBool,
 }
@@ -93,7 +104,6 @@ static ENGINE: OnceLock<Engine> = OnceLock::new();
 
 thread_local! {
     static IS_PYDBG_THREAD: Cell<bool> = const { Cell::new(false) };
-    static EXEMPT_EPOCH: Cell<u64> = const { Cell::new(0) };
 }
 
 pub fn engine() -> &'static Engine {
@@ -144,6 +154,7 @@ pub fn install(py: Python<'_>, internal: Vec<String>, library: Vec<String>) -> P
         line: id("LINE")?,
         py_unwind: id("PY_UNWIND")?,
         instruction: id("INSTRUCTION")?,
+        raise: id("RAISE")?,
     };
     let instance = Engine {
         monitoring: Monitoring {
@@ -160,6 +171,7 @@ pub fn install(py: Python<'_>, internal: Vec<String>, library: Vec<String>) -> P
             breakpoint_code: HashMap::new(),
             step_code: HashMap::new(),
             global_events: 0,
+            exception_filters: ExceptionFilters::uncaught_only(),
             just_my_code: true,
             next_breakpoint_id: 0,
             threads: Threads::default(),
@@ -170,6 +182,7 @@ pub fn install(py: Python<'_>, internal: Vec<String>, library: Vec<String>) -> P
         stop_all_active: AtomicBool::new(false),
         stop_all_epoch: AtomicU64::new(0),
         pydbg_threads: DashSet::new(),
+        exempt: DashMap::new(),
         configuration_done: (Mutex::new(false), Condvar::new()),
         terminating: AtomicBool::new(false),
     };
@@ -300,6 +313,7 @@ impl Engine {
 
     pub fn thread_exited(&self, ident: u64) {
         self.plans.remove(&ident);
+        self.exempt.remove(&ident);
         if let Some(id) = self.state.lock().threads.forget(ident) {
             self.emit(EngineEvent::Thread(ThreadEventBody { reason: "exited", thread_id: id }));
         }
@@ -333,9 +347,22 @@ impl Engine {
         self.state.lock().files.info(filename).origin
     }
 
-    /// The frame a parked thread stopped in.
-    pub fn parked_frame(&self, py: Python<'_>, ident: u64) -> Option<Py<PyAny>> {
-        self.state.lock().threads.parked.get(&ident).map(|p| p.frame.clone_ref(py))
+    /// The frames a parked thread shows, innermost first; None for the frame's own callers.
+    pub fn parked_frames(&self, py: Python<'_>, ident: u64) -> Option<(Py<PyAny>, Option<Vec<Py<PyAny>>>)> {
+        let state = self.state.lock();
+        let parked = state.threads.parked.get(&ident)?;
+        let frames = parked.frames.as_ref().map(|f| f.iter().map(|p| p.clone_ref(py)).collect());
+        Some((parked.frame.clone_ref(py), frames))
+    }
+
+    /// The exception a parked thread stopped on, and how.
+    pub fn parked_exception(&self, py: Python<'_>, ident: u64) -> Option<(Py<PyAny>, BreakMode)> {
+        let state = self.state.lock();
+        let parked = state.threads.parked.get(&ident)?;
+        match (&parked.exception, &parked.reason) {
+            (Some(e), StopReason::Exception { mode, .. }) => Some((e.clone_ref(py), *mode)),
+            _ => None,
+        }
     }
 
     // ------------------------------------------------------------ run control
@@ -345,11 +372,15 @@ impl Engine {
     pub fn resume(&self, ident: u64, step: Option<StepKind>, single_thread: bool) -> Result<bool, String> {
         let outcome = {
             let mut state = self.state.lock();
-            if !state.threads.parked.contains_key(&ident) {
-                return Err("that thread is not stopped".into());
+            let parked = state.threads.parked.contains_key(&ident);
+            if step.is_some() && !parked {
+                return Err("that thread is not stopped in Python code (it may be blocked in a call)".into());
             }
             if single_thread {
-                state.threads.resume_one(ident, step);
+                if !state.threads.resume_one(ident, step) {
+                    // Blocked in C code, not parked yet: keep it from parking for this stop.
+                    self.exempt.insert(ident, self.stop_all_epoch.load(Ordering::Acquire));
+                }
                 return Ok(false);
             }
             self.stop_all_active.store(false, Ordering::Release);
@@ -418,15 +449,30 @@ impl Engine {
 
     /// Parks the calling thread, which is inside a monitoring callback, until it is resumed.
     fn park(&self, py: Python<'_>, frame: &Bound<'_, PyAny>, reason: StopReason) {
+        self.park_with(py, frame, reason, None, None)
+    }
+
+    pub(crate) fn park_with(
+        &self,
+        py: Python<'_>,
+        frame: &Bound<'_, PyAny>,
+        reason: StopReason,
+        exception: Option<&Bound<'_, PyAny>>,
+        frames: Option<Vec<Py<PyAny>>>,
+    ) {
         let ident = current_ident();
         self.plans.remove(&ident);
         let (commands, inbox) = mpsc::channel();
         // Sync wrapper: detach() needs a closure that can be shared across threads.
         let inbox = Mutex::new(inbox);
-        let outcome: Outcome = self.state.lock().threads.park(
-            ident,
-            Parked { commands, frame: frame.clone().unbind(), reason },
-        );
+        let parked = Parked {
+            commands,
+            frame: frame.clone().unbind(),
+            reason,
+            exception: exception.map(|e| e.clone().unbind()),
+            frames,
+        };
+        let outcome: Outcome = self.state.lock().threads.park(ident, parked);
         if let Some(generation) = outcome.stop_all {
             self.stop_all_threads(py, generation);
         }
@@ -434,6 +480,9 @@ impl Engine {
             self.emit(EngineEvent::Stopped(report));
         }
         tracing::debug!(ident, "parked");
+        // Inspection runs Python on this thread; outside a callback that code raises events, which
+        // must not stop the thread again inside its own stop.
+        let was_pydbg = IS_PYDBG_THREAD.with(|f| f.replace(true));
         loop {
             match py.detach(|| inbox.lock().recv()) {
                 Ok(Command::Run(work)) => {
@@ -452,12 +501,13 @@ impl Engine {
                 }
             }
         }
+        IS_PYDBG_THREAD.with(|f| f.set(was_pydbg));
         tracing::debug!(ident, "resumed");
     }
 
     fn resume_here(&self, py: Python<'_>, frame: &Bound<'_, PyAny>, step: Option<StepKind>, single_thread: bool) {
         if single_thread {
-            EXEMPT_EPOCH.with(|e| e.set(self.stop_all_epoch.load(Ordering::Acquire)));
+            self.exempt.insert(current_ident(), self.stop_all_epoch.load(Ordering::Acquire));
         }
         if let Some(kind) = step {
             match StepPlan::new(kind, frame) {
@@ -477,7 +527,7 @@ impl Engine {
 
     fn must_stop_for_all_stop(&self) -> bool {
         self.stop_all_active.load(Ordering::Acquire)
-            && EXEMPT_EPOCH.with(|e| e.get()) < self.stop_all_epoch.load(Ordering::Acquire)
+            && self.exempt.get(&current_ident()).map_or(0, |e| *e) < self.stop_all_epoch.load(Ordering::Acquire)
     }
 
     /// True while no thread can need an event that a DISABLE would hide.
@@ -552,8 +602,11 @@ impl Engine {
         if watching || !quiet {
             global |= ids.py_start;
         }
-        if !self.plans.is_empty() {
+        if !self.plans.is_empty() || state.exception_filters.wants_unwind_events() {
             global |= ids.py_unwind;
+        }
+        if state.exception_filters.wants_raise_events() {
+            global |= ids.raise;
         }
         let finished_steps = if quiet { std::mem::take(&mut state.step_code) } else { HashMap::new() };
         let resets: Vec<(Py<PyAny>, i64)> = finished_steps
@@ -574,6 +627,50 @@ impl Engine {
         if let Err(e) = m.restart_events.bind(py).call0() {
             tracing::error!("restart_events: {e}");
         }
+    }
+
+    // ------------------------------------------------------------ exceptions
+
+    pub fn set_exception_filters(&self, py: Python<'_>, filters: ExceptionFilters) {
+        self.state.lock().exception_filters = filters;
+        self.refresh_events(py);
+    }
+
+    pub(crate) fn exception_filters(&self) -> ExceptionFilters {
+        self.state.lock().exception_filters.clone()
+    }
+
+    /// An exception is about to end the program or a thread (called at pydbg's own boundary:
+    /// the runner and `threading.excepthook`). Stops there if a filter asks for it, showing the
+    /// frames of the exception's traceback.
+    pub fn on_uncaught(&self, py: Python<'_>, exception: &Bound<'_, PyAny>) -> PyResult<()> {
+        if !self.client_attached.load(Ordering::Acquire) || self.is_terminating() {
+            return Ok(());
+        }
+        if exception.is_instance_of::<pyo3::exceptions::PySystemExit>() {
+            let code = exception.getattr("code")?;
+            if code.is_none() || code.extract::<i64>().is_ok_and(|c| c == 0) {
+                return Ok(());
+            }
+        }
+        if !self.exception_filters().stops_when_uncaught(&type_names(exception)?) {
+            return Ok(());
+        }
+        let mut frames = Vec::new();
+        let mut tb = exception.getattr("__traceback__")?;
+        while !tb.is_none() {
+            let frame = tb.getattr("tb_frame")?;
+            let filename: String = frame.getattr("f_code")?.getattr("co_filename")?.extract()?;
+            if self.origin_of(&filename) != Origin::Internal {
+                frames.push(frame.unbind());
+            }
+            tb = tb.getattr("tb_next")?;
+        }
+        frames.reverse();
+        let Some(top) = frames.first().map(|f| f.bind(py).clone()) else { return Ok(()) };
+        let text = exception_text(py, exception);
+        self.park_with(py, &top, StopReason::Exception { mode: BreakMode::Unhandled, text }, Some(exception), Some(frames));
+        Ok(())
     }
 
     // ------------------------------------------------------------ breakpoints

@@ -10,6 +10,7 @@ use std::sync::mpsc::Sender;
 
 use pyo3::prelude::*;
 
+use super::exceptions::BreakMode;
 use super::stepping::StepKind;
 use crate::protocol::types::{StoppedEventBody, Thread};
 
@@ -27,6 +28,8 @@ pub enum StopReason {
     Step,
     /// Parked because another thread stopped, or because the client asked for a pause.
     Pause,
+    /// `text` is the exception as `Type: message`.
+    Exception { mode: BreakMode, text: String },
 }
 
 impl StopReason {
@@ -36,6 +39,7 @@ impl StopReason {
             StopReason::FunctionBreakpoint(_) => "function breakpoint",
             StopReason::Step => "step",
             StopReason::Pause => "pause",
+            StopReason::Exception { .. } => "exception",
         }
     }
 
@@ -51,6 +55,11 @@ pub struct Parked {
     pub commands: Sender<Command>,
     pub frame: Py<PyAny>,
     pub reason: StopReason,
+    /// The exception being stopped on, for exceptionInfo.
+    pub exception: Option<Py<PyAny>>,
+    /// The frames to show, innermost first, when they are not `frame`'s callers: an uncaught
+    /// exception shows the frames its traceback went through.
+    pub frames: Option<Vec<Py<PyAny>>>,
 }
 
 struct ThreadInfo {
@@ -116,12 +125,24 @@ impl Threads {
 
     fn stopped_event(&mut self, ident: u64) -> StoppedEventBody {
         let reason = self.parked[&ident].reason.clone();
+        let (description, text) = match &reason {
+            StopReason::Exception { mode, text } => (
+                Some(match mode {
+                    BreakMode::Always => "Paused on a raised exception".to_owned(),
+                    BreakMode::Unhandled => "Paused on an uncaught exception".to_owned(),
+                    BreakMode::UserUnhandled => "Paused on an exception that leaves user code".to_owned(),
+                }),
+                Some(text.clone()),
+            ),
+            _ => (None, None),
+        };
         StoppedEventBody {
             reason: reason.dap_reason(),
             thread_id: self.dap_id(ident),
             all_threads_stopped: true,
             hit_breakpoint_ids: reason.breakpoint_ids(),
-            description: None,
+            description,
+            text,
         }
     }
 

@@ -3,8 +3,11 @@
 //! Everything here runs with the GIL on the thread that owns the frame (see
 //! `Engine::run_on_parked`), so user code called by a `repr` sees its own thread's state.
 
+mod exception_info;
 pub mod handles;
 mod values;
+
+pub use exception_info::exception_info;
 
 use pyo3::prelude::*;
 use pyo3::types::{PyDict, PyString};
@@ -15,25 +18,28 @@ use crate::engine::engine;
 use crate::protocol::types::{EvaluateBody, Scope, ScopesBody, Source, StackFrame, StackTraceBody, Variable, VariablesBody};
 use handles::Target;
 
-/// The frames of `thread` from `top` down, without pydbg's own bootstrap frames.
-pub fn stack_trace(
-    py: Python<'_>,
-    thread: u64,
-    top: &Bound<'_, PyAny>,
-    start: usize,
-    levels: Option<usize>,
-) -> PyResult<StackTraceBody> {
+/// `top` and its callers, down to (not including) pydbg's own bootstrap frames.
+pub fn frames_from<'py>(top: &Bound<'py, PyAny>) -> PyResult<Vec<Bound<'py, PyAny>>> {
     let mut frames = Vec::new();
     let mut frame = top.clone();
     while !frame.is_none() {
-        let code = frame.getattr("f_code")?;
-        let filename: String = code.getattr("co_filename")?.extract()?;
+        let filename: String = frame.getattr("f_code")?.getattr("co_filename")?.extract()?;
         if engine().origin_of(&filename) == Origin::Internal {
             break;
         }
         frames.push(frame.clone());
         frame = frame.getattr("f_back")?;
     }
+    Ok(frames)
+}
+
+/// A page of `frames` (innermost first) as DAP stack frames.
+pub fn stack_trace(
+    thread: u64,
+    frames: &[Bound<'_, PyAny>],
+    start: usize,
+    levels: Option<usize>,
+) -> PyResult<StackTraceBody> {
     let total = frames.len();
     let end = levels.filter(|&l| l > 0).map_or(total, |l| (start + l).min(total));
     let mut stack_frames = Vec::new();
@@ -49,7 +55,6 @@ pub fn stack_trace(
             column: 1,
         });
     }
-    let _ = py;
     Ok(StackTraceBody { stack_frames, total_frames: total as i64 })
 }
 

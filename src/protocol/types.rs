@@ -5,7 +5,6 @@
 //! optional fields out instead of writing `null`.
 
 use serde::{Deserialize, Serialize};
-use serde_json::Value;
 
 // ---------------------------------------------------------------- arguments
 
@@ -111,7 +110,68 @@ pub struct EvaluateArguments {
     pub context: Option<String>,
 }
 
+#[derive(Debug, Default, Deserialize)]
+#[serde(default, rename_all = "camelCase")]
+pub struct ExceptionFilterOptions {
+    pub filter_id: String,
+    pub condition: Option<String>,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(default, rename_all = "camelCase")]
+pub struct ExceptionPathSegment {
+    pub negate: Option<bool>,
+    pub names: Vec<String>,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(default, rename_all = "camelCase")]
+pub struct ExceptionOptions {
+    pub path: Option<Vec<ExceptionPathSegment>>,
+    pub break_mode: String,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(default, rename_all = "camelCase")]
+pub struct SetExceptionBreakpointsArguments {
+    pub filters: Vec<String>,
+    pub filter_options: Option<Vec<ExceptionFilterOptions>>,
+    pub exception_options: Option<Vec<ExceptionOptions>>,
+}
+
 // ---------------------------------------------------------------- bodies
+
+#[derive(Debug, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct ExceptionBreakpointsFilter {
+    pub filter: &'static str,
+    pub label: &'static str,
+    pub description: &'static str,
+    pub default: bool,
+    pub supports_condition: bool,
+    pub condition_description: &'static str,
+}
+
+#[derive(Debug, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct ExceptionDetails {
+    pub message: String,
+    pub type_name: String,
+    pub full_type_name: String,
+    pub stack_trace: String,
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub inner_exception: Vec<ExceptionDetails>,
+}
+
+#[derive(Debug, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct ExceptionInfoBody {
+    pub exception_id: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub description: Option<String>,
+    pub break_mode: &'static str,
+    pub details: ExceptionDetails,
+}
 
 #[derive(Debug, Default, Serialize)]
 #[serde(rename_all = "camelCase")]
@@ -126,7 +186,10 @@ pub struct Capabilities {
     pub support_terminate_debuggee: bool,
     pub supports_delayed_stack_trace_loading: bool,
     pub supports_single_thread_execution_requests: bool,
-    pub exception_breakpoint_filters: Vec<Value>,
+    pub supports_exception_info_request: bool,
+    pub supports_exception_filter_options: bool,
+    pub supports_exception_options: bool,
+    pub exception_breakpoint_filters: Vec<ExceptionBreakpointsFilter>,
 }
 
 #[derive(Debug, Default, Clone, Serialize)]
@@ -236,6 +299,8 @@ pub struct StoppedEventBody {
     pub hit_breakpoint_ids: Vec<i64>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub description: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub text: Option<String>,
 }
 
 #[derive(Debug, Serialize)]

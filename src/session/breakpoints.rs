@@ -2,8 +2,10 @@
 
 use super::{with_gil, Session};
 use crate::engine::engine;
+use crate::engine::exceptions::{BreakMode, ExceptionFilters, ExceptionOption, TypeMatcher};
 use crate::protocol::types::{
-    BreakpointsBody, SetBreakpointsArguments, SetFunctionBreakpointsArguments, SourceBreakpoint,
+    BreakpointsBody, ExceptionBreakpointsFilter, SetBreakpointsArguments, SetExceptionBreakpointsArguments,
+    SetFunctionBreakpointsArguments, SourceBreakpoint,
 };
 use crate::protocol::Request;
 
@@ -36,8 +38,82 @@ pub async fn set_function_breakpoints(session: &Session, request: &Request) {
     session.respond(request, result);
 }
 
-/// pydbg advertises no exception filters yet, so there is nothing to set; the request is still
-/// answered because clients send it during configuration.
-pub fn set_exception_breakpoints(session: &Session, request: &Request) {
-    session.respond(request, Ok(()));
+const CONDITION_HELP: &str =
+    "Exception types to stop on, e.g. \"ValueError, KeyError\", or to skip, e.g. \"not StopIteration\"";
+
+/// The filters offered in `initialize`.
+pub fn exception_filters() -> Vec<ExceptionBreakpointsFilter> {
+    vec![
+        ExceptionBreakpointsFilter {
+            filter: "raised",
+            label: "Raised Exceptions",
+            description: "Stop where an exception is raised, even if it is handled.",
+            default: false,
+            supports_condition: true,
+            condition_description: CONDITION_HELP,
+        },
+        ExceptionBreakpointsFilter {
+            filter: "uncaught",
+            label: "Uncaught Exceptions",
+            description: "Stop before an exception ends the program or a thread.",
+            default: true,
+            supports_condition: true,
+            condition_description: CONDITION_HELP,
+        },
+        ExceptionBreakpointsFilter {
+            filter: "userUnhandled",
+            label: "User Uncaught Exceptions",
+            description: "Stop when an exception leaves your code into library code, or leaves your code unhandled.",
+            default: false,
+            supports_condition: true,
+            condition_description: CONDITION_HELP,
+        },
+    ]
+}
+
+pub async fn set_exception_breakpoints(session: &Session, request: &Request) {
+    let result = request.args::<SetExceptionBreakpointsArguments>().and_then(parse_exception_filters);
+    match result {
+        Ok(filters) => {
+            with_gil(move |py| engine().set_exception_filters(py, filters)).await;
+            session.respond(request, Ok(()));
+        }
+        Err(e) => session.respond::<()>(request, Err(e)),
+    }
+}
+
+fn parse_exception_filters(args: SetExceptionBreakpointsArguments) -> Result<ExceptionFilters, String> {
+    let mut filters = ExceptionFilters::default();
+    let mut requested: Vec<(String, Option<String>)> = args.filters.into_iter().map(|f| (f, None)).collect();
+    requested.extend(args.filter_options.unwrap_or_default().into_iter().map(|o| (o.filter_id, o.condition)));
+    for (id, condition) in requested {
+        let matcher = TypeMatcher::parse(condition.as_deref().unwrap_or(""))?;
+        let slot = match id.as_str() {
+            "raised" => &mut filters.raised,
+            "uncaught" => &mut filters.uncaught,
+            "userUnhandled" => &mut filters.user_unhandled,
+            other => return Err(format!("unknown exception filter {other:?}; pydbg has raised, uncaught and userUnhandled")),
+        };
+        *slot = Some(matcher);
+    }
+    for option in args.exception_options.unwrap_or_default() {
+        let mode = match option.break_mode.as_str() {
+            "never" => None,
+            "always" => Some(BreakMode::Always),
+            "unhandled" => Some(BreakMode::Unhandled),
+            "userUnhandled" => Some(BreakMode::UserUnhandled),
+            other => return Err(format!("unknown breakMode {other:?}")),
+        };
+        let path = option.path.unwrap_or_default();
+        // The first segment names the category ("Python Exceptions"); the last names the types.
+        let (names, negate) = match path.len() {
+            0 | 1 => (Vec::new(), false),
+            _ => {
+                let last = path.last().expect("len >= 2");
+                (last.names.clone(), last.negate.unwrap_or(false))
+            }
+        };
+        filters.options.push(ExceptionOption { names, negate, mode });
+    }
+    Ok(filters)
 }

@@ -17,6 +17,7 @@ pub async fn handle(session: &Session, request: &Request) {
         "scopes" => session.respond(request, scopes(request).await),
         "variables" => session.respond(request, variables(request).await),
         "evaluate" => session.respond(request, evaluate(request).await),
+        "exceptionInfo" => session.respond(request, exception_info(request).await),
         _ => unreachable!("dispatch sends only inspection requests here"),
     }
 }
@@ -44,14 +45,15 @@ async fn stack_trace(request: &Request) -> Result<crate::protocol::types::StackT
     let levels = args.levels.map(|l| l.max(0) as usize);
     flatten(
         on_thread(thread, move |py| {
-            let top = match engine().parked_frame(py, thread) {
-                Some(frame) => Some(frame.into_bound(py)),
-                None => inspect::running_frame(py, thread).map_err(|e| describe_error(py, &e))?,
+            let frames = match engine().parked_frames(py, thread) {
+                Some((_, Some(frames))) => frames.into_iter().map(|f| f.into_bound(py)).collect(),
+                Some((top, None)) => inspect::frames_from(top.bind(py)).map_err(|e| describe_error(py, &e))?,
+                None => match inspect::running_frame(py, thread).map_err(|e| describe_error(py, &e))? {
+                    Some(top) => inspect::frames_from(&top).map_err(|e| describe_error(py, &e))?,
+                    None => Vec::new(),
+                },
             };
-            let Some(top) = top else {
-                return Ok(crate::protocol::types::StackTraceBody { stack_frames: Vec::new(), total_frames: 0 });
-            };
-            inspect::stack_trace(py, thread, &top, start, levels).map_err(|e| describe_error(py, &e))
+            inspect::stack_trace(thread, &frames, start, levels).map_err(|e| describe_error(py, &e))
         })
         .await,
     )
@@ -102,4 +104,18 @@ async fn evaluate(request: &Request) -> Result<crate::protocol::types::EvaluateB
         Some(thread) => flatten(on_thread(thread, work).await),
         None => with_gil(work).await,
     }
+}
+
+async fn exception_info(request: &Request) -> Result<crate::protocol::types::ExceptionInfoBody, String> {
+    let args: crate::protocol::types::ThreadArguments = request.args()?;
+    let thread = engine().ident_of(args.thread_id).ok_or(format!("there is no thread {}", args.thread_id))?;
+    flatten(
+        on_thread(thread, move |py| {
+            let (exception, mode) = engine()
+                .parked_exception(py, thread)
+                .ok_or("that thread is not stopped on an exception")?;
+            inspect::exception_info(py, exception.bind(py), mode).map_err(|e| describe_error(py, &e))
+        })
+        .await,
+    )
 }

@@ -32,7 +32,10 @@ pub fn initialize(session: &Session, request: &Request) {
             support_terminate_debuggee: true,
             supports_delayed_stack_trace_loading: true,
             supports_single_thread_execution_requests: true,
-            exception_breakpoint_filters: Vec::new(),
+            supports_exception_info_request: true,
+            supports_exception_filter_options: true,
+            supports_exception_options: true,
+            exception_breakpoint_filters: super::breakpoints::exception_filters(),
         }),
     );
     session.send(Outgoing::bare_event("initialized"));

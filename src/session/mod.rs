@@ -145,14 +145,14 @@ async fn dispatch(session: &Arc<Session>, request: Request) {
         "terminate" => lifecycle::terminate(s, &request).await,
         "setBreakpoints" => breakpoints::set_breakpoints(s, &request).await,
         "setFunctionBreakpoints" => breakpoints::set_function_breakpoints(s, &request).await,
-        "setExceptionBreakpoints" => breakpoints::set_exception_breakpoints(s, &request),
+        "setExceptionBreakpoints" => breakpoints::set_exception_breakpoints(s, &request).await,
         "threads" => run_control::threads(s, &request),
         "continue" => run_control::resume(s, &request, None),
         "next" => run_control::resume(s, &request, Some(crate::engine::stepping::StepKind::Over)),
         "stepIn" => run_control::resume(s, &request, Some(crate::engine::stepping::StepKind::In)),
         "stepOut" => run_control::resume(s, &request, Some(crate::engine::stepping::StepKind::Out)),
         "pause" => run_control::pause(s, &request).await,
-        "stackTrace" | "scopes" | "variables" | "evaluate" => {
+        "stackTrace" | "scopes" | "variables" | "evaluate" | "exceptionInfo" => {
             let session = session.clone();
             tokio::spawn(async move { inspection::handle(&session, &request).await });
         }

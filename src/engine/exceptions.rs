@@ -1,0 +1,199 @@
+//! Exception breakpoints: the `raised`, `uncaught` and `userUnhandled` filters, their conditions,
+//! and `exceptionOptions`.
+//!
+//! A condition names exception types: `ValueError, KeyError` stops only on those (or their
+//! subclasses); `not StopIteration, GeneratorExit` stops on everything else. Names match a type's
+//! `__qualname__` or `module.qualname`, anywhere in its MRO.
+
+use pyo3::prelude::*;
+
+/// Which exception types a filter applies to.
+#[derive(Debug, Clone, PartialEq, Default)]
+pub struct TypeMatcher {
+    names: Vec<String>,
+    negated: bool,
+}
+
+impl TypeMatcher {
+    pub fn parse(condition: &str) -> Result<Self, String> {
+        let text = condition.trim();
+        let (negated, list) = match text.strip_prefix("not ") {
+            Some(rest) => (true, rest),
+            None => (false, text),
+        };
+        let names: Vec<String> = list.split(',').map(|n| n.trim().to_owned()).filter(|n| !n.is_empty()).collect();
+        if names.is_empty() && !text.is_empty() {
+            return Err(format!("invalid exception condition {condition:?}: name exception types, e.g. \"ValueError, KeyError\" or \"not StopIteration\""));
+        }
+        if let Some(bad) = names.iter().find(|n| !n.chars().all(|c| c.is_alphanumeric() || c == '_' || c == '.')) {
+            return Err(format!("invalid exception condition {condition:?}: {bad:?} is not a type name"));
+        }
+        Ok(TypeMatcher { names, negated })
+    }
+
+    /// True if the matcher names any of `type_names` (the exception's MRO, both plain and
+    /// module-qualified names).
+    pub fn matches(&self, type_names: &[String]) -> bool {
+        if self.names.is_empty() {
+            return true;
+        }
+        let named = self.names.iter().any(|n| type_names.iter().any(|t| t == n));
+        named != self.negated
+    }
+
+    /// Whether the condition names this type explicitly (so internal plumbing exceptions count).
+    pub fn names_any(&self, type_names: &[String]) -> bool {
+        !self.negated && self.names.iter().any(|n| type_names.iter().any(|t| t == n))
+    }
+}
+
+/// How a stop on an exception came about, as DAP's `breakMode` says it.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub enum BreakMode {
+    Always,
+    Unhandled,
+    UserUnhandled,
+}
+
+impl BreakMode {
+    pub fn dap_name(self) -> &'static str {
+        match self {
+            BreakMode::Always => "always",
+            BreakMode::Unhandled => "unhandled",
+            BreakMode::UserUnhandled => "userUnhandled",
+        }
+    }
+}
+
+/// One `exceptionOptions` entry: a break mode for the exception types it names.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ExceptionOption {
+    /// The last path segment's names; empty means every exception (the root).
+    pub names: Vec<String>,
+    pub negate: bool,
+    /// None is `never`.
+    pub mode: Option<BreakMode>,
+}
+
+#[derive(Debug, Clone, Default)]
+pub struct ExceptionFilters {
+    pub raised: Option<TypeMatcher>,
+    pub uncaught: Option<TypeMatcher>,
+    pub user_unhandled: Option<TypeMatcher>,
+    pub options: Vec<ExceptionOption>,
+}
+
+/// Exceptions that are plumbing, not errors: never stopped on under `raised` unless named.
+const PLUMBING: &[&str] = &["StopIteration", "StopAsyncIteration", "GeneratorExit", "asyncio.exceptions.CancelledError"];
+
+impl ExceptionFilters {
+    pub fn uncaught_only() -> Self {
+        ExceptionFilters { uncaught: Some(TypeMatcher::default()), ..Default::default() }
+    }
+
+    /// The most specific `exceptionOptions` entry for these type names, if any applies.
+    fn option_for(&self, type_names: &[String]) -> Option<&ExceptionOption> {
+        let specific = self
+            .options
+            .iter()
+            .find(|o| !o.names.is_empty() && o.names.iter().any(|n| type_names.contains(n)) != o.negate);
+        specific.or_else(|| self.options.iter().find(|o| o.names.is_empty()))
+    }
+
+    pub fn wants_raise_events(&self) -> bool {
+        self.raised.is_some() || self.options.iter().any(|o| o.mode == Some(BreakMode::Always))
+    }
+
+    pub fn wants_unwind_events(&self) -> bool {
+        self.user_unhandled.is_some() || self.options.iter().any(|o| o.mode == Some(BreakMode::UserUnhandled))
+    }
+
+    /// Whether an exception of these types stops when raised.
+    pub fn stops_when_raised(&self, type_names: &[String]) -> bool {
+        if let Some(option) = self.option_for(type_names) {
+            return option.mode == Some(BreakMode::Always);
+        }
+        let Some(matcher) = &self.raised else { return false };
+        let plumbing = type_names.iter().any(|t| PLUMBING.contains(&t.as_str()));
+        matcher.matches(type_names) && (!plumbing || matcher.names_any(type_names))
+    }
+
+    pub fn stops_when_uncaught(&self, type_names: &[String]) -> bool {
+        if let Some(option) = self.option_for(type_names) {
+            return option.mode.is_some();
+        }
+        let any = |m: &Option<TypeMatcher>| m.as_ref().is_some_and(|m| m.matches(type_names));
+        any(&self.uncaught) || any(&self.user_unhandled)
+    }
+
+    pub fn stops_when_leaving_user_code(&self, type_names: &[String]) -> bool {
+        if let Some(option) = self.option_for(type_names) {
+            return option.mode == Some(BreakMode::UserUnhandled);
+        }
+        self.user_unhandled.as_ref().is_some_and(|m| m.matches(type_names))
+    }
+}
+
+/// An exception type's names for matching: `qualname` and `module.qualname` of each class in
+/// its MRO (builtins only by their plain name).
+pub fn type_names(exception: &Bound<'_, PyAny>) -> PyResult<Vec<String>> {
+    let mut names = Vec::new();
+    for class in exception.get_type().getattr("__mro__")?.try_iter()? {
+        let class = class?;
+        let qualname: String = class.getattr("__qualname__")?.extract()?;
+        let module: String = class.getattr("__module__")?.extract().unwrap_or_default();
+        if module != "builtins" && !module.is_empty() {
+            names.push(format!("{module}.{qualname}"));
+        }
+        names.push(qualname);
+    }
+    Ok(names)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn names(list: &[&str]) -> Vec<String> {
+        list.iter().map(|s| s.to_string()).collect()
+    }
+
+    #[test]
+    fn conditions_parse_and_match_through_the_mro() {
+        let m = TypeMatcher::parse("ValueError, KeyError").unwrap();
+        assert!(m.matches(&names(&["UnicodeDecodeError", "UnicodeError", "ValueError", "Exception"])));
+        assert!(!m.matches(&names(&["TypeError", "Exception"])));
+        let not = TypeMatcher::parse("not StopIteration").unwrap();
+        assert!(!not.matches(&names(&["StopIteration", "Exception"])));
+        assert!(not.matches(&names(&["ValueError", "Exception"])));
+        assert!(TypeMatcher::parse("").unwrap().matches(&names(&["X"])));
+        assert!(TypeMatcher::parse("Value Error").is_err());
+        assert!(TypeMatcher::parse("not ").is_err());
+    }
+
+    #[test]
+    fn raised_skips_plumbing_unless_named() {
+        let filters = ExceptionFilters { raised: Some(TypeMatcher::default()), ..Default::default() };
+        assert!(!filters.stops_when_raised(&names(&["StopIteration", "Exception"])));
+        assert!(filters.stops_when_raised(&names(&["ValueError", "Exception"])));
+        let named = ExceptionFilters { raised: Some(TypeMatcher::parse("StopIteration").unwrap()), ..Default::default() };
+        assert!(named.stops_when_raised(&names(&["StopIteration", "Exception"])));
+    }
+
+    #[test]
+    fn exception_options_override_filters() {
+        let filters = ExceptionFilters {
+            raised: Some(TypeMatcher::default()),
+            options: vec![
+                ExceptionOption { names: vec![], negate: false, mode: Some(BreakMode::Unhandled) },
+                ExceptionOption { names: names(&["KeyError"]), negate: false, mode: Some(BreakMode::Always) },
+                ExceptionOption { names: names(&["OSError"]), negate: false, mode: None },
+            ],
+            ..Default::default()
+        };
+        assert!(filters.stops_when_raised(&names(&["KeyError", "LookupError"])));
+        assert!(!filters.stops_when_raised(&names(&["ValueError"])));
+        assert!(filters.stops_when_uncaught(&names(&["ValueError"])));
+        assert!(!filters.stops_when_uncaught(&names(&["FileNotFoundError", "OSError"])));
+    }
+}
