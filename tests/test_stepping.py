@@ -208,3 +208,60 @@ def test_step_out_of_the_module_end_lets_the_program_finish(sessions):
     client.wait_event("exited")
     assert client.debuggee.wait() == 0
     assert len(client.events("stopped")) == 1
+
+
+def test_step_in_through_a_library_stops_where_it_calls_back_into_user_code(sessions):
+    source = """
+    import json
+
+    def hook(obj):
+        seen = obj  # callback
+        return seen
+
+    def main():
+        value = json.loads('{"a": 1}', object_hook=hook)  # library call
+        return value
+
+    main()
+    """
+    client, thread = stop_at(sessions, source, "# library call")
+    assert step(client, thread, "stepIn") == ("hook", line_of(client.path, "# callback"))
+
+
+def test_just_my_code_rules_include_a_library_and_exclude_user_code(sessions, tmp_path):
+    sessions.program("""
+    def helper(x):
+        doubled = x * 2  # vendored body
+        return doubled
+    """, name="vendor/helper.py")
+    source = """
+    import sys, os, json
+    sys.path.insert(0, os.path.join(os.path.dirname(__file__), "vendor"))
+    import helper
+
+    def main():
+        text = json.dumps([1])  # json call
+        value = helper.helper(3)  # vendor call
+        return text, value
+
+    main()
+    """
+    rules = [{"module": "json", "include": True}, {"path": str(tmp_path / "vendor"), "include": False}]
+    client, thread = stop_at(sessions, source, "# json call", attach_args={"rules": rules})
+    name, _ = step(client, thread, "stepIn")
+    assert "json" in client.top_frame(thread)["source"]["path"], name
+    client.ok("stepOut", {"threadId": thread})
+    client.wait_stopped()
+    while client.top_frame(thread)["line"] != line_of(client.path, "# vendor call"):
+        step(client, thread, "next")
+    # The vendored helper is excluded: stepIn steps over it.
+    assert step(client, thread, "stepIn")[0] == "main"
+
+
+def test_a_rule_for_an_unknown_module_is_an_error(sessions):
+    path = sessions.program("pass\n")
+    debuggee = sessions.start([path])
+    client = sessions.client(debuggee)
+    client.ok("initialize", {"adapterID": "pydbg"})
+    response = client.request("attach", {"rules": [{"module": "no_such_module_xyz", "include": True}]})
+    assert response["success"] is False and "no_such_module_xyz" in response["message"]

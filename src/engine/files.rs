@@ -20,11 +20,19 @@ pub struct FileInfo {
     pub origin: Origin,
 }
 
+/// A justMyCode rule: code under `prefix` is the user's (`include`) or a library's.
+#[derive(Debug, Clone, PartialEq)]
+pub struct CodeRule {
+    pub prefix: String,
+    pub include: bool,
+}
+
 /// Classifies file names, caching each answer because callbacks ask for the same names often.
 #[derive(Default)]
 pub struct FileClassifier {
     internal_prefixes: Vec<String>,
     library_prefixes: Vec<String>,
+    rules: Vec<CodeRule>,
     cache: HashMap<String, Arc<FileInfo>>,
 }
 
@@ -34,8 +42,19 @@ impl FileClassifier {
         FileClassifier {
             internal_prefixes: canonical(internal_prefixes),
             library_prefixes: canonical(library_prefixes),
+            rules: Vec::new(),
             cache: HashMap::new(),
         }
+    }
+
+    /// Replaces the justMyCode rules. The longest matching prefix wins over the defaults.
+    pub fn set_rules(&mut self, rules: Vec<CodeRule>) {
+        self.rules = rules
+            .into_iter()
+            .map(|r| CodeRule { prefix: canonical_key(&r.prefix).to_string(), include: r.include })
+            .collect();
+        self.rules.sort_by_key(|r| std::cmp::Reverse(r.prefix.len()));
+        self.cache.clear();
     }
 
     pub fn info(&mut self, co_filename: &str) -> Arc<FileInfo> {
@@ -48,8 +67,11 @@ impl FileClassifier {
                 key.starts_with(p.as_str()) && (key.len() == p.len() || key[p.len()..].starts_with(['/', '\\']))
             })
         };
+        let rule = self.rules.iter().find(|r| under(std::slice::from_ref(&r.prefix)));
         let origin = if under(&self.internal_prefixes) {
             Origin::Internal
+        } else if let Some(rule) = rule {
+            if rule.include { Origin::User } else { Origin::Library }
         } else if co_filename.starts_with("<frozen") || under(&self.library_prefixes) {
             Origin::Library
         } else {
@@ -89,5 +111,13 @@ mod tests {
         assert_eq!(c.info("<frozen runpy>").origin, Origin::Library);
         assert_eq!(c.info("<string>").origin, Origin::User);
         assert_eq!(&*c.info("<string>").key, "<string>");
+        c.set_rules(vec![
+            CodeRule { prefix: "/usr/lib/python3.12/json".into(), include: true },
+            CodeRule { prefix: "/home/me/app/vendor".into(), include: false },
+        ]);
+        assert_eq!(c.info("/usr/lib/python3.12/json/decoder.py").origin, Origin::User);
+        assert_eq!(c.info("/usr/lib/python3.12/threading.py").origin, Origin::Library);
+        assert_eq!(c.info("/home/me/app/vendor/lib.py").origin, Origin::Library);
+        assert_eq!(c.info("/home/me/app/main.py").origin, Origin::User);
     }
 }

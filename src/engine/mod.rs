@@ -27,9 +27,21 @@ use tokio::sync::mpsc::UnboundedSender;
 use crate::protocol::types::{self as dap, SourceBreakpoint, StoppedEventBody, ThreadEventBody};
 use breakpoints::{code_lines, compile_log_message, resolve_line, Breakpoint, Expression, HitCondition};
 use exceptions::{type_names, BreakMode, ExceptionFilters};
-use files::{canonical_key, FileClassifier, Origin};
+use files::{canonical_key, CodeRule, FileClassifier, Origin};
 use stepping::{StepKind, StepPlan};
 use threads::{Command, Outcome, Parked, StopReason, Threads};
+
+/// Where a module's code lives: its package directory, or its file.
+fn module_location(py: Python<'_>, module: &str) -> Option<String> {
+    let spec = py.import("importlib.util").ok()?.call_method1("find_spec", (module,)).ok()?;
+    if spec.is_none() {
+        return None;
+    }
+    if let Ok(Some(locations)) = spec.getattr("submodule_search_locations").map(|l| (!l.is_none()).then_some(l)) {
+        return locations.try_iter().ok()?.next()?.ok()?.extract().ok();
+    }
+    spec.getattr("origin").ok()?.extract().ok()
+}
 
 /// `Type: message`, as the last line of a traceback says it.
 pub(crate) fn exception_text(py: Python<'_>, exception: &Bound<'_, PyAny>) -> String {
@@ -215,8 +227,23 @@ impl Engine {
         self.client_attached.store(true, Ordering::Release);
     }
 
-    pub fn set_just_my_code(&self, on: bool) {
-        self.state.lock().just_my_code = on;
+    /// justMyCode and its rules, from attach. Module rules become path rules here, where the
+    /// module's location can be found without importing it.
+    pub fn set_just_my_code(&self, py: Python<'_>, on: bool, rules: &[dap::CodeRuleArgument]) -> Result<(), String> {
+        let mut resolved = Vec::new();
+        for rule in rules {
+            let prefix = match (&rule.path, &rule.module) {
+                (Some(path), _) => path.clone(),
+                (None, Some(module)) => module_location(py, module)
+                    .ok_or_else(|| format!("justMyCode rule: no module named {module:?} can be found"))?,
+                (None, None) => return Err("a justMyCode rule needs \"path\" or \"module\"".into()),
+            };
+            resolved.push(CodeRule { prefix, include: rule.include });
+        }
+        let mut state = self.state.lock();
+        state.just_my_code = on;
+        state.files.set_rules(resolved);
+        Ok(())
     }
 
     /// The client has gone or disconnected: remove every breakpoint and stop, and let the program

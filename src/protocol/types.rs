@@ -21,6 +21,16 @@ pub struct InitializeArguments {
 #[serde(default, rename_all = "camelCase")]
 pub struct AttachArguments {
     pub just_my_code: Option<bool>,
+    pub rules: Vec<CodeRuleArgument>,
+}
+
+/// A justMyCode rule, as debugpy takes it: `{"path": ..., "include": bool}` or `{"module": ...}`.
+#[derive(Debug, Default, Clone, Deserialize)]
+#[serde(default, rename_all = "camelCase")]
+pub struct CodeRuleArgument {
+    pub path: Option<String>,
+    pub module: Option<String>,
+    pub include: bool,
 }
 
 #[derive(Debug, Default, Deserialize)]

@@ -41,13 +41,15 @@ pub fn initialize(session: &Session, request: &Request) {
     session.send(Outgoing::bare_event("initialized"));
 }
 
-pub fn attach(session: &Session, request: &Request) {
-    let args = request.args::<AttachArguments>();
-    if let Ok(args) = &args {
-        engine().set_just_my_code(args.just_my_code.unwrap_or(true));
-    }
-    let ok = args.is_ok();
-    session.respond(request, args.map(|_| ()));
+pub async fn attach(session: &Session, request: &Request) {
+    let result = match request.args::<AttachArguments>() {
+        Ok(args) => {
+            with_gil(move |py| engine().set_just_my_code(py, args.just_my_code.unwrap_or(true), &args.rules)).await
+        }
+        Err(e) => Err(e),
+    };
+    let ok = result.is_ok();
+    session.respond(request, result);
     if ok {
         session.send(Outgoing::event(
             "process",

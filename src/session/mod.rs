@@ -138,7 +138,7 @@ async fn dispatch(session: &Arc<Session>, request: Request) {
     let s = session.as_ref();
     match request.command.as_str() {
         "initialize" => lifecycle::initialize(s, &request),
-        "attach" => lifecycle::attach(s, &request),
+        "attach" => lifecycle::attach(s, &request).await,
         "launch" => lifecycle::launch(s, &request),
         "configurationDone" => lifecycle::configuration_done(s, &request),
         "disconnect" => lifecycle::disconnect(s, &request).await,
