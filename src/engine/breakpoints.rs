@@ -139,7 +139,11 @@ impl Expression {
 pub fn describe_error(py: Python<'_>, err: &PyErr) -> String {
     let type_name = err.get_type(py).name().map(|n| n.to_string()).unwrap_or_else(|_| "Exception".into());
     let message = err.value(py).str().map(|s| s.to_string()).unwrap_or_default();
-    if message.is_empty() { type_name } else { format!("{type_name}: {message}") }
+    if message.is_empty() {
+        type_name
+    } else {
+        format!("{type_name}: {message}")
+    }
 }
 
 /// A line or function breakpoint with its per-hit logic.

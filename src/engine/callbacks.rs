@@ -196,11 +196,8 @@ impl Engine {
             return Ok(false);
         }
         let Some(frame) = current_frame(py) else { return Ok(true) };
-        let module: String = frame
-            .getattr("f_globals")?
-            .get_item("__name__")
-            .and_then(|n| n.extract())
-            .unwrap_or_default();
+        let module: String =
+            frame.getattr("f_globals")?.get_item("__name__").and_then(|n| n.extract()).unwrap_or_default();
         for (name, bp) in candidates {
             if name != qualname && name != format!("{module}.{qualname}") {
                 continue;
@@ -272,11 +269,19 @@ impl Engine {
         if origin_of(&frame)? != Origin::User || origin_of(&caller)? != Origin::Library {
             return Ok(Answer::Keep);
         }
-        if !first_sight(&LAST_LEFT_USER_CODE, exception) || !filters.stops_when_leaving_user_code(&type_names(exception)?) {
+        if !first_sight(&LAST_LEFT_USER_CODE, exception)
+            || !filters.stops_when_leaving_user_code(&type_names(exception)?)
+        {
             return Ok(Answer::Keep);
         }
         let text = exception_text(py, exception);
-        self.park_with(py, &frame, StopReason::Exception { mode: BreakMode::UserUnhandled, text }, Some(exception), None);
+        self.park_with(
+            py,
+            &frame,
+            StopReason::Exception { mode: BreakMode::UserUnhandled, text },
+            Some(exception),
+            None,
+        );
         Ok(Answer::Keep)
     }
 

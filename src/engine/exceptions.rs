@@ -84,7 +84,8 @@ pub struct ExceptionFilters {
 }
 
 /// Exceptions that are plumbing, not errors: never stopped on under `raised` unless named.
-const PLUMBING: &[&str] = &["StopIteration", "StopAsyncIteration", "GeneratorExit", "asyncio.exceptions.CancelledError"];
+const PLUMBING: &[&str] =
+    &["StopIteration", "StopAsyncIteration", "GeneratorExit", "asyncio.exceptions.CancelledError"];
 
 impl ExceptionFilters {
     pub fn uncaught_only() -> Self {
@@ -176,7 +177,8 @@ mod tests {
         let filters = ExceptionFilters { raised: Some(TypeMatcher::default()), ..Default::default() };
         assert!(!filters.stops_when_raised(&names(&["StopIteration", "Exception"])));
         assert!(filters.stops_when_raised(&names(&["ValueError", "Exception"])));
-        let named = ExceptionFilters { raised: Some(TypeMatcher::parse("StopIteration").unwrap()), ..Default::default() };
+        let named =
+            ExceptionFilters { raised: Some(TypeMatcher::parse("StopIteration").unwrap()), ..Default::default() };
         assert!(named.stops_when_raised(&names(&["StopIteration", "Exception"])));
     }
 

@@ -71,7 +71,11 @@ impl FileClassifier {
         let origin = if under(&self.internal_prefixes) {
             Origin::Internal
         } else if let Some(rule) = rule {
-            if rule.include { Origin::User } else { Origin::Library }
+            if rule.include {
+                Origin::User
+            } else {
+                Origin::Library
+            }
         } else if co_filename.starts_with("<frozen") || under(&self.library_prefixes) {
             Origin::Library
         } else {

@@ -55,9 +55,15 @@ const TOOL_ID: u8 = 0;
 pub enum EngineEvent {
     Stopped(StoppedEventBody),
     Thread(ThreadEventBody),
-    Output { category: &'static str, text: String },
+    Output {
+        category: &'static str,
+        text: String,
+    },
     /// The program has ended; the session acknowledges once `exited` and `terminated` are written.
-    Exited { code: i64, written: mpsc::Sender<()> },
+    Exited {
+        code: i64,
+        written: mpsc::Sender<()>,
+    },
 }
 
 #[derive(Clone, Copy)]
@@ -415,9 +421,11 @@ impl Engine {
             if let Some(generation) = outcome.stop_all {
                 // The next pending stop is reported at once; the stopped thread brings the others
                 // to a stop, since it can take the GIL without waiting.
-                if let Some(parked) = outcome.report.as_ref().and_then(|r| {
-                    state.threads.ident_of(r.thread_id).and_then(|i| state.threads.parked.get(&i))
-                }) {
+                if let Some(parked) = outcome
+                    .report
+                    .as_ref()
+                    .and_then(|r| state.threads.ident_of(r.thread_id).and_then(|i| state.threads.parked.get(&i)))
+                {
                     let stop_all = Box::new(move |py: Python<'_>| engine().stop_all_threads(py, generation));
                     let _ = parked.commands.send(Command::Run(stop_all));
                 }
@@ -696,7 +704,13 @@ impl Engine {
         frames.reverse();
         let Some(top) = frames.first().map(|f| f.bind(py).clone()) else { return Ok(()) };
         let text = exception_text(py, exception);
-        self.park_with(py, &top, StopReason::Exception { mode: BreakMode::Unhandled, text }, Some(exception), Some(frames));
+        self.park_with(
+            py,
+            &top,
+            StopReason::Exception { mode: BreakMode::Unhandled, text },
+            Some(exception),
+            Some(frames),
+        );
         Ok(())
     }
 
@@ -720,8 +734,14 @@ impl Engine {
                 Ok(lines) => resolve_line(lines, request.line)
                     .ok_or_else(|| format!("line {} is past the last line with code", request.line))
                     .and_then(|line| {
-                        self.compile_breakpoint(py, id, line, request.condition.as_deref(),
-                                                request.hit_condition.as_deref(), request.log_message.as_deref())
+                        self.compile_breakpoint(
+                            py,
+                            id,
+                            line,
+                            request.condition.as_deref(),
+                            request.hit_condition.as_deref(),
+                            request.log_message.as_deref(),
+                        )
                     }),
             };
             match resolved {
@@ -785,7 +805,8 @@ impl Engine {
         fn non_empty(s: Option<&str>) -> Option<&str> {
             s.filter(|s| !s.trim().is_empty())
         }
-        let condition = non_empty(condition).map(|c| Expression::compile(py, c, "<breakpoint condition>")).transpose()?;
+        let condition =
+            non_empty(condition).map(|c| Expression::compile(py, c, "<breakpoint condition>")).transpose()?;
         let hit_condition = non_empty(hit_condition).map(HitCondition::parse).transpose()?;
         let log_message = non_empty(log_message).map(|m| compile_log_message(py, m)).transpose()?;
         Ok(Breakpoint::new(id, line, condition, hit_condition, log_message))
@@ -815,7 +836,11 @@ impl Engine {
     }
 
     /// Replaces the function breakpoints. They bind by qualified name when a function starts.
-    pub fn set_function_breakpoints(&self, py: Python<'_>, requested: &[dap::FunctionBreakpoint]) -> Vec<dap::Breakpoint> {
+    pub fn set_function_breakpoints(
+        &self,
+        py: Python<'_>,
+        requested: &[dap::FunctionBreakpoint],
+    ) -> Vec<dap::Breakpoint> {
         let mut table = Vec::new();
         let mut answers = Vec::new();
         for request in requested {
@@ -835,7 +860,9 @@ impl Engine {
                     table.push((name, Arc::new(bp)));
                     dap::Breakpoint { id: Some(id), verified: true, ..Default::default() }
                 }
-                Err(message) => dap::Breakpoint { id: Some(id), verified: false, message: Some(message), ..Default::default() },
+                Err(message) => {
+                    dap::Breakpoint { id: Some(id), verified: false, message: Some(message), ..Default::default() }
+                }
             });
         }
         self.state.lock().function_breakpoints = table;

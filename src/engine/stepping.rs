@@ -101,7 +101,11 @@ impl StepPlan {
 
     /// PY_RETURN or PY_UNWIND of `frame`. Returns the caller whose code needs INSTRUCTION events.
     /// An unwinding frame has none: the handler's own line ends the step.
-    pub fn on_frame_exit<'py>(&mut self, frame: &Bound<'py, PyAny>, unwinding: bool) -> PyResult<Option<Bound<'py, PyAny>>> {
+    pub fn on_frame_exit<'py>(
+        &mut self,
+        frame: &Bound<'py, PyAny>,
+        unwinding: bool,
+    ) -> PyResult<Option<Bound<'py, PyAny>>> {
         if self.origin_done || !self.is_origin(frame.as_ptr() as usize) {
             return Ok(None);
         }

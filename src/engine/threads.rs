@@ -18,7 +18,10 @@ use crate::protocol::types::{StoppedEventBody, Thread};
 pub enum Command {
     /// Run inspection code on the parked thread, with the GIL.
     Run(Box<dyn FnOnce(Python<'_>) + Send>),
-    Resume { step: Option<StepKind>, single_thread: bool },
+    Resume {
+        step: Option<StepKind>,
+        single_thread: bool,
+    },
 }
 
 #[derive(Debug, Clone, PartialEq)]
@@ -29,7 +32,10 @@ pub enum StopReason {
     /// Parked because another thread stopped, or because the client asked for a pause.
     Pause,
     /// `text` is the exception as `Type: message`.
-    Exception { mode: BreakMode, text: String },
+    Exception {
+        mode: BreakMode,
+        text: String,
+    },
 }
 
 impl StopReason {

@@ -24,10 +24,12 @@ fn details(py: Python<'_>, exception: &Bound<'_, PyAny>, depth: usize) -> PyResu
     let class = exception.get_type();
     let type_name: String = class.getattr("__qualname__")?.extract()?;
     let module: String = class.getattr("__module__")?.extract().unwrap_or_default();
-    let full_type_name = if module == "builtins" || module.is_empty() { type_name.clone() } else { format!("{module}.{type_name}") };
+    let full_type_name =
+        if module == "builtins" || module.is_empty() { type_name.clone() } else { format!("{module}.{type_name}") };
     let message = exception.str().map(|s| s.to_string()).unwrap_or_else(|_| "<str() failed>".into());
     let lines = py.import("traceback")?.call_method1("format_exception", (exception,))?;
-    let stack_trace: String = lines.cast::<PyList>()?.iter().map(|l| l.extract::<String>().unwrap_or_default()).collect();
+    let stack_trace: String =
+        lines.cast::<PyList>()?.iter().map(|l| l.extract::<String>().unwrap_or_default()).collect();
     let mut inner = Vec::new();
     if depth > 0 {
         // An ExceptionGroup's members, then the exception that caused or preceded this one
@@ -51,11 +53,5 @@ fn details(py: Python<'_>, exception: &Bound<'_, PyAny>, depth: usize) -> PyResu
             }
         }
     }
-    Ok(ExceptionDetails {
-        message,
-        type_name,
-        full_type_name,
-        stack_trace,
-        inner_exception: inner,
-    })
+    Ok(ExceptionDetails { message, type_name, full_type_name, stack_trace, inner_exception: inner })
 }

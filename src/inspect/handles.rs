@@ -10,7 +10,10 @@ pub enum Target {
     Locals(Py<PyAny>),
     Globals(Py<PyAny>),
     /// An object whose members are shown; `evaluate_name` reaches it from the frame, if known.
-    Value { object: Py<PyAny>, evaluate_name: Option<String> },
+    Value {
+        object: Py<PyAny>,
+        evaluate_name: Option<String>,
+    },
 }
 
 pub struct Handle<T> {

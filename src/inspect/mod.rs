@@ -13,9 +13,11 @@ use pyo3::prelude::*;
 use pyo3::types::{PyDict, PyString};
 
 use crate::engine::breakpoints::describe_error;
-use crate::engine::files::Origin;
 use crate::engine::engine;
-use crate::protocol::types::{EvaluateBody, Scope, ScopesBody, Source, StackFrame, StackTraceBody, Variable, VariablesBody};
+use crate::engine::files::Origin;
+use crate::protocol::types::{
+    EvaluateBody, Scope, ScopesBody, Source, StackFrame, StackTraceBody, Variable, VariablesBody,
+};
 use handles::Target;
 
 /// `top` and its callers, down to (not including) pydbg's own bootstrap frames.
@@ -72,7 +74,12 @@ pub fn scopes(thread: u64, frame: Py<PyAny>, py: Python<'_>) -> ScopesBody {
     ScopesBody {
         scopes: vec![
             Scope { name: "Locals".into(), presentation_hint: "locals", variables_reference: locals, expensive: false },
-            Scope { name: "Globals".into(), presentation_hint: "globals", variables_reference: globals, expensive: false },
+            Scope {
+                name: "Globals".into(),
+                presentation_hint: "globals",
+                variables_reference: globals,
+                expensive: false,
+            },
         ],
     }
 }
@@ -116,10 +123,19 @@ fn named_entries<'py>(
     Ok(out)
 }
 
-fn variable(py: Python<'_>, thread: u64, name: String, value: &Bound<'_, PyAny>, evaluate_name: Option<String>) -> Variable {
+fn variable(
+    py: Python<'_>,
+    thread: u64,
+    name: String,
+    value: &Bound<'_, PyAny>,
+    evaluate_name: Option<String>,
+) -> Variable {
     let rendered = values::render(py, value, values::VALUE_LIMIT);
     let variables_reference = if values::has_children(value) {
-        handles::add_variables(thread, Target::Value { object: value.clone().unbind(), evaluate_name: evaluate_name.clone() })
+        handles::add_variables(
+            thread,
+            Target::Value { object: value.clone().unbind(), evaluate_name: evaluate_name.clone() },
+        )
     } else {
         0
     };
@@ -159,7 +175,10 @@ pub fn evaluate(
     let limit = if context == "clipboard" { usize::MAX } else { values::VALUE_LIMIT };
     let rendered = values::render(py, &value, limit);
     let variables_reference = if values::has_children(&value) {
-        handles::add_variables(thread, Target::Value { object: value.clone().unbind(), evaluate_name: Some(expression.to_owned()) })
+        handles::add_variables(
+            thread,
+            Target::Value { object: value.clone().unbind(), evaluate_name: Some(expression.to_owned()) },
+        )
     } else {
         0
     };

@@ -25,11 +25,7 @@ pub async fn read_frame<R: AsyncBufRead + Unpin>(reader: &mut R) -> std::io::Res
     loop {
         line.clear();
         if reader.read_until(b'\n', &mut line).await? == 0 {
-            return Ok(if saw_header {
-                Some(Frame::BadHeader("stream ended inside a header".into()))
-            } else {
-                None
-            });
+            return Ok(if saw_header { Some(Frame::BadHeader("stream ended inside a header".into())) } else { None });
         }
         let text = String::from_utf8_lossy(&line);
         let text = text.trim_end_matches(['\r', '\n']);

@@ -28,7 +28,11 @@ pub enum Incoming {
     Response,
     /// Unusable input. `request_seq` is set when the message's `seq` could still be recovered,
     /// so that an error response can be addressed to it.
-    Malformed { request_seq: Option<i64>, command: String, message: String },
+    Malformed {
+        request_seq: Option<i64>,
+        command: String,
+        message: String,
+    },
 }
 
 pub fn parse_incoming(body: &[u8]) -> Incoming {
@@ -165,8 +169,10 @@ mod tests {
 
     #[test]
     fn wrong_message_type_is_malformed_with_seq() {
-        assert!(matches!(parse_incoming(br#"{"seq":1,"type":"banana"}"#),
-                         Incoming::Malformed { request_seq: Some(1), .. }));
+        assert!(matches!(
+            parse_incoming(br#"{"seq":1,"type":"banana"}"#),
+            Incoming::Malformed { request_seq: Some(1), .. }
+        ));
     }
 
     #[test]

@@ -15,7 +15,9 @@ pub async fn set_breakpoints(session: &Session, request: &Request) {
         let path = args.source.path.clone().ok_or("setBreakpoints needs source.path")?;
         let requested: Vec<SourceBreakpoint> = match (args.breakpoints, args.lines) {
             (Some(bps), _) => bps,
-            (None, Some(lines)) => lines.into_iter().map(|line| SourceBreakpoint { line, ..Default::default() }).collect(),
+            (None, Some(lines)) => {
+                lines.into_iter().map(|line| SourceBreakpoint { line, ..Default::default() }).collect()
+            }
             (None, None) => Vec::new(),
         };
         let mut breakpoints = with_gil(move |py| engine().set_breakpoints(py, &path, &requested)).await;
@@ -92,7 +94,9 @@ fn parse_exception_filters(args: SetExceptionBreakpointsArguments) -> Result<Exc
             "raised" => &mut filters.raised,
             "uncaught" => &mut filters.uncaught,
             "userUnhandled" => &mut filters.user_unhandled,
-            other => return Err(format!("unknown exception filter {other:?}; pydbg has raised, uncaught and userUnhandled")),
+            other => {
+                return Err(format!("unknown exception filter {other:?}; pydbg has raised, uncaught and userUnhandled"))
+            }
         };
         *slot = Some(matcher);
     }

@@ -23,7 +23,10 @@ pub async fn handle(session: &Session, request: &Request) {
 }
 
 /// Runs `work` on `thread` if it is parked there, or else with the GIL on a blocking thread.
-async fn on_thread<R: Send + 'static>(thread: u64, work: impl FnOnce(Python<'_>) -> R + Send + 'static) -> Result<R, String> {
+async fn on_thread<R: Send + 'static>(
+    thread: u64,
+    work: impl FnOnce(Python<'_>) -> R + Send + 'static,
+) -> Result<R, String> {
     let (answer, answered) = oneshot::channel();
     let job: Box<dyn FnOnce(Python<'_>) + Send> = Box::new(move |py| {
         let _ = answer.send(work(py));
@@ -111,9 +114,8 @@ async fn exception_info(request: &Request) -> Result<crate::protocol::types::Exc
     let thread = engine().ident_of(args.thread_id).ok_or(format!("there is no thread {}", args.thread_id))?;
     flatten(
         on_thread(thread, move |py| {
-            let (exception, mode) = engine()
-                .parked_exception(py, thread)
-                .ok_or("that thread is not stopped on an exception")?;
+            let (exception, mode) =
+                engine().parked_exception(py, thread).ok_or("that thread is not stopped on an exception")?;
             inspect::exception_info(py, exception.bind(py), mode).map_err(|e| describe_error(py, &e))
         })
         .await,
