@@ -5,95 +5,18 @@
 //! - `engine`: the `sys.monitoring` tool: breakpoints, steps and stops.
 //! - `inspect`: frames, scopes, variables and evaluate on a stopped thread.
 //!
-//! This file is the Python-facing surface that `python/pydbg` calls.
+//! `python_api.rs` is the Python-facing surface that `python/pydbg` calls. Without the default
+//! `python` feature only `protocol` is built, for the stdio adapter.
 
-pub mod engine;
-pub mod inspect;
-mod logging;
 pub mod protocol;
+
+#[cfg(feature = "python")]
+pub mod engine;
+#[cfg(feature = "python")]
+pub mod inspect;
+#[cfg(feature = "python")]
+mod logging;
+#[cfg(feature = "python")]
+mod python_api;
+#[cfg(feature = "python")]
 pub mod session;
-
-use pyo3::exceptions::PyOSError;
-use pyo3::prelude::*;
-
-/// Registers pydbg with `sys.monitoring`; `internal` and `library` are path prefixes.
-#[pyfunction]
-fn install(py: Python<'_>, internal: Vec<String>, library: Vec<String>) -> PyResult<()> {
-    engine::install(py, internal, library)
-}
-
-/// Starts serving DAP on host:port; returns the port actually bound.
-#[pyfunction]
-fn listen(host: &str, port: u16) -> PyResult<u16> {
-    session::listen(host, port).map(|a| a.port()).map_err(|e| PyOSError::new_err(e.to_string()))
-}
-
-/// Dials a DAP client that listens on host:port.
-#[pyfunction]
-fn connect(host: &str, port: u16) -> PyResult<()> {
-    session::connect(host, port).map_err(|e| PyOSError::new_err(e.to_string()))
-}
-
-/// Blocks until a client has finished configuration (configurationDone).
-#[pyfunction]
-fn wait_for_client(py: Python<'_>) {
-    engine::engine().wait_for_configuration(py);
-}
-
-/// Forwards program output to the client, if one is attached.
-#[pyfunction]
-fn output(category: &str, text: String) {
-    let category = if category == "stderr" { "stderr" } else { "stdout" };
-    engine::engine().output(category, text);
-}
-
-#[pyfunction]
-fn thread_started(ident: u64, name: &str) {
-    engine::engine().thread_started(ident, name);
-}
-
-#[pyfunction]
-fn thread_exited(ident: u64) {
-    engine::engine().thread_exited(ident);
-}
-
-/// An exception is about to end the program or a thread: stop if the exception filters say so.
-#[pyfunction]
-fn uncaught(py: Python<'_>, exception: &Bound<'_, PyAny>) -> PyResult<()> {
-    engine::engine().on_uncaught(py, exception)
-}
-
-/// Reports the program's end to the client and waits until it has been told.
-#[pyfunction]
-fn program_exited(py: Python<'_>, code: i64) {
-    engine::engine().program_exited(py, code);
-}
-
-/// True once a client asked to terminate the program.
-#[pyfunction]
-fn is_terminating() -> bool {
-    engine::try_engine().is_some_and(|e| e.is_terminating())
-}
-
-#[pyfunction]
-#[pyo3(signature = (log_dir=None))]
-fn init_logging(log_dir: Option<&str>) -> PyResult<()> {
-    logging::init(log_dir).map_err(|e| PyOSError::new_err(format!("cannot write logs to {log_dir:?}: {e}")))
-}
-
-#[pymodule]
-#[pyo3(name = "_core")]
-fn core_module(m: &Bound<'_, PyModule>) -> PyResult<()> {
-    m.add_function(wrap_pyfunction!(install, m)?)?;
-    m.add_function(wrap_pyfunction!(listen, m)?)?;
-    m.add_function(wrap_pyfunction!(connect, m)?)?;
-    m.add_function(wrap_pyfunction!(wait_for_client, m)?)?;
-    m.add_function(wrap_pyfunction!(output, m)?)?;
-    m.add_function(wrap_pyfunction!(thread_started, m)?)?;
-    m.add_function(wrap_pyfunction!(thread_exited, m)?)?;
-    m.add_function(wrap_pyfunction!(program_exited, m)?)?;
-    m.add_function(wrap_pyfunction!(uncaught, m)?)?;
-    m.add_function(wrap_pyfunction!(is_terminating, m)?)?;
-    m.add_function(wrap_pyfunction!(init_logging, m)?)?;
-    Ok(())
-}
