@@ -1,4 +1,7 @@
-"""First inspection: stack traces with paging, scopes, variables with evaluateName, evaluate."""
+"""Inspection: stack traces with paging, scopes, variables (paging, presentation, safety),
+evaluate."""
+
+import time
 
 from conftest import line_of
 
@@ -84,8 +87,11 @@ def test_variables_paging(sessions):
     client = sessions.launch(source, breakpoints=[line_of(path, "# stop")])
     thread = client.wait_stopped()["threadId"]
     big = client.locals_of(client.top_frame(thread)["id"])["big"]
-    page = client.ok("variables", {"variablesReference": big["variablesReference"], "start": 500, "count": 3})
-    assert [(v["name"], v["value"]) for v in page["variables"]] == [("500", "500"), ("501", "501"), ("502", "502")]
+    assert big["indexedVariables"] == 1000
+    page = client.ok("variables", {"variablesReference": big["variablesReference"], "filter": "indexed",
+                                   "start": 500, "count": 3})
+    assert [(v["name"], v["value"], v["evaluateName"]) for v in page["variables"]] == [
+        ("500", "500", "big[500]"), ("501", "501", "big[501]"), ("502", "502", "big[502]")]
 
 
 def test_evaluate_results_and_errors(sessions):
@@ -142,3 +148,176 @@ def test_schema_check_catches_a_bad_message():
     bad = {"seq": 2, "type": "event", "event": "stopped", "body": {"threadId": "one"}}
     assert schema_errors([good]) == []
     assert len(schema_errors([bad])) >= 1
+
+
+def children(client, reference, **kwargs):
+    return {v["name"]: v for v in client.ok("variables", {"variablesReference": reference, **kwargs})["variables"]}
+
+
+def test_huge_containers_page_fast_and_never_build_a_full_repr(sessions):
+    source = """
+    import time
+    huge = list(range(10_000_000))
+    table = {i: str(i) for i in range(200_000)}
+    text = "x" * 5_000_000
+    here = 1  # stop
+    """
+    path = sessions.program(source)
+    client = sessions.launch(source, breakpoints=[line_of(path, "# stop")])
+    thread = client.wait_stopped(timeout=60)["threadId"]
+    local_vars = client.locals_of(client.top_frame(thread)["id"])
+    huge = local_vars["huge"]
+    assert huge["indexedVariables"] == 10_000_000
+    assert huge["value"].startswith("[0, 1, 2, 3") and huge["value"].endswith(", ...]") and len(huge["value"]) < 700
+    started = time.monotonic()
+    page = client.ok("variables", {"variablesReference": huge["variablesReference"], "filter": "indexed",
+                                   "start": 9_999_990, "count": 10})["variables"]
+    assert [v["value"] for v in page] == [str(n) for n in range(9_999_990, 10_000_000)]
+    table = local_vars["table"]
+    assert table["indexedVariables"] == 200_000
+    entries = client.ok("variables", {"variablesReference": table["variablesReference"], "filter": "indexed",
+                                      "start": 100, "count": 2})["variables"]
+    assert [(v["name"], v["value"], v["evaluateName"]) for v in entries] == [
+        ("100", "'100'", "table[100]"), ("101", "'101'", "table[101]")]
+    assert time.monotonic() - started < 5
+    assert local_vars["text"]["value"].endswith("... (5000000 characters)") and len(local_vars["text"]["value"]) < 700
+
+
+def test_objects_show_groups_len_and_special_kinds(sessions):
+    source = """
+    import collections, dataclasses, enum
+
+    @dataclasses.dataclass
+    class Config:
+        name: str
+        retries: int = 3
+        _secret: str = "hidden"
+
+        def describe(self):
+            return self.name
+
+    class Color(enum.Enum):
+        RED = 1
+
+    Point = collections.namedtuple("Point", "x y")
+
+    class Slotted:
+        __slots__ = ("a", "b")
+        def __init__(self):
+            self.a = 1
+
+    class Broken:
+        def __getattr__(self, name):
+            raise RuntimeError("broken getattr")
+        def __repr__(self):
+            return "<Broken>"
+
+    def gen():
+        yield 1
+
+    config = Config("svc")
+    color = Color.RED
+    point = Point(1, 2)
+    slotted = Slotted()
+    broken = Broken()
+    generator = gen()
+    loop = [1]
+    loop.append(loop)
+    numbers = collections.deque([5, 6, 7])
+    here = 1  # stop
+    """
+    path = sessions.program(source)
+    client = sessions.launch(source, breakpoints=[line_of(path, "# stop")])
+    thread = client.wait_stopped()["threadId"]
+    local_vars = client.locals_of(client.top_frame(thread)["id"])
+
+    config = children(client, local_vars["config"]["variablesReference"])
+    assert config["name"]["value"] == "'svc'" and config["retries"]["value"] == "3"
+    assert config["_secret"]["value"] == "'hidden'"  # protected members are inline by default
+    assert "describe" not in config and "function variables" in config and "special variables" in config
+    functions = children(client, config["function variables"]["variablesReference"])
+    assert "describe" in functions and functions["describe"]["evaluateName"] == "config.describe"
+
+    assert children(client, local_vars["color"]["variablesReference"])["name"]["value"] == "'RED'"
+    point = children(client, local_vars["point"]["variablesReference"])
+    assert point["x"]["value"] == "1" and point["y"]["evaluateName"] == "point.y"
+    slotted = children(client, local_vars["slotted"]["variablesReference"])
+    assert slotted["a"]["value"] == "1"
+    broken = children(client, local_vars["broken"]["variablesReference"])
+    assert local_vars["broken"]["value"] == "<Broken>" and "special variables" in broken
+    assert children(client, local_vars["generator"]["variablesReference"])["(state)"]["value"] == "'GEN_CREATED'"
+    assert local_vars["loop"]["value"] == "[1, [...]]"
+    deque = children(client, local_vars["numbers"]["variablesReference"], filter="indexed", start=1, count=2)
+    assert [v["value"] for v in deque.values()] == ["6", "7"]
+    assert children(client, local_vars["numbers"]["variablesReference"], filter="named")["len()"]["value"] == "3"
+
+
+def test_variable_presentation_hides_and_inlines(sessions):
+    source = """
+    class Thing:
+        def method(self):
+            pass
+        def __init__(self):
+            self._private = 1
+            self.public = 2
+
+    thing = Thing()
+    here = 1  # stop
+    """
+    path = sessions.program(source)
+    client = sessions.launch(source, breakpoints=[line_of(path, "# stop")],
+                             attach_args={"variablePresentation": {"special": "hide", "function": "inline",
+                                                                   "protected": "hide"}})
+    thread = client.wait_stopped()["threadId"]
+    thing = children(client, client.locals_of(client.top_frame(thread)["id"])["thing"]["variablesReference"])
+    assert "method" in thing and "public" in thing
+    assert "_private" not in thing and "special variables" not in thing and "__init__" not in thing
+
+
+def test_hex_format(sessions):
+    source = """
+    value = 255
+    values = [16, 32]
+    here = 1  # stop
+    """
+    path = sessions.program(source)
+    client = sessions.launch(source, breakpoints=[line_of(path, "# stop")])
+    thread = client.wait_stopped()["threadId"]
+    frame_id = client.top_frame(thread)["id"]
+    scopes = client.ok("scopes", {"frameId": frame_id})["scopes"]
+    local_vars = children(client, scopes[0]["variablesReference"], format={"hex": True})
+    assert local_vars["value"]["value"] == "0xff" and local_vars["values"]["value"] == "[0x10, 0x20]"
+    result = client.ok("evaluate", {"expression": "value", "frameId": frame_id, "format": {"hex": True}})
+    assert result["result"] == "0xff"
+
+
+def test_a_repr_that_never_returns_times_out_and_the_thread_stays_usable(sessions):
+    source = """
+    import time
+
+    class Slow:
+        def __repr__(self):
+            while True:
+                time.sleep(0.01)
+
+    slow = Slow()
+    fine = 42
+    here = 1  # stop
+    print("after", fine)
+    """
+    path = sessions.program(source)
+    client = sessions.launch(source, breakpoints=[line_of(path, "# stop")], attach_args={"reprTimeout": 0.5})
+    thread = client.wait_stopped()["threadId"]
+    frame_id = client.top_frame(thread)["id"]
+    started = time.monotonic()
+    local_vars = client.locals_of(frame_id)
+    assert local_vars["slow"]["value"] == "<repr timed out after 0.5s>"
+    assert time.monotonic() - started < 5
+    # While a repr runs, the session still answers.
+    slow_request = client.start_request("evaluate", {"expression": "slow", "frameId": frame_id, "context": "watch"})
+    assert client.ok("threads")["threads"]
+    assert client.wait_response(slow_request)["body"]["result"] == "<repr timed out after 0.5s>"
+    assert client.ok("evaluate", {"expression": "fine + 1", "frameId": frame_id})["result"] == "43"
+    client.ok("continue", {"threadId": thread})
+    assert client.debuggee.wait() == 0
+    assert "after 42" in client.output("stdout")

@@ -6,6 +6,8 @@ use std::collections::HashMap;
 use parking_lot::Mutex;
 use pyo3::prelude::*;
 
+use super::presentation::Kind;
+
 pub enum Target {
     Locals(Py<PyAny>),
     Globals(Py<PyAny>),
@@ -13,6 +15,12 @@ pub enum Target {
     Value {
         object: Py<PyAny>,
         evaluate_name: Option<String>,
+    },
+    /// One group of an object's members ("function variables").
+    Group {
+        object: Py<PyAny>,
+        evaluate_name: Option<String>,
+        kind: Kind,
     },
 }
 
@@ -77,6 +85,9 @@ pub fn variables(py: Python<'_>, id: i64) -> Option<Target> {
             Target::Globals(f) => Target::Globals(f.clone_ref(py)),
             Target::Value { object, evaluate_name } => {
                 Target::Value { object: object.clone_ref(py), evaluate_name: evaluate_name.clone() }
+            }
+            Target::Group { object, evaluate_name, kind } => {
+                Target::Group { object: object.clone_ref(py), evaluate_name: evaluate_name.clone(), kind: *kind }
             }
         })
     })

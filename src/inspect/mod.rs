@@ -5,7 +5,9 @@
 
 mod exception_info;
 pub mod handles;
+pub mod presentation;
 mod values;
+pub mod watchdog;
 
 pub use exception_info::exception_info;
 
@@ -16,9 +18,12 @@ use crate::engine::breakpoints::describe_error;
 use crate::engine::engine;
 use crate::engine::files::Origin;
 use crate::protocol::types::{
-    EvaluateBody, Scope, ScopesBody, Source, StackFrame, StackTraceBody, Variable, VariablesBody,
+    EvaluateBody, Scope, ScopesBody, Source, StackFrame, StackTraceBody, Variable, VariablePresentationHint,
+    VariablesBody,
 };
 use handles::Target;
+use presentation::Presentation;
+use values::{Child, ChildValue, Format, Shape};
 
 /// `top` and its callers, down to (not including) pydbg's own bootstrap frames.
 pub fn frames_from<'py>(top: &Bound<'py, PyAny>) -> PyResult<Vec<Bound<'py, PyAny>>> {
@@ -84,33 +89,53 @@ pub fn scopes(thread: u64, frame: Py<PyAny>, py: Python<'_>) -> ScopesBody {
     }
 }
 
+/// The children of a variables reference: `filter` "indexed" or "named" picks one kind (as
+/// clients do for large containers); without it, named children come first, then indexed ones.
 pub fn variables(
     py: Python<'_>,
     thread: u64,
     target: Target,
+    filter: Option<&str>,
     start: usize,
     count: Option<usize>,
+    hex: bool,
 ) -> PyResult<VariablesBody> {
-    let children: Vec<(String, Bound<'_, PyAny>, Option<String>)> = match &target {
+    let format = Format::new(values::VALUE_LIMIT, hex);
+    let count = count.filter(|&c| c > 0).unwrap_or(usize::MAX);
+    let children: Vec<Child<'_>> = match &target {
         Target::Locals(frame) => named_entries(&frame.bind(py).getattr("f_locals")?, false)?,
         Target::Globals(frame) => named_entries(&frame.bind(py).getattr("f_globals")?, true)?,
-        Target::Value { object, evaluate_name } => values::children(object.bind(py), evaluate_name.as_deref())?,
+        Target::Group { object, evaluate_name, kind } => values::named_children(
+            py,
+            object.bind(py),
+            evaluate_name.as_deref(),
+            &Presentation::current(),
+            Some(*kind),
+        )?,
+        Target::Value { object, evaluate_name } => {
+            let object = object.bind(py);
+            let parent = evaluate_name.as_deref();
+            match filter {
+                Some("indexed") => values::indexed_children(py, object, parent, start, count)?,
+                Some("named") => values::named_children(py, object, parent, &Presentation::current(), None)?,
+                _ => {
+                    let mut all = values::named_children(py, object, parent, &Presentation::current(), None)?;
+                    all.extend(values::indexed_children(py, object, parent, 0, usize::MAX)?);
+                    all
+                }
+            }
+        }
     };
-    let end = count.filter(|&c| c > 0).map_or(children.len(), |c| (start + c).min(children.len()));
-    let variables = children
-        .get(start.min(children.len())..end)
-        .unwrap_or_default()
-        .iter()
-        .map(|(name, value, evaluate_name)| variable(py, thread, name.clone(), value, evaluate_name.clone()))
-        .collect();
+    // Indexed pages were cut above; other lists are cut here.
+    let paged_already = matches!((&target, filter), (Target::Value { .. }, Some("indexed")));
+    let page: Vec<Child<'_>> =
+        if paged_already { children } else { children.into_iter().skip(start).take(count).collect() };
+    let variables = page.into_iter().map(|child| variable(py, thread, child, &target, format)).collect();
     Ok(VariablesBody { variables })
 }
 
-/// A frame's locals or globals as `(name, value, evaluateName)`.
-fn named_entries<'py>(
-    mapping: &Bound<'py, PyAny>,
-    skip_builtins: bool,
-) -> PyResult<Vec<(String, Bound<'py, PyAny>, Option<String>)>> {
+/// A frame's locals or globals.
+fn named_entries<'py>(mapping: &Bound<'py, PyAny>, skip_builtins: bool) -> PyResult<Vec<Child<'py>>> {
     let mut out = Vec::new();
     for item in mapping.call_method0("items")?.try_iter()? {
         let (key, value): (Bound<'py, PyAny>, Bound<'py, PyAny>) = item?.extract()?;
@@ -118,28 +143,85 @@ fn named_entries<'py>(
         if skip_builtins && name == "__builtins__" {
             continue;
         }
-        out.push((name.clone(), value, Some(name)));
+        out.push(Child { evaluate_name: Some(name.clone()), name, value: ChildValue::Value(value) });
     }
     Ok(out)
 }
 
-fn variable(
+fn variable(py: Python<'_>, thread: u64, child: Child<'_>, parent: &Target, format: Format) -> Variable {
+    let Child { name, value, evaluate_name } = child;
+    let value = match value {
+        ChildValue::Value(v) => v,
+        ChildValue::Error(text) => {
+            return Variable {
+                name,
+                value: format!("<error: {text}>"),
+                type_name: String::new(),
+                variables_reference: 0,
+                evaluate_name,
+                indexed_variables: None,
+                presentation_hint: None,
+            }
+        }
+        ChildValue::Group(kind) => {
+            let (object, parent_name) = match parent {
+                Target::Value { object, evaluate_name } => (object.clone_ref(py), evaluate_name.clone()),
+                _ => unreachable!("groups are children of values"),
+            };
+            let reference = handles::add_variables(thread, Target::Group { object, evaluate_name: parent_name, kind });
+            return Variable {
+                name,
+                value: String::new(),
+                type_name: String::new(),
+                variables_reference: reference,
+                evaluate_name: None,
+                indexed_variables: None,
+                presentation_hint: Some(VariablePresentationHint { kind: Some("virtual"), attributes: vec![] }),
+            };
+        }
+    };
+    let described = describe(py, thread, &value, evaluate_name.clone(), format);
+    let read_only = name == "len()";
+    Variable {
+        name,
+        value: described.text,
+        type_name: described.type_name,
+        variables_reference: described.reference,
+        evaluate_name,
+        indexed_variables: described.indexed,
+        presentation_hint: read_only
+            .then(|| VariablePresentationHint { kind: Some("property"), attributes: vec!["readOnly"] }),
+    }
+}
+
+struct Described {
+    text: String,
+    type_name: String,
+    reference: i64,
+    indexed: Option<i64>,
+}
+
+/// The text, type and (for values with children) the reference and child counts of a value.
+fn describe(
     py: Python<'_>,
     thread: u64,
-    name: String,
     value: &Bound<'_, PyAny>,
     evaluate_name: Option<String>,
-) -> Variable {
-    let rendered = values::render(py, value, values::VALUE_LIMIT);
-    let variables_reference = if values::has_children(value) {
-        handles::add_variables(
-            thread,
-            Target::Value { object: value.clone().unbind(), evaluate_name: evaluate_name.clone() },
-        )
-    } else {
-        0
+    format: Format,
+) -> Described {
+    let text = values::render(py, value, format);
+    let type_name = values::type_name(value);
+    let shape = values::shape(py, value);
+    let (reference, indexed) = match shape {
+        Shape::Leaf => (0, None),
+        Shape::Object => (add_value(thread, value, evaluate_name), None),
+        Shape::Indexed(len) | Shape::Mapping(len) => (add_value(thread, value, evaluate_name), Some(len as i64)),
     };
-    Variable { name, value: rendered.text, type_name: rendered.type_name, variables_reference, evaluate_name }
+    Described { text, type_name, reference, indexed }
+}
+
+fn add_value(thread: u64, value: &Bound<'_, PyAny>, evaluate_name: Option<String>) -> i64 {
+    handles::add_variables(thread, Target::Value { object: value.clone().unbind(), evaluate_name })
 }
 
 /// Evaluates `expression` in `frame` (or in `__main__` without one). In the REPL, statements are
@@ -150,6 +232,7 @@ pub fn evaluate(
     expression: &str,
     frame: Option<&Bound<'_, PyAny>>,
     context: &str,
+    hex: bool,
 ) -> Result<EvaluateBody, String> {
     let run = || -> PyResult<Bound<'_, PyAny>> {
         let (globals, locals) = match frame {
@@ -172,18 +255,15 @@ pub fn evaluate(
         }
     };
     let value = run().map_err(|e| describe_error(py, &e))?;
-    let limit = if context == "clipboard" { usize::MAX } else { values::VALUE_LIMIT };
-    let rendered = values::render(py, &value, limit);
-    let variables_reference = if values::has_children(&value) {
-        handles::add_variables(
-            thread,
-            Target::Value { object: value.clone().unbind(), evaluate_name: Some(expression.to_owned()) },
-        )
-    } else {
-        0
-    };
-    let result = if value.is_none() && context == "repl" { String::new() } else { rendered.text };
-    Ok(EvaluateBody { result, type_name: rendered.type_name, variables_reference })
+    let limit = if context == "clipboard" { usize::MAX / 2 } else { values::VALUE_LIMIT };
+    let described = describe(py, thread, &value, Some(expression.to_owned()), Format::new(limit, hex));
+    let result = if value.is_none() && context == "repl" { String::new() } else { described.text };
+    Ok(EvaluateBody {
+        result,
+        type_name: described.type_name,
+        variables_reference: described.reference,
+        indexed_variables: described.indexed,
+    })
 }
 
 /// `sys._current_frames()[thread]`, for inspecting a thread that is not parked.

@@ -22,6 +22,27 @@ pub struct InitializeArguments {
 pub struct AttachArguments {
     pub just_my_code: Option<bool>,
     pub rules: Vec<CodeRuleArgument>,
+    pub variable_presentation: Option<VariablePresentation>,
+    /// Seconds one `repr` or attribute read may run before it is interrupted.
+    pub repr_timeout: Option<f64>,
+    pub show_return_value: Option<bool>,
+}
+
+/// debugpy's `variablePresentation`: each of "group", "inline" or "hide".
+#[derive(Debug, Default, Clone, Deserialize)]
+#[serde(default, rename_all = "camelCase")]
+pub struct VariablePresentation {
+    pub all: Option<String>,
+    pub special: Option<String>,
+    pub function: Option<String>,
+    pub class: Option<String>,
+    pub protected: Option<String>,
+}
+
+#[derive(Debug, Default, Clone, Copy, Deserialize)]
+#[serde(default, rename_all = "camelCase")]
+pub struct ValueFormat {
+    pub hex: Option<bool>,
 }
 
 /// A justMyCode rule, as debugpy takes it: `{"path": ..., "include": bool}` or `{"module": ...}`.
@@ -108,8 +129,10 @@ pub struct ScopesArguments {
 #[serde(default, rename_all = "camelCase")]
 pub struct VariablesArguments {
     pub variables_reference: i64,
+    pub filter: Option<String>,
     pub start: Option<i64>,
     pub count: Option<i64>,
+    pub format: Option<ValueFormat>,
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -118,6 +141,7 @@ pub struct EvaluateArguments {
     pub expression: String,
     pub frame_id: Option<i64>,
     pub context: Option<String>,
+    pub format: Option<ValueFormat>,
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -272,11 +296,24 @@ pub struct ScopesBody {
 pub struct Variable {
     pub name: String,
     pub value: String,
-    #[serde(rename = "type")]
+    #[serde(rename = "type", skip_serializing_if = "String::is_empty")]
     pub type_name: String,
     pub variables_reference: i64,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub evaluate_name: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub indexed_variables: Option<i64>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub presentation_hint: Option<VariablePresentationHint>,
+}
+
+#[derive(Debug, Default, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct VariablePresentationHint {
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub kind: Option<&'static str>,
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub attributes: Vec<&'static str>,
 }
 
 #[derive(Debug, Serialize)]
@@ -291,6 +328,8 @@ pub struct EvaluateBody {
     #[serde(rename = "type")]
     pub type_name: String,
     pub variables_reference: i64,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub indexed_variables: Option<i64>,
 }
 
 #[derive(Debug, Serialize)]

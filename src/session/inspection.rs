@@ -80,10 +80,13 @@ async fn variables(request: &Request) -> Result<crate::protocol::types::Variable
     let thread = handles::variables_thread(reference).ok_or(format!("there is no variablesReference {reference}"))?;
     let start = args.start.unwrap_or(0).max(0) as usize;
     let count = args.count.map(|c| c.max(0) as usize);
+    let hex = args.format.and_then(|f| f.hex).unwrap_or(false);
+    let filter = args.filter;
     flatten(
         on_thread(thread, move |py| {
             let target = handles::variables(py, reference).ok_or("those variables are gone")?;
-            inspect::variables(py, thread, target, start, count).map_err(|e| describe_error(py, &e))
+            inspect::variables(py, thread, target, filter.as_deref(), start, count, hex)
+                .map_err(|e| describe_error(py, &e))
         })
         .await,
     )
@@ -101,7 +104,8 @@ async fn evaluate(request: &Request) -> Result<crate::protocol::types::EvaluateB
             Some(id) => Some(handles::frame(py, id).ok_or("that frame is gone")?.1.into_bound(py)),
             None => None,
         };
-        inspect::evaluate(py, thread.unwrap_or(0), &args.expression, frame.as_ref(), &context)
+        let hex = args.format.and_then(|f| f.hex).unwrap_or(false);
+        inspect::evaluate(py, thread.unwrap_or(0), &args.expression, frame.as_ref(), &context, hex)
     };
     match thread {
         Some(thread) => flatten(on_thread(thread, work).await),

@@ -43,9 +43,7 @@ pub fn initialize(session: &Session, request: &Request) {
 
 pub async fn attach(session: &Session, request: &Request) {
     let result = match request.args::<AttachArguments>() {
-        Ok(args) => {
-            with_gil(move |py| engine().set_just_my_code(py, args.just_my_code.unwrap_or(true), &args.rules)).await
-        }
+        Ok(args) => configure(args).await,
         Err(e) => Err(e),
     };
     let ok = result.is_ok();
@@ -61,6 +59,20 @@ pub async fn attach(session: &Session, request: &Request) {
             },
         ));
     }
+}
+
+/// Applies the debugger settings that attach (and, through the adapter, launch) carries.
+async fn configure(args: AttachArguments) -> Result<(), String> {
+    if let Some(presentation) = &args.variable_presentation {
+        crate::inspect::presentation::Presentation::configure(presentation)?;
+    }
+    if let Some(seconds) = args.repr_timeout {
+        if !(seconds > 0.0 && seconds.is_finite()) {
+            return Err(format!("reprTimeout must be a positive number of seconds, not {seconds}"));
+        }
+        crate::inspect::watchdog::set_limit(seconds);
+    }
+    with_gil(move |py| engine().set_just_my_code(py, args.just_my_code.unwrap_or(true), &args.rules)).await
 }
 
 pub fn launch(session: &Session, request: &Request) {

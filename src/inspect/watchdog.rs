@@ -1,0 +1,95 @@
+//! Time limits for user code run by inspection (`repr`, properties). A call that runs past its
+//! limit gets a `TimeoutError` raised inside it, so the stopped thread stays usable.
+//!
+//! The watchdog thread and the guarded call decide under the GIL whether the call is still
+//! running, so the exception can never land after the call has finished.
+
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::mpsc::{channel, Sender};
+use std::sync::{Mutex, OnceLock};
+use std::time::{Duration, Instant};
+
+use dashmap::DashMap;
+use pyo3::ffi;
+use pyo3::prelude::*;
+
+use crate::engine::{current_ident, mark_pydbg_thread};
+
+/// The default limit for one `repr` or attribute read, in milliseconds (attach: `reprTimeout`).
+const DEFAULT_LIMIT_MS: u64 = 1000;
+static LIMIT_MS: AtomicU64 = AtomicU64::new(DEFAULT_LIMIT_MS);
+
+static NEXT_TOKEN: AtomicU64 = AtomicU64::new(1);
+/// The guarded call running on each thread: thread ident -> token.
+static RUNNING: OnceLock<DashMap<u64, u64>> = OnceLock::new();
+/// Tokens whose call was interrupted.
+static FIRED: OnceLock<DashMap<u64, ()>> = OnceLock::new();
+static DEADLINES: OnceLock<Mutex<Sender<(u64, u64, Instant)>>> = OnceLock::new();
+
+pub fn set_limit(seconds: f64) {
+    LIMIT_MS.store((seconds * 1000.0).max(1.0) as u64, Ordering::Relaxed);
+}
+
+pub fn limit() -> Duration {
+    Duration::from_millis(LIMIT_MS.load(Ordering::Relaxed))
+}
+
+fn running() -> &'static DashMap<u64, u64> {
+    RUNNING.get_or_init(DashMap::new)
+}
+
+fn fired() -> &'static DashMap<u64, ()> {
+    FIRED.get_or_init(DashMap::new)
+}
+
+fn deadlines() -> &'static Mutex<Sender<(u64, u64, Instant)>> {
+    DEADLINES.get_or_init(|| {
+        let (sender, queue) = channel::<(u64, u64, Instant)>();
+        std::thread::Builder::new()
+            .name("pydbg-watchdog".into())
+            .spawn(move || {
+                mark_pydbg_thread();
+                // Deadlines arrive in order, so waiting for each in turn never misses one.
+                while let Ok((thread, token, deadline)) = queue.recv() {
+                    std::thread::sleep(deadline.saturating_duration_since(Instant::now()));
+                    if running().get(&thread).is_some_and(|t| *t == token) {
+                        Python::attach(|py| {
+                            if running().get(&thread).is_some_and(|t| *t == token) {
+                                fired().insert(token, ());
+                                // SAFETY: the GIL is held; the exception type is a valid object.
+                                unsafe {
+                                    ffi::PyThreadState_SetAsyncExc(thread as _, ffi::PyExc_TimeoutError);
+                                }
+                                let _ = py;
+                            }
+                        });
+                    }
+                }
+            })
+            .expect("the watchdog thread starts");
+        Mutex::new(sender)
+    })
+}
+
+/// Runs `call` (user code) with the time limit. A call cut off by the limit answers
+/// `Err(None)`; one that raised answers `Err(Some(error))`.
+pub fn limited<'py, R>(py: Python<'py>, call: impl FnOnce() -> PyResult<R>) -> Result<R, Option<PyErr>> {
+    let thread = current_ident();
+    let token = NEXT_TOKEN.fetch_add(1, Ordering::Relaxed);
+    running().insert(thread, token);
+    let _ = deadlines().lock().map(|d| d.send((thread, token, Instant::now() + limit())));
+    let result = call();
+    running().remove(&thread);
+    if fired().remove(&token).is_some() {
+        // The exception may still be pending if the call ended just before it was delivered.
+        // SAFETY: the GIL is held; NULL clears this thread's pending asynchronous exception.
+        unsafe {
+            ffi::PyThreadState_SetAsyncExc(thread as _, std::ptr::null_mut());
+        }
+        return match result {
+            Err(e) if e.is_instance_of::<pyo3::exceptions::PyTimeoutError>(py) => Err(None),
+            other => other.map_err(Some),
+        };
+    }
+    result.map_err(Some)
+}
