@@ -35,9 +35,10 @@ fn first_sight(slot: &'static std::thread::LocalKey<RefCell<Option<Py<PyAny>>>>,
 }
 
 /// How a frame is left.
-#[derive(Clone, Copy, PartialEq)]
-enum Leave {
-    Return,
+#[derive(Clone, Copy)]
+enum Leave<'a, 'py> {
+    /// With the value returned.
+    Return(&'a Bound<'py, PyAny>),
     Yield,
     /// An exception leaves the frame; the handler's line, wherever it is, ends a step.
     Unwind,
@@ -111,8 +112,7 @@ fn on_line(py: Python<'_>, args: &Bound<'_, PyTuple>) -> Py<PyAny> {
 #[pyfunction]
 #[pyo3(signature = (*args))]
 fn on_py_return(py: Python<'_>, args: &Bound<'_, PyTuple>) -> Py<PyAny> {
-    let _ = args;
-    guarded(py, "PY_RETURN", || engine().on_frame_leave(py, Leave::Return))
+    guarded(py, "PY_RETURN", || engine().on_frame_leave(py, Leave::Return(&args.get_item(2)?)))
 }
 
 #[pyfunction]
@@ -216,12 +216,13 @@ impl Engine {
     }
 
     /// PY_RETURN, PY_UNWIND or PY_YIELD on a thread that may be stepping.
-    fn on_frame_leave(&self, py: Python<'_>, how: Leave) -> PyResult<Answer> {
+    fn on_frame_leave<'py>(&self, py: Python<'py>, how: Leave<'_, 'py>) -> PyResult<Answer> {
         let Some(frame) = current_frame(py) else { return Ok(Answer::Keep) };
-        let caller = match self.plans.get_mut(&current_ident()) {
-            Some(mut plan) if how == Leave::Yield => plan.on_frame_yield(&frame)?,
-            Some(mut plan) => plan.on_frame_exit(&frame, how == Leave::Unwind)?,
-            None => None,
+        let caller = match (self.plans.get_mut(&current_ident()), how) {
+            (Some(mut plan), Leave::Yield) => plan.on_frame_yield(&frame)?,
+            (Some(mut plan), Leave::Return(value)) => plan.on_frame_exit(&frame, Some(value))?,
+            (Some(mut plan), Leave::Unwind) => plan.on_frame_exit(&frame, None)?,
+            (None, _) => None,
         };
         if let Some(caller) = caller {
             self.watch_code_for_return(py, &caller.getattr("f_code")?)?;

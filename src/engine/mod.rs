@@ -98,6 +98,7 @@ struct State {
     global_events: i64,
     exception_filters: ExceptionFilters,
     just_my_code: bool,
+    show_return_value: bool,
     next_breakpoint_id: i64,
     threads: Threads,
 }
@@ -191,6 +192,7 @@ pub fn install(py: Python<'_>, internal: Vec<String>, library: Vec<String>) -> P
             global_events: 0,
             exception_filters: ExceptionFilters::uncaught_only(),
             just_my_code: true,
+            show_return_value: true,
             next_breakpoint_id: 0,
             threads: Threads::default(),
         }),
@@ -235,6 +237,10 @@ impl Engine {
 
     /// justMyCode and its rules, from attach. Module rules become path rules here, where the
     /// module's location can be found without importing it.
+    pub fn set_show_return_value(&self, on: bool) {
+        self.state.lock().show_return_value = on;
+    }
+
     pub fn set_just_my_code(&self, py: Python<'_>, on: bool, rules: &[dap::CodeRuleArgument]) -> Result<(), String> {
         let mut resolved = Vec::new();
         for rule in rules {
@@ -388,6 +394,21 @@ impl Engine {
         Some((parked.frame.clone_ref(py), frames))
     }
 
+    /// What the function stepped out of returned, if the thread stopped in `frame` after it.
+    pub fn parked_return_value(
+        &self,
+        py: Python<'_>,
+        ident: u64,
+        frame: &Bound<'_, PyAny>,
+    ) -> Option<(String, Py<PyAny>)> {
+        let state = self.state.lock();
+        let parked = state.threads.parked.get(&ident)?;
+        if parked.frame.as_ptr() != frame.as_ptr() {
+            return None;
+        }
+        parked.return_value.as_ref().map(|(name, value)| (name.clone(), value.clone_ref(py)))
+    }
+
     /// The exception a parked thread stopped on, and how.
     pub fn parked_exception(&self, py: Python<'_>, ident: u64) -> Option<(Py<PyAny>, BreakMode)> {
         let state = self.state.lock();
@@ -496,7 +517,8 @@ impl Engine {
         frames: Option<Vec<Py<PyAny>>>,
     ) {
         let ident = current_ident();
-        self.plans.remove(&ident);
+        let finished_plan = self.plans.remove(&ident).map(|(_, plan)| plan);
+        let return_value = finished_plan.and_then(|p| p.return_value).filter(|_| self.state.lock().show_return_value);
         let (commands, inbox) = mpsc::channel();
         // Sync wrapper: detach() needs a closure that can be shared across threads.
         let inbox = Mutex::new(inbox);
@@ -506,6 +528,7 @@ impl Engine {
             reason,
             exception: exception.map(|e| e.clone().unbind()),
             frames,
+            return_value,
         };
         let outcome: Outcome = self.state.lock().threads.park(ident, parked);
         if let Some(generation) = outcome.stop_all {

@@ -23,6 +23,8 @@ pub struct StepPlan {
     /// The frame the origin returned to: its next instruction ends the step, so the step shows
     /// the calling line again, as it does in debugpy.
     return_to: Option<Py<PyAny>>,
+    /// What the origin returned, and the function's name, for `(return) name` in Locals.
+    pub return_value: Option<(String, Py<PyAny>)>,
 }
 
 // CO_GENERATOR | CO_COROUTINE | CO_ASYNC_GENERATOR | CO_ITERABLE_COROUTINE
@@ -46,6 +48,7 @@ impl StepPlan {
             origin_is_generator: flags & RESUMABLE_FLAGS != 0,
             origin_done: false,
             return_to: None,
+            return_value: None,
         })
     }
 
@@ -58,6 +61,7 @@ impl StepPlan {
             origin_is_generator: false,
             origin_done: true,
             return_to: None,
+            return_value: None,
         }
     }
 
@@ -99,20 +103,21 @@ impl StepPlan {
         stoppable && self.return_to.as_ref().is_some_and(|r| r.as_ptr() as usize == frame)
     }
 
-    /// PY_RETURN or PY_UNWIND of `frame`. Returns the caller whose code needs INSTRUCTION events.
-    /// An unwinding frame has none: the handler's own line ends the step.
+    /// PY_RETURN (with the value returned) or PY_UNWIND (None) of `frame`. Returns the caller
+    /// whose code needs INSTRUCTION events; an unwinding frame has none: the handler's own line
+    /// ends the step.
     pub fn on_frame_exit<'py>(
         &mut self,
         frame: &Bound<'py, PyAny>,
-        unwinding: bool,
+        returned: Option<&Bound<'py, PyAny>>,
     ) -> PyResult<Option<Bound<'py, PyAny>>> {
         if self.origin_done || !self.is_origin(frame.as_ptr() as usize) {
             return Ok(None);
         }
         self.origin_done = true;
-        if unwinding {
-            return Ok(None);
-        }
+        let Some(value) = returned else { return Ok(None) };
+        let name: String = frame.getattr("f_code")?.getattr("co_name")?.extract()?;
+        self.return_value = Some((name, value.clone().unbind()));
         self.returned_to(frame)
     }
 

@@ -3,12 +3,18 @@
 //! Everything here runs with the GIL on the thread that owns the frame (see
 //! `Engine::run_on_parked`), so user code called by a `repr` sees its own thread's state.
 
+mod assign;
+mod completions;
 mod exception_info;
+mod frame_locals;
 pub mod handles;
+mod hover;
 pub mod presentation;
 mod values;
 pub mod watchdog;
 
+pub use assign::{set_expression, set_variable};
+pub use completions::complete;
 pub use exception_info::exception_info;
 
 use pyo3::prelude::*;
@@ -23,7 +29,8 @@ use crate::protocol::types::{
 };
 use handles::Target;
 use presentation::Presentation;
-use values::{Child, ChildValue, Format, Shape};
+use values::{Child, ChildValue, Shape};
+pub use values::{Format, VALUE_LIMIT};
 
 /// `top` and its callers, down to (not including) pydbg's own bootstrap frames.
 pub fn frames_from<'py>(top: &Bound<'py, PyAny>) -> PyResult<Vec<Bound<'py, PyAny>>> {
@@ -103,7 +110,16 @@ pub fn variables(
     let format = Format::new(values::VALUE_LIMIT, hex);
     let count = count.filter(|&c| c > 0).unwrap_or(usize::MAX);
     let children: Vec<Child<'_>> = match &target {
-        Target::Locals(frame) => named_entries(&frame.bind(py).getattr("f_locals")?, false)?,
+        Target::Locals(frame) => {
+            let frame = frame.bind(py);
+            let mut entries = Vec::new();
+            if let Some((name, value)) = engine().parked_return_value(py, thread, frame) {
+                let value = ChildValue::Value(value.into_bound(py));
+                entries.push(Child { name: format!("(return) {name}"), value, evaluate_name: None });
+            }
+            entries.extend(named_entries(&frame_locals::locals(frame)?, false)?);
+            entries
+        }
         Target::Globals(frame) => named_entries(&frame.bind(py).getattr("f_globals")?, true)?,
         Target::Group { object, evaluate_name, kind } => values::named_children(
             py,
@@ -194,15 +210,15 @@ fn variable(py: Python<'_>, thread: u64, child: Child<'_>, parent: &Target, form
     }
 }
 
-struct Described {
-    text: String,
-    type_name: String,
-    reference: i64,
-    indexed: Option<i64>,
+pub struct Described {
+    pub text: String,
+    pub type_name: String,
+    pub reference: i64,
+    pub indexed: Option<i64>,
 }
 
 /// The text, type and (for values with children) the reference and child counts of a value.
-fn describe(
+pub fn describe(
     py: Python<'_>,
     thread: u64,
     value: &Bound<'_, PyAny>,
@@ -236,23 +252,31 @@ pub fn evaluate(
 ) -> Result<EvaluateBody, String> {
     let run = || -> PyResult<Bound<'_, PyAny>> {
         let (globals, locals) = match frame {
-            Some(f) => (f.getattr("f_globals")?, f.getattr("f_locals")?),
+            Some(f) => (f.getattr("f_globals")?, frame_locals::locals(f)?),
             None => {
                 let globals = py.import("__main__")?.getattr("__dict__")?;
                 (globals.clone(), globals)
             }
         };
+        if context == "hover" {
+            return hover::evaluate_safely(py, expression, &globals, &locals);
+        }
         let builtins = py.import("builtins")?;
         let compile = builtins.getattr("compile")?;
-        match compile.call1((expression, "<evaluate>", "eval")) {
-            Ok(code) => builtins.getattr("eval")?.call1((code, globals, locals)),
+        let result = match compile.call1((expression, "<evaluate>", "eval")) {
+            Ok(code) => builtins.getattr("eval")?.call1((code, globals, &locals)),
             Err(e) if context == "repl" && e.is_instance_of::<pyo3::exceptions::PySyntaxError>(py) => {
                 let code = compile.call1((expression, "<repl>", "exec"))?;
-                builtins.getattr("exec")?.call1((code, globals, locals))?;
+                builtins.getattr("exec")?.call1((code, globals, &locals))?;
                 Ok(py.None().into_bound(py))
             }
             Err(e) => Err(e),
+        };
+        // Assignments (statements, `:=`) reach the running frame.
+        if let Some(f) = frame {
+            frame_locals::commit(py, f);
         }
+        result
     };
     let value = run().map_err(|e| describe_error(py, &e))?;
     let limit = if context == "clipboard" { usize::MAX / 2 } else { values::VALUE_LIMIT };

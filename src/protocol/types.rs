@@ -173,7 +173,62 @@ pub struct SetExceptionBreakpointsArguments {
     pub exception_options: Option<Vec<ExceptionOptions>>,
 }
 
+#[derive(Debug, Default, Deserialize)]
+#[serde(default, rename_all = "camelCase")]
+pub struct SetVariableArguments {
+    pub variables_reference: i64,
+    pub name: String,
+    pub value: String,
+    pub format: Option<ValueFormat>,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(default, rename_all = "camelCase")]
+pub struct SetExpressionArguments {
+    pub expression: String,
+    pub value: String,
+    pub frame_id: Option<i64>,
+    pub format: Option<ValueFormat>,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(default, rename_all = "camelCase")]
+pub struct CompletionsArguments {
+    pub frame_id: Option<i64>,
+    pub text: String,
+    pub column: i64,
+}
+
 // ---------------------------------------------------------------- bodies
+
+/// The body of setVariable and setExpression responses.
+#[derive(Debug, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct SetValueBody {
+    pub value: String,
+    #[serde(rename = "type")]
+    pub type_name: String,
+    pub variables_reference: i64,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub indexed_variables: Option<i64>,
+}
+
+#[derive(Debug, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct CompletionItem {
+    pub label: String,
+    #[serde(rename = "type", skip_serializing_if = "Option::is_none")]
+    pub kind: Option<&'static str>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub start: Option<i64>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub length: Option<i64>,
+}
+
+#[derive(Debug, Serialize)]
+pub struct CompletionsBody {
+    pub targets: Vec<CompletionItem>,
+}
 
 #[derive(Debug, Serialize)]
 #[serde(rename_all = "camelCase")]
@@ -223,6 +278,10 @@ pub struct Capabilities {
     pub supports_exception_info_request: bool,
     pub supports_exception_filter_options: bool,
     pub supports_exception_options: bool,
+    pub supports_set_variable: bool,
+    pub supports_set_expression: bool,
+    pub supports_completions_request: bool,
+    pub completion_trigger_characters: Vec<&'static str>,
     pub exception_breakpoint_filters: Vec<ExceptionBreakpointsFilter>,
 }
 

@@ -8,7 +8,10 @@ use super::{with_gil, Session};
 use crate::engine::breakpoints::describe_error;
 use crate::engine::engine;
 use crate::inspect::{self, handles};
-use crate::protocol::types::{EvaluateArguments, ScopesArguments, StackTraceArguments, VariablesArguments};
+use crate::protocol::types::{
+    CompletionsArguments, CompletionsBody, EvaluateArguments, ScopesArguments, SetExpressionArguments, SetValueBody,
+    SetVariableArguments, StackTraceArguments, VariablesArguments,
+};
 use crate::protocol::Request;
 
 pub async fn handle(session: &Session, request: &Request) {
@@ -18,6 +21,9 @@ pub async fn handle(session: &Session, request: &Request) {
         "variables" => session.respond(request, variables(request).await),
         "evaluate" => session.respond(request, evaluate(request).await),
         "exceptionInfo" => session.respond(request, exception_info(request).await),
+        "setVariable" => session.respond(request, set_variable(request).await),
+        "setExpression" => session.respond(request, set_expression(request).await),
+        "completions" => session.respond(request, completions(request).await),
         _ => unreachable!("dispatch sends only inspection requests here"),
     }
 }
@@ -124,4 +130,78 @@ async fn exception_info(request: &Request) -> Result<crate::protocol::types::Exc
         })
         .await,
     )
+}
+
+fn set_value_body(
+    py: Python<'_>,
+    thread: u64,
+    value: &Bound<'_, PyAny>,
+    evaluate_name: Option<String>,
+    hex: bool,
+) -> SetValueBody {
+    let described =
+        inspect::describe(py, thread, value, evaluate_name, inspect::Format::new(inspect::VALUE_LIMIT, hex));
+    SetValueBody {
+        value: described.text,
+        type_name: described.type_name,
+        variables_reference: described.reference,
+        indexed_variables: described.indexed,
+    }
+}
+
+async fn set_variable(request: &Request) -> Result<SetValueBody, String> {
+    let args: SetVariableArguments = request.args()?;
+    let reference = args.variables_reference;
+    let thread = handles::variables_thread(reference).ok_or(format!("there is no variablesReference {reference}"))?;
+    flatten(
+        on_thread(thread, move |py| {
+            let target = handles::variables(py, reference).ok_or("those variables are gone")?;
+            let frame = match &target {
+                handles::Target::Locals(f) | handles::Target::Globals(f) => f.clone_ref(py),
+                _ => engine().parked_frames(py, thread).ok_or("the thread is not stopped")?.0,
+            };
+            let value = inspect::set_variable(py, frame.bind(py), &target, &args.name, &args.value)
+                .map_err(|e| describe_error(py, &e))?;
+            let hex = args.format.and_then(|f| f.hex).unwrap_or(false);
+            Ok(set_value_body(py, thread, &value, None, hex))
+        })
+        .await,
+    )
+}
+
+async fn set_expression(request: &Request) -> Result<SetValueBody, String> {
+    let args: SetExpressionArguments = request.args()?;
+    let frame_id = args.frame_id.ok_or("setExpression needs a frameId")?;
+    let thread = handles::frame_thread(frame_id).ok_or(format!("there is no frame {frame_id}"))?;
+    flatten(
+        on_thread(thread, move |py| {
+            let frame = handles::frame(py, frame_id).ok_or("that frame is gone")?.1.into_bound(py);
+            let value = inspect::set_expression(py, &frame, &args.expression, &args.value)
+                .map_err(|e| describe_error(py, &e))?;
+            let hex = args.format.and_then(|f| f.hex).unwrap_or(false);
+            Ok(set_value_body(py, thread, &value, Some(args.expression.clone()), hex))
+        })
+        .await,
+    )
+}
+
+async fn completions(request: &Request) -> Result<CompletionsBody, String> {
+    let args: CompletionsArguments = request.args()?;
+    let thread = match args.frame_id {
+        Some(id) => Some(handles::frame_thread(id).ok_or(format!("there is no frame {id}"))?),
+        None => None,
+    };
+    let work = move |py: Python<'_>| {
+        let frame = match args.frame_id {
+            Some(id) => Some(handles::frame(py, id).ok_or("that frame is gone")?.1.into_bound(py)),
+            None => None,
+        };
+        let column = args.column.max(1) as usize;
+        let targets = inspect::complete(py, frame.as_ref(), &args.text, column).map_err(|e| describe_error(py, &e))?;
+        Ok(CompletionsBody { targets })
+    };
+    match thread {
+        Some(thread) => flatten(on_thread(thread, work).await),
+        None => with_gil(work).await,
+    }
 }

@@ -35,6 +35,10 @@ pub fn initialize(session: &Session, request: &Request) {
             supports_exception_info_request: true,
             supports_exception_filter_options: true,
             supports_exception_options: true,
+            supports_set_variable: true,
+            supports_set_expression: true,
+            supports_completions_request: true,
+            completion_trigger_characters: vec![".", "["],
             exception_breakpoint_filters: super::breakpoints::exception_filters(),
         }),
     );
@@ -72,6 +76,7 @@ async fn configure(args: AttachArguments) -> Result<(), String> {
         }
         crate::inspect::watchdog::set_limit(seconds);
     }
+    engine().set_show_return_value(args.show_return_value.unwrap_or(true));
     with_gil(move |py| engine().set_just_my_code(py, args.just_my_code.unwrap_or(true), &args.rules)).await
 }
 

@@ -152,7 +152,8 @@ async fn dispatch(session: &Arc<Session>, request: Request) {
         "stepIn" => run_control::resume(s, &request, Some(crate::engine::stepping::StepKind::In)),
         "stepOut" => run_control::resume(s, &request, Some(crate::engine::stepping::StepKind::Out)),
         "pause" => run_control::pause(s, &request).await,
-        "stackTrace" | "scopes" | "variables" | "evaluate" | "exceptionInfo" => {
+        "stackTrace" | "scopes" | "variables" | "evaluate" | "exceptionInfo" | "setVariable" | "setExpression"
+        | "completions" => {
             let session = session.clone();
             tokio::spawn(async move { inspection::handle(&session, &request).await });
         }
