@@ -9,7 +9,6 @@ round-robin across all the configurations; medians are reported. See docs/perfor
 """
 
 import argparse
-import ast
 import datetime
 import importlib.metadata
 import importlib.util
@@ -43,19 +42,19 @@ PY = sys.executable
 SIZES = {
     "full": {"fib": 33, "nbody": 120_000, "exceptions": 1_000_000, "generators": 1_600_000},
     "small": {"fib": 28, "nbody": 12_000, "exceptions": 100_000, "generators": 160_000},
-    "cond": {"fib": 25, "nbody": 20_000, "exceptions": 200_000, "generators": 200_000},
+    "cond": {"fib": 24, "nbody": 10_000, "exceptions": 150_000, "generators": 150_000},
 }
 QUICK_SIZES = {
-    "full": {"fib": 30, "nbody": 30_000, "exceptions": 250_000, "generators": 400_000},
-    "small": {"fib": 24, "nbody": 4_000, "exceptions": 40_000, "generators": 60_000},
-    "cond": {"fib": 22, "nbody": 5_000, "exceptions": 50_000, "generators": 50_000},
+    "full": {"fib": 29, "nbody": 20_000, "exceptions": 150_000, "generators": 250_000},
+    "small": {"fib": 23, "nbody": 2_000, "exceptions": 20_000, "generators": 30_000},
+    "cond": {"fib": 21, "nbody": 2_000, "exceptions": 30_000, "generators": 30_000},
 }
 BASELINE = {"full": "plain", "small": "plain/small", "cond": "plain/cond"}
 WORKLOADS = ["fib", "nbody", "exceptions", "generators"]
 
-# A "raised" filter stops at every raise, so the benchmark restricts it to an exception type the
-# workload never raises: the program never stops and the run measures the cost of looking at each
-# raise. A tool that supports conditions on the filter gets a false condition instead.
+# A "raised" filter stops at every raise, so the benchmark restricts it (with exceptionOptions, or
+# else a filter condition) to an exception type the workload never raises: the program never stops
+# and the run measures the cost of looking at each raise.
 NEVER_RAISED = "ZeroDivisionError"
 
 
@@ -89,9 +88,9 @@ def modes():
                  size=slow, breakpoint="hot-never"),
             Mode(f"{tool}/cond", tool, "conditional breakpoint in the hot loop, condition false",
                  size="cond", breakpoint="hot-cond"),
-            Mode(f"{tool}/raised", tool, f"`raised` filter (only {NEVER_RAISED})", size="small",
+            Mode(f"{tool}/raised", tool, f"`raised` filter (only {NEVER_RAISED})", size=slow,
                  filters=["raised"], workloads=["exceptions"]),
-            Mode(f"{tool}/uncaught", tool, "`uncaught` filter", filters=["uncaught"],
+            Mode(f"{tool}/uncaught", tool, "`uncaught` filter", size=slow, filters=["uncaught"],
                  workloads=["exceptions"]),
         ]
     result.append(Mode("bdb/hot", "bdb", "breakpoint in the hot function, line never reached",
@@ -143,6 +142,10 @@ class TimedClient(DapClient):
                 self._cond.wait(min(remaining, 0.1))
             return True
 
+    def events_seen(self):
+        with self._cond:
+            return list(self._events)
+
     def poke(self):
         with self._cond:
             self._cond.notify_all()
@@ -169,17 +172,22 @@ class Process:
     """A child in its own process group, reaped by os.wait4 in a thread, which records its exit
     time and its peak RSS."""
 
+    live = set()  # every Process not yet closed, so that an interrupted run leaves none behind
+
     def __init__(self, command, cwd=None):
         self.log = tempfile.TemporaryFile()
         self.exited = threading.Event()
         self.client = None
         self.status = None
         self.maxrss_kb = None
+        self.cpu_s = None
+        self._tail = ""
         self.started = time.perf_counter()
         self.popen = subprocess.Popen(command, stdin=subprocess.DEVNULL, stdout=self.log, stderr=subprocess.STDOUT,
                                       cwd=cwd or ROOT, start_new_session=True,
                                       env=dict(os.environ, PYTHONUNBUFFERED="1"))
         self.pid = self.popen.pid
+        Process.live.add(self)
         self.ended = None
         threading.Thread(target=self._reap, daemon=True).start()
 
@@ -189,6 +197,7 @@ class Process:
             self.ended = time.perf_counter()
             self.status = os.waitstatus_to_exitcode(status)
             self.maxrss_kb = usage.ru_maxrss
+            self.cpu_s = usage.ru_utime + usage.ru_stime
             self.popen.returncode = self.status
         except ChildProcessError:
             self.status = -999
@@ -203,11 +212,19 @@ class Process:
     def wait(self, timeout):
         return self.exited.wait(timeout)
 
+    @classmethod
+    def close_all(cls):
+        for process in list(cls.live):
+            process.close()
+
     @property
     def elapsed(self):
         return self.ended - self.started
 
     def output(self, limit=600):
+        """The tail of what the child wrote to stdout and stderr."""
+        if self.log.closed:
+            return self._tail[-limit:]
         try:
             self.log.seek(0)
             text = self.log.read().decode(errors="replace")
@@ -227,6 +244,8 @@ class Process:
         if self.client is not None:
             self.client.close()
         self.kill_group()
+        Process.live.discard(self)
+        self._tail = self.output(2000)
         try:
             self.log.close()
         except OSError:
@@ -249,11 +268,13 @@ def filters_request(capabilities, filters):
     if "raised" not in filters:
         return {"filters": list(filters)}
     plain = [name for name in filters if name != "raised"]
-    if capabilities.get("supportsExceptionFilterOptions") and offered["raised"].get("supportsCondition"):
-        return {"filters": plain, "filterOptions": [{"filterId": "raised", "condition": "False"}]}
+    # exceptionOptions first: debugpy and pydbg both take it, so both get the same request.
     if capabilities.get("supportsExceptionOptions"):
         return {"filters": plain, "exceptionOptions": [{
             "path": [{"names": ["Python Exceptions"]}, {"names": [NEVER_RAISED]}], "breakMode": "always"}]}
+    if capabilities.get("supportsExceptionFilterOptions") and offered["raised"].get("supportsCondition"):
+        # pydbg's filter conditions name exception types.
+        return {"filters": plain, "filterOptions": [{"filterId": "raised", "condition": NEVER_RAISED}]}
     return None
 
 
@@ -305,6 +326,11 @@ def start_session(tool, program, args, breakpoints=None, filters=(), timeout=30,
         if not response["success"]:
             raise DapError(f"attach failed: {response.get('message')}")
         return process, client, capabilities, done_sent
+    except (DapError, OSError) as e:
+        process.kill_group()
+        output = one_line(process.output(300))
+        process.close()
+        raise DapError(f"{e}" + (f"; its output: {output}" if output else "")) from e
     except BaseException:
         process.close()
         raise
@@ -345,6 +371,15 @@ class RunError(Exception):
     pass
 
 
+def describe_exit(status):
+    if status is not None and status < 0:
+        try:
+            return f"killed by {signal.Signals(-status).name}"
+        except ValueError:
+            return f"killed by signal {-status}"
+    return f"exit status {status}"
+
+
 def throughput_run(mode, workload, sizes, timeout):
     """One timed run. Returns {"time", "maxrss_kb", "stops"}; raises on failure."""
     program = workload_path(workload)
@@ -363,6 +398,7 @@ def throughput_run(mode, workload, sizes, timeout):
         elif mode.breakpoint == "hot-cond":
             line, condition = marks["hot"]
             breakpoints = {program: [{"line": line, "condition": condition}]}
+    events = None
     if mode.tool in ("plain", "bdb"):
         process = Process(command_for(mode.tool, program, args, bdb_line=bdb_line))
         try:
@@ -378,9 +414,12 @@ def throughput_run(mode, workload, sizes, timeout):
             stops = run_to_exit(process, client, timeout)
         finally:
             process.close()
+            events = [e["event"] for e in client.events_seen()]
     if process.status != 0:
-        raise RunError(f"exit status {process.status}: {process.output().strip()[-300:]}")
-    return {"time": process.elapsed, "maxrss_kb": process.maxrss_kb, "stops": stops}
+        raise RunError(describe_exit(process.status) + (f"; output: {one_line(process.output(300))}"
+                                                        if process.output(300).strip() else "")
+                       + (f"; events seen: {', '.join(events[-6:])}" if events is not None else ""))
+    return {"time": process.elapsed, "cpu_s": process.cpu_s, "maxrss_kb": process.maxrss_kb, "stops": stops}
 
 
 # ---------------------------------------------------------------------------------------- latencies
@@ -395,11 +434,6 @@ def marked_line(path, tag):
             if f"# bench-{tag}" in line:
                 return number
     raise ValueError(f"no # bench-{tag} in {path}")
-
-
-def stopped_after(client, index, timeout):
-    event = client.wait_event("stopped", timeout=timeout, after=index)
-    return event
 
 
 def stop_at_start(tool, timeout):
@@ -430,7 +464,7 @@ def stepping(tool, steps, timeout):
             index = client.event_count()
             sent = time.perf_counter()
             client.start_request("next", {"threadId": thread})
-            event = stopped_after(client, index, timeout)
+            event = client.wait_event("stopped", timeout=timeout, after=index)
             times.append(event["_received"] - sent)
             if len(times) <= 5:
                 lines.add(client.top_frame(thread)["line"])
@@ -546,6 +580,38 @@ def machine_facts():
 
 # ---------------------------------------------------------------------------------------- report
 
+def cpu_snapshot():
+    """(busy seconds of the whole machine, steal seconds, CPU seconds of this process and its
+    reaped children, wall time)."""
+    import resource
+    busy = steal = 0.0
+    try:
+        with open("/proc/stat") as f:
+            fields = [int(x) for x in f.readline().split()[1:]]
+        hz = os.sysconf("SC_CLK_TCK")
+        # user nice system idle iowait irq softirq steal ...
+        busy = (sum(fields[:3]) + sum(fields[5:8])) / hz
+        steal = fields[7] / hz if len(fields) > 7 else 0.0
+    except (OSError, ValueError, IndexError):
+        return None
+    ours = 0.0
+    for who in (resource.RUSAGE_SELF, resource.RUSAGE_CHILDREN):
+        usage = resource.getrusage(who)
+        ours += usage.ru_utime + usage.ru_stime
+    return busy, steal, ours, time.monotonic()
+
+
+def other_load(before, after):
+    """The share of the machine's CPU time that other processes (and the hypervisor) took."""
+    if before is None or after is None:
+        return None, None
+    capacity = (after[3] - before[3]) * (os.cpu_count() or 1)
+    if capacity <= 0:
+        return None, None
+    other = (after[0] - before[0]) - (after[2] - before[2])
+    return max(other, 0.0) / capacity, (after[1] - before[1]) / capacity
+
+
 def median(values):
     return statistics.median(values) if values else None
 
@@ -609,6 +675,13 @@ def analyse(results, mode_list, sizes, facts):
             if t is not None and base is not None and empty.get(mode.tool) is not None and empty["plain"] is not None:
                 work = base - empty["plain"]
                 row["ratio"] = (t - empty[mode.tool]) / work if work > 0 else None
+                # The same from the fastest runs: less sensitive to other load on the machine.
+                fastest = {tool: min(results.times(f"{tool}/empty", "empty"), default=None)
+                           for tool in ("plain", mode.tool)}
+                if None not in fastest.values():
+                    fast_work = min(results.times(base_key, workload)) - fastest["plain"]
+                    row["ratio_of_fastest"] = ((min(results.times(*key)) - fastest[mode.tool]) / fast_work
+                                               if fast_work > 0 else None)
                 if mode.breakpoint == "hot-cond":
                     evaluations = hot_count(workload, sizes[mode.size][workload])
                     row["evaluations"] = evaluations
@@ -734,7 +807,14 @@ def markdown(facts, settings, empty, rows, results, target_rows):
         f"pydbg {facts['pydbg']} ({facts['pydbg_commit']})")
     add(f"- {facts['nproc']} CPUs ({facts['cpus_usable']} usable), {facts['cpu']}; {facts['platform']}; "
         f"load average {facts['loadavg_start'][0]:.2f} at start, {facts['loadavg_end'][0]:.2f} at end")
-    add(f"- {settings['repeats']} round(s), runs alternated round-robin; medians. Ratios are to plain python "
+    other = facts.get("other_cpu_share")
+    if other is not None:
+        add(f"- Other processes used {other:.0%} of the machine's CPU time during the run"
+            f" (hypervisor steal {facts.get('steal_share', 0):.0%}).")
+        if other > 0.10:
+            add("- **Warning: other work shared the machine, so ratios near 1× are noise in this run.**")
+    add(f"- {settings['repeats']} round(s) ({settings['slow_rounds']} with debugpy and bdb), runs alternated "
+        "round-robin; medians. Ratios are to plain python "
         "at the same size, with each tool's empty-program time subtracted: "
         "(t − t_empty[tool]) / (t_plain − t_empty[plain]).")
     add("")
@@ -809,7 +889,7 @@ def markdown(facts, settings, empty, rows, results, target_rows):
                 base = value
                 cells.append(f"{value / 1024:.1f} MB")
             else:
-                cells.append(f"{value / 1024:.1f} MB (+{(value - base) / 1024:.1f})")
+                cells.append(f"{value / 1024:.1f} MB ({(value - base) / 1024:+.1f})")
         add(f"| {workload} | " + " | ".join(cells) + " |")
     errors = [(mode, workload, messages) for (mode, workload), messages in sorted(results.errors.items())]
     latency_errors = [(tool, what, entry["error"]) for (tool, what), entry in sorted(results.latency.items())
@@ -841,11 +921,11 @@ def log(message):
     print(message, file=sys.stderr, flush=True)
 
 
-def measure_latencies(results, settings, timeout):
+def measure_latencies(results, settings, timeout, tools):
     steps = settings["steps"]
     repeats = settings["latency_repeats"]
     starts = settings["start_repeats"]
-    for tool in ("pydbg", "debugpy"):
+    for tool in [t for t in ("pydbg", "debugpy") if t in tools]:
         jobs = [
             ("start", lambda: [stop_at_start(tool, timeout) for _ in range(starts)], None),
             ("next", lambda: stepping(tool, steps, timeout), None),
@@ -870,7 +950,9 @@ def measure_latencies(results, settings, timeout):
 def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--quick", action="store_true", help="smaller sizes and one round: under 2 minutes")
-    parser.add_argument("--repeats", type=int, help="rounds of throughput runs (default 1 quick, 5 full)")
+    parser.add_argument("--repeats", type=int, help="rounds of throughput runs (default 3 quick, 5 full)")
+    parser.add_argument("--slow-repeats", type=int,
+                        help="of those rounds, how many also run debugpy and bdb (default 1 quick, 3 full)")
     parser.add_argument("--timeout", type=float, help="seconds allowed for any one run (default 60 quick, 300 full)")
     parser.add_argument("--only", help="comma-separated tools to run (plain is always run): pydbg,debugpy,bdb")
     parser.add_argument("--no-latency", action="store_true", help="skip the interactive latencies")
@@ -880,15 +962,15 @@ def main(argv=None):
     sizes = QUICK_SIZES if options.quick else SIZES
     settings = {
         "quick": options.quick,
-        "repeats": options.repeats or (1 if options.quick else 5),
+        "repeats": options.repeats or (3 if options.quick else 5),
+        # debugpy and bdb runs take seconds each, so they run in fewer rounds.
+        "slow_rounds": options.slow_repeats or (1 if options.quick else 3),
         "timeout": options.timeout or (60 if options.quick else 300),
         "sizes": sizes,
         "steps": 200,
         "latency_repeats": 5 if options.quick else 20,
-        "start_repeats": 3 if options.quick else 10,
+        "start_repeats": 2 if options.quick else 10,
     }
-    # Cheap, noise-sensitive baselines get extra runs in quick mode.
-    extra = 3 if options.quick else 1
     facts = machine_facts()
     log(f"pydbg benchmark on Python {facts['python']}, debugpy {facts['debugpy']}, "
         f"{'quick' if options.quick else 'full'}")
@@ -899,6 +981,7 @@ def main(argv=None):
     configs = [(m, "empty") for m in empties] + [(m, w) for m in mode_list for w in m.workloads]
     results = Results()
     started = time.monotonic()
+    cpu_before = cpu_snapshot()
     for round_number in range(settings["repeats"]):
         log(f"round {round_number + 1}/{settings['repeats']}")
         # Rotate the order every round, so no configuration always follows the same neighbour.
@@ -907,23 +990,24 @@ def main(argv=None):
             key = (mode.key, workload)
             if key in results.skipped:
                 continue
-            cheap = mode.tool == "plain" or (workload == "empty" and mode.tool != "debugpy")
-            for _ in range(extra if cheap else 1):
-                try:
-                    run = throughput_run(mode, workload, sizes, settings["timeout"])
-                    results.runs.setdefault(key, []).append(run)
-                    log(f"  {mode.key:16} {workload:10} {run['time']:8.3f} s  {run['maxrss_kb'] / 1024:6.1f} MB"
-                        + (f"  {run['stops']} stops!" if run["stops"] else ""))
-                except NotImplementedByTool as e:
-                    results.skipped[key] = str(e)
-                    log(f"  {mode.key:16} {workload:10} n/a: {e}")
-                except Exception as e:
-                    results.errors.setdefault(key, []).append(f"{type(e).__name__}: {e}")
-                    log(f"  {mode.key:16} {workload:10} FAILED: {type(e).__name__}: {e}")
+            if mode.tool in ("debugpy", "bdb") and round_number >= settings["slow_rounds"]:
+                continue
+            try:
+                run = throughput_run(mode, workload, sizes, settings["timeout"])
+                results.runs.setdefault(key, []).append(run)
+                log(f"  {mode.key:16} {workload:10} {run['time']:8.3f} s  {run['maxrss_kb'] / 1024:6.1f} MB"
+                    + (f"  {run['stops']} stops!" if run["stops"] else ""))
+            except NotImplementedByTool as e:
+                results.skipped[key] = str(e)
+                log(f"  {mode.key:16} {workload:10} n/a: {e}")
+            except Exception as e:
+                results.errors.setdefault(key, []).append(f"{type(e).__name__}: {e}")
+                log(f"  {mode.key:16} {workload:10} FAILED: {type(e).__name__}: {e}")
     if not options.no_latency:
         log("interactive latencies")
-        measure_latencies(results, settings, timeout=min(settings["timeout"], 60))
+        measure_latencies(results, settings, min(settings["timeout"], 60), tools)
     facts["loadavg_end"] = os.getloadavg()
+    facts["other_cpu_share"], facts["steal_share"] = other_load(cpu_before, cpu_snapshot())
     facts["duration_s"] = time.monotonic() - started
     empty, rows = analyse(results, [*mode_list], sizes, facts)
     target_rows = targets(empty, rows, results)
@@ -949,5 +1033,13 @@ def main(argv=None):
     return 0
 
 
+def terminated(signum, frame):
+    raise KeyboardInterrupt(f"signal {signum}")
+
+
 if __name__ == "__main__":
-    sys.exit(main())
+    signal.signal(signal.SIGTERM, terminated)
+    try:
+        sys.exit(main())
+    finally:
+        Process.close_all()
