@@ -143,3 +143,29 @@ def test_completions(sessions):
     assert "append" in methods and "__len__" not in methods
     nothing, _ = labels("box.size().")
     assert nothing == []
+
+
+def test_await_in_the_repl_inside_a_running_coroutine(sessions):
+    source = """
+    import asyncio
+
+    async def double(n):
+        await asyncio.sleep(0.01)
+        return n * 2
+
+    async def main():
+        base = 21
+        here = 1  # stop
+        print("base", base)
+
+    asyncio.run(main())
+    """
+    client, thread, frame_id = stopped(sessions, source)
+    result = client.ok("evaluate", {"expression": "await double(base)", "frameId": frame_id, "context": "repl"})
+    assert result["result"] == "42"
+    client.ok("evaluate", {"expression": "base = await double(base)", "frameId": frame_id, "context": "repl"})
+    failed = client.request("evaluate", {"expression": "await missing()", "frameId": frame_id, "context": "repl"})
+    assert failed["success"] is False and "NameError" in failed["message"]
+    client.ok("continue", {"threadId": thread})
+    assert client.debuggee.wait() == 0
+    assert "base 42" in client.output("stdout")

@@ -19,6 +19,7 @@ impl TypeMatcher {
         let text = condition.trim();
         let (negated, list) = match text.strip_prefix("not ") {
             Some(rest) => (true, rest),
+            None if text == "not" => (true, ""),
             None => (false, text),
         };
         let names: Vec<String> = list.split(',').map(|n| n.trim().to_owned()).filter(|n| !n.is_empty()).collect();

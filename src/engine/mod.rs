@@ -147,6 +147,15 @@ pub fn mark_pydbg_thread() {
     }
 }
 
+/// Undoes `mark_pydbg_thread` on a Python thread pydbg borrowed, before it ends (its ident may
+/// be reused by a user's thread).
+pub fn unmark_pydbg_thread() {
+    IS_PYDBG_THREAD.with(|f| f.set(false));
+    if let Some(engine) = try_engine() {
+        engine.pydbg_threads.remove(&current_ident());
+    }
+}
+
 fn is_pydbg_thread() -> bool {
     IS_PYDBG_THREAD.with(|f| f.get())
 }

@@ -18,7 +18,7 @@ pub use completions::complete;
 pub use exception_info::exception_info;
 
 use pyo3::prelude::*;
-use pyo3::types::{PyDict, PyString};
+use pyo3::types::{PyCFunction, PyDict, PyString, PyTuple};
 
 use crate::engine::breakpoints::describe_error;
 use crate::engine::engine;
@@ -263,12 +263,14 @@ pub fn evaluate(
         }
         let builtins = py.import("builtins")?;
         let compile = builtins.getattr("compile")?;
-        let result = match compile.call1((expression, "<evaluate>", "eval")) {
-            Ok(code) => builtins.getattr("eval")?.call1((code, globals, &locals)),
+        // `await` is allowed at the top level; such code evaluates to a coroutine, run below.
+        let flags = TOP_LEVEL_AWAIT;
+        let result = match compile.call1((expression, "<evaluate>", "eval", flags)) {
+            Ok(code) => builtins.getattr("eval")?.call1((&code, globals, &locals)).and_then(|v| awaited(py, &code, v)),
             Err(e) if context == "repl" && e.is_instance_of::<pyo3::exceptions::PySyntaxError>(py) => {
-                let code = compile.call1((expression, "<repl>", "exec"))?;
-                builtins.getattr("exec")?.call1((code, globals, &locals))?;
-                Ok(py.None().into_bound(py))
+                let code = compile.call1((expression, "<repl>", "exec", flags))?;
+                let value = builtins.getattr("eval")?.call1((&code, globals, &locals))?;
+                awaited(py, &code, value).map(|_| py.None().into_bound(py))
             }
             Err(e) => Err(e),
         };
@@ -288,6 +290,48 @@ pub fn evaluate(
         variables_reference: described.reference,
         indexed_variables: described.indexed,
     })
+}
+
+/// `ast.PyCF_ALLOW_TOP_LEVEL_AWAIT`.
+const TOP_LEVEL_AWAIT: i32 = 0x2000;
+/// `inspect.CO_COROUTINE`.
+const CO_COROUTINE: i64 = 0x80;
+
+/// The value of code compiled with top-level `await`: a coroutine, run to completion.
+///
+/// The stopped thread's own event loop cannot run while the thread is stopped, so the coroutine
+/// runs in a fresh event loop on a helper thread that monitoring ignores. Awaiting objects bound
+/// to the stopped loop (its futures and tasks) therefore fails with asyncio's own error.
+fn awaited<'py>(py: Python<'py>, code: &Bound<'py, PyAny>, value: Bound<'py, PyAny>) -> PyResult<Bound<'py, PyAny>> {
+    let flags: i64 = code.getattr("co_flags")?.extract()?;
+    if flags & CO_COROUTINE == 0 {
+        return Ok(value);
+    }
+    let outcome = PyDict::new(py);
+    let (coroutine, shared) = (value.unbind(), outcome.clone().unbind());
+    let (finished, wait) = std::sync::mpsc::channel::<()>();
+    // The helper's first code is this closure, so it is pydbg's before any Python runs on it
+    // (threading.Thread would run its bootstrap first, and the all-threads stop would take it).
+    let runner = PyCFunction::new_closure(py, None, None, move |_args, _kwargs| -> PyResult<()> {
+        crate::engine::mark_pydbg_thread();
+        let result = Python::attach(|py| {
+            let shared = shared.bind(py);
+            match py.import("asyncio")?.call_method1("run", (coroutine.bind(py),)) {
+                Ok(v) => shared.set_item("value", v),
+                Err(e) => shared.set_item("error", e.value(py)),
+            }
+        });
+        crate::engine::unmark_pydbg_thread();
+        let _ = finished.send(());
+        result
+    })?;
+    py.import("_thread")?.call_method1("start_new_thread", (runner, PyTuple::empty(py)))?;
+    let wait = std::sync::Mutex::new(wait);
+    py.detach(|| wait.lock().map(|w| w.recv()).ok());
+    if let Some(error) = outcome.get_item("error")? {
+        return Err(PyErr::from_value(error));
+    }
+    Ok(outcome.get_item("value")?.unwrap_or_else(|| py.None().into_bound(py)))
 }
 
 /// `sys._current_frames()[thread]`, for inspecting a thread that is not parked.
