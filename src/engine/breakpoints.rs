@@ -129,9 +129,14 @@ impl Expression {
     }
 
     pub fn eval<'py>(&self, py: Python<'py>, frame: &Bound<'py, PyAny>) -> PyResult<Bound<'py, PyAny>> {
-        let globals = frame.getattr("f_globals")?;
-        let locals = frame.getattr("f_locals")?;
-        py.import("builtins")?.getattr("eval")?.call1((self.code.bind(py), globals, locals))
+        let globals = frame.getattr(pyo3::intern!(py, "f_globals"))?;
+        let locals = frame.getattr(pyo3::intern!(py, "f_locals"))?;
+        // SAFETY: the GIL is held, `code` is a code object and `globals` a dict (f_globals always
+        // is); PyEval_EvalCode returns a new reference or NULL with an exception set.
+        unsafe {
+            let result = pyo3::ffi::PyEval_EvalCode(self.code.as_ptr(), globals.as_ptr(), locals.as_ptr());
+            Bound::from_owned_ptr_or_err(py, result)
+        }
     }
 }
 

@@ -9,7 +9,7 @@ use pyo3::types::{PyString, PyTuple};
 use std::cell::RefCell;
 
 use super::breakpoints::Verdict;
-use super::exceptions::{type_names, BreakMode};
+use super::exceptions::BreakMode;
 use super::files::Origin;
 use super::stepping::{StepKind, StepPlan};
 use super::threads::StopReason;
@@ -243,7 +243,7 @@ impl Engine {
         if !first_sight(&LAST_RAISED, exception) {
             return Ok(Answer::Keep);
         }
-        if !self.exception_filters().stops_when_raised(&type_names(exception)?) {
+        if !self.exception_filters().stops_when_raised(&self.exception_type_names(exception)?) {
             return Ok(Answer::Keep);
         }
         let Some(frame) = current_frame(py) else { return Ok(Answer::Keep) };
@@ -271,7 +271,7 @@ impl Engine {
             return Ok(Answer::Keep);
         }
         if !first_sight(&LAST_LEFT_USER_CODE, exception)
-            || !filters.stops_when_leaving_user_code(&type_names(exception)?)
+            || !filters.stops_when_leaving_user_code(&self.exception_type_names(exception)?)
         {
             return Ok(Answer::Keep);
         }

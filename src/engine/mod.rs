@@ -96,7 +96,9 @@ struct State {
     /// for their next instruction; reset when no step or stop is active.
     step_code: HashMap<usize, (Py<PyAny>, bool)>,
     global_events: i64,
-    exception_filters: ExceptionFilters,
+    exception_filters: Arc<ExceptionFilters>,
+    /// Each exception type's names for filter matching, by type; types are kept alive here.
+    exception_type_names: HashMap<usize, (Py<PyAny>, Arc<Vec<String>>)>,
     just_my_code: bool,
     show_return_value: bool,
     next_breakpoint_id: i64,
@@ -199,7 +201,8 @@ pub fn install(py: Python<'_>, internal: Vec<String>, library: Vec<String>) -> P
             breakpoint_code: HashMap::new(),
             step_code: HashMap::new(),
             global_events: 0,
-            exception_filters: ExceptionFilters::uncaught_only(),
+            exception_filters: Arc::new(ExceptionFilters::uncaught_only()),
+            exception_type_names: HashMap::new(),
             just_my_code: true,
             show_return_value: true,
             next_breakpoint_id: 0,
@@ -699,12 +702,24 @@ impl Engine {
     // ------------------------------------------------------------ exceptions
 
     pub fn set_exception_filters(&self, py: Python<'_>, filters: ExceptionFilters) {
-        self.state.lock().exception_filters = filters;
+        self.state.lock().exception_filters = Arc::new(filters);
         self.refresh_events(py);
     }
 
-    pub(crate) fn exception_filters(&self) -> ExceptionFilters {
+    pub(crate) fn exception_filters(&self) -> Arc<ExceptionFilters> {
         self.state.lock().exception_filters.clone()
+    }
+
+    /// The names an exception's type matches by (see `exceptions::type_names`), computed once a type.
+    pub(crate) fn exception_type_names(&self, exception: &Bound<'_, PyAny>) -> PyResult<Arc<Vec<String>>> {
+        let ty = exception.get_type();
+        let key = ty.as_ptr() as usize;
+        if let Some((_, names)) = self.state.lock().exception_type_names.get(&key) {
+            return Ok(names.clone());
+        }
+        let names = Arc::new(type_names(exception)?);
+        self.state.lock().exception_type_names.insert(key, (ty.into_any().unbind(), names.clone()));
+        Ok(names)
     }
 
     /// An exception is about to end the program or a thread (called at pydbg's own boundary:
@@ -720,7 +735,7 @@ impl Engine {
                 return Ok(());
             }
         }
-        if !self.exception_filters().stops_when_uncaught(&type_names(exception)?) {
+        if !self.exception_filters().stops_when_uncaught(&self.exception_type_names(exception)?) {
             return Ok(());
         }
         let mut frames = Vec::new();
