@@ -510,7 +510,7 @@ def big_list_page(tool, repeats, timeout):
         big = next(v for v in variables if v["name"] == "big")
         if not big.get("variablesReference"):
             raise RunError(f"`big` is not expandable: {big}")
-        arguments = {"variablesReference": big["variablesReference"], "start": 0, "count": 100}
+        arguments = {"variablesReference": big["variablesReference"], "filter": "indexed", "start": 0, "count": 100}
         times = []
         count = None
         for _ in range(repeats):
@@ -519,6 +519,26 @@ def big_list_page(tool, repeats, timeout):
             count = len(body.get("variables", []))
         client.start_request("disconnect", {"terminateDebuggee": True})
         return times, count
+    finally:
+        process.close()
+
+
+def big_list_evaluate(tool, repeats, timeout):
+    """`evaluate` (watch context) of a list of 10**6 items: its value and its reference."""
+    program = interactive("biglist")
+    process, client, _, _ = start_session(tool, program, [], {program: [{"line": marked_line(program, "stop")}]},
+                                          timeout=timeout)
+    try:
+        _, frame_id = stopped_frame(client, timeout)
+        times = []
+        length = None
+        for _ in range(repeats):
+            elapsed, body = timed(client, "evaluate", {"expression": "big", "frameId": frame_id, "context": "watch"},
+                                  timeout)
+            times.append(elapsed)
+            length = len(body.get("result", ""))
+        client.start_request("disconnect", {"terminateDebuggee": True})
+        return times, length
     finally:
         process.close()
 
@@ -864,6 +884,7 @@ def markdown(facts, settings, empty, rows, results, target_rows):
     for what, label in [("start", "configurationDone → `stopped`, breakpoint at program start"),
                         ("next", f"`next` round trip ({settings['steps']} consecutive steps)"),
                         ("variables", "`variables`, first page (count=100) of a 10^6-item list"),
+                        ("evaluate", "`evaluate` of a 10^6-item list (watch)"),
                         ("stackTrace", "`stackTrace`, all frames, 500-deep recursion")]:
         add(f"| {label} | {latency_cell(results.latency.get(('pydbg', what)))} | "
             f"{latency_cell(results.latency.get(('debugpy', what)))} |")
@@ -930,6 +951,7 @@ def measure_latencies(results, settings, timeout, tools):
             ("start", lambda: [stop_at_start(tool, timeout) for _ in range(starts)], None),
             ("next", lambda: stepping(tool, steps, timeout), None),
             ("variables", lambda: big_list_page(tool, repeats, timeout), "count"),
+            ("evaluate", lambda: big_list_evaluate(tool, repeats, timeout), "count"),
             ("stackTrace", lambda: deep_stack(tool, repeats, timeout), "count"),
         ]
         for what, job, extra in jobs:
@@ -940,7 +962,7 @@ def measure_latencies(results, settings, timeout, tools):
                 if extra:
                     value, count = value
                 results.latency[(tool, what)] = {"median_s": median(value), "first_s": value[0] if what in (
-                    "variables", "stackTrace") else None, "times_s": value, "count": count}
+                    "variables", "evaluate", "stackTrace") else None, "times_s": value, "count": count}
             except Exception as e:
                 results.latency[(tool, what)] = {"median_s": None, "error": f"{type(e).__name__}: {e}",
                                                  "trace": traceback.format_exc()}
