@@ -321,3 +321,22 @@ def test_a_repr_that_never_returns_times_out_and_the_thread_stays_usable(session
     client.ok("continue", {"threadId": thread})
     assert client.debuggee.wait() == 0
     assert "after 42" in client.output("stdout")
+
+
+def test_numpy_arrays_show_shape_dtype_and_pages(sessions):
+    source = """
+    import numpy as np
+    grid = np.arange(12, dtype=np.int32).reshape(3, 4)
+    here = 1  # stop
+    """
+    path = sessions.program(source)
+    client = sessions.launch(source, breakpoints=[line_of(path, "# stop")])
+    thread = client.wait_stopped()["threadId"]
+    grid = client.locals_of(client.top_frame(thread)["id"])["grid"]
+    assert grid["type"] == "ndarray" and grid["indexedVariables"] == 3
+    named = children(client, grid["variablesReference"], filter="named")
+    assert named["shape"]["value"] == "(3, 4)" and named["dtype"]["value"] == "dtype('int32')"
+    rows = client.ok("variables", {"variablesReference": grid["variablesReference"], "filter": "indexed",
+                                   "start": 1, "count": 2})["variables"]
+    assert [(r["name"], r["evaluateName"]) for r in rows] == [("1", "grid[1]"), ("2", "grid[2]")]
+    assert rows[0]["value"] == "array([4, 5, 6, 7], dtype=int32)"
