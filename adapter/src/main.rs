@@ -1,14 +1,79 @@
-//! `pydbg-adapter`: the stdio debug adapter that editors start for `"request": "launch"`.
+//! `pydbg-adapter`: the stdio debug adapter that editors start for `"request": "launch"` (and for
+//! `attach` from clients that only start stdio adapters). It speaks DAP on stdin/stdout, starts
+//! the program under `python -m pydbg --connect`, and proxies between the client and the
+//! program's in-process engine. docs/launch.md lists the launch attributes.
 //!
-//! Not built out yet: until it is, launch is done by running `pydbg --listen PORT app.py` and
-//! attaching to it. The adapter says so instead of pretending to work.
+//! - `session`: the state machine (one task, events in order): initialize, launch, attach,
+//!   disconnect, terminate, and the program's end.
+//! - `config`: launch arguments → a plan. `interpreter`: the interpreter check and PYTHONPATH.
+//! - `launch`: starting the program and waiting for it to connect; `process` (pipes, exit,
+//!   signals) and `terminal` (runInTerminal) are its two ways.
+//! - `attach`: reaching a `pydbg --listen` server, or waiting for `pydbg --connect`.
+//! - `proxy`: the debuggee link and its sequence numbers; `client` and `wire`: stdio and framing.
+//!
+//! stdout is the DAP channel: nothing else is ever printed there.
 
+mod attach;
+mod capabilities;
+mod client;
+mod config;
+mod interpreter;
+mod launch;
+mod logging;
+mod process;
+mod proxy;
+mod session;
+mod terminal;
+mod wire;
+
+use std::io::IsTerminal;
+use std::path::PathBuf;
 use std::process::ExitCode;
 
+const USAGE: &str = "usage: pydbg-adapter [--log-dir DIR]
+
+Speaks the Debug Adapter Protocol on stdin/stdout. Editors start it for \"request\": \"launch\"
+(VS Code, nvim-dap); see docs/launch.md. PYDBG_LOG=debug (or any tracing filter) sets the log
+level; the log goes to DIR/pydbg-adapter-<pid>.log, or to stderr without --log-dir.";
+
 fn main() -> ExitCode {
-    eprintln!(
-        "pydbg-adapter: launching through the stdio adapter is not available yet; \
-         run `pydbg --listen 5678 app.py` and attach your client to port 5678"
-    );
+    let mut log_dir = None;
+    let mut args = std::env::args().skip(1);
+    while let Some(arg) = args.next() {
+        match arg.as_str() {
+            "--log-dir" => match args.next() {
+                Some(dir) => log_dir = Some(PathBuf::from(dir)),
+                None => return usage_error("--log-dir needs a directory"),
+            },
+            "-h" | "--help" => {
+                eprintln!("{USAGE}");
+                return ExitCode::SUCCESS;
+            }
+            other => return usage_error(&format!("unknown argument {other:?}")),
+        }
+    }
+    if let Err(e) = logging::init(log_dir.as_deref()) {
+        eprintln!("pydbg-adapter: cannot write logs to {}: {e}", log_dir.unwrap_or_default().display());
+        return ExitCode::from(2);
+    }
+    if std::io::stdin().is_terminal() {
+        eprintln!("pydbg-adapter: speaking DAP on stdin/stdout; an editor starts this (see docs/launch.md)");
+    }
+    tracing::info!(version = env!("CARGO_PKG_VERSION"), pid = std::process::id(), "pydbg-adapter starts");
+    let runtime = match tokio::runtime::Builder::new_current_thread().enable_all().build() {
+        Ok(runtime) => runtime,
+        Err(e) => {
+            eprintln!("pydbg-adapter: cannot start: {e}");
+            return ExitCode::FAILURE;
+        }
+    };
+    runtime.block_on(session::run(session::Options { log_dir }));
+    // A read of stdin may still block a runtime thread; it must not hold the process.
+    runtime.shutdown_background();
+    ExitCode::SUCCESS
+}
+
+fn usage_error(message: &str) -> ExitCode {
+    eprintln!("pydbg-adapter: {message}\n{USAGE}");
     ExitCode::from(2)
 }

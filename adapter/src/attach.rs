@@ -1,0 +1,98 @@
+//! `attach` through the adapter: for clients that only start stdio adapters, the adapter connects
+//! to a `pydbg --listen` server (`connect`, or the legacy top-level `host`/`port`), or waits for
+//! `pydbg --connect` to dial it (`listen`), and then proxies as it does after a launch.
+
+use std::time::Duration;
+
+use serde_json::Value;
+use tokio::net::{TcpListener, TcpStream};
+
+/// How long a `connect` keeps trying while the server is not up yet.
+const CONNECT_RETRY: Duration = Duration::from_secs(3);
+
+#[derive(Debug, PartialEq)]
+pub enum Endpoint {
+    Connect(String, u16),
+    Listen(String, u16),
+}
+
+pub fn endpoint(arguments: &Value) -> Result<Endpoint, String> {
+    let address = |value: &Value, what: &str| -> Result<(String, u16), String> {
+        let host = match value.get("host") {
+            None | Some(Value::Null) => "127.0.0.1".to_owned(),
+            Some(Value::String(host)) => host.clone(),
+            Some(_) => return Err(format!("{what}: \"host\" must be a string")),
+        };
+        let port = match value.get("port") {
+            Some(Value::Number(n)) => n.as_u64(),
+            Some(Value::String(s)) => s.parse().ok(),
+            _ => None,
+        };
+        let port = port.and_then(|p| u16::try_from(p).ok()).ok_or(format!("{what}: \"port\" must be a port number"))?;
+        Ok((host, port))
+    };
+    if let Some(connect) = arguments.get("connect").filter(|v| !v.is_null()) {
+        let (host, port) = address(connect, "\"connect\"")?;
+        Ok(Endpoint::Connect(host, port))
+    } else if let Some(listen) = arguments.get("listen").filter(|v| !v.is_null()) {
+        let (host, port) = address(listen, "\"listen\"")?;
+        Ok(Endpoint::Listen(host, port))
+    } else if arguments.get("port").is_some_and(|v| !v.is_null()) {
+        let (host, port) = address(arguments, "attach")?;
+        Ok(Endpoint::Connect(host, port))
+    } else if arguments.get("processId").is_some_and(|v| !v.is_null()) {
+        Err("pydbg cannot attach to a process by its id yet: start the program with `pydbg --listen PORT app.py` \
+             and attach with \"connect\": {\"port\": PORT}"
+            .into())
+    } else {
+        Err("attach needs \"connect\": {\"host\": ..., \"port\": ...} to reach a `pydbg --listen` server, \
+             or \"listen\": {\"port\": ...} to wait for `pydbg --connect`"
+            .into())
+    }
+}
+
+pub async fn open(endpoint: Endpoint) -> Result<TcpStream, String> {
+    match endpoint {
+        Endpoint::Connect(host, port) => {
+            let deadline = tokio::time::Instant::now() + CONNECT_RETRY;
+            loop {
+                match TcpStream::connect((host.as_str(), port)).await {
+                    Ok(stream) => return Ok(stream),
+                    Err(e) if tokio::time::Instant::now() >= deadline => {
+                        return Err(format!("cannot connect to a pydbg server at {host}:{port}: {e}"))
+                    }
+                    Err(_) => tokio::time::sleep(Duration::from_millis(100)).await,
+                }
+            }
+        }
+        Endpoint::Listen(host, port) => {
+            let listener = TcpListener::bind((host.as_str(), port))
+                .await
+                .map_err(|e| format!("cannot listen on {host}:{port}: {e}"))?;
+            tracing::info!("waiting for pydbg --connect on {host}:{port}");
+            let (stream, peer) = listener.accept().await.map_err(|e| format!("accepting on {host}:{port}: {e}"))?;
+            tracing::info!(%peer, "the debuggee connected");
+            Ok(stream)
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    #[test]
+    fn endpoint_forms() {
+        assert_eq!(endpoint(&json!({"connect": {"port": 5678}})), Ok(Endpoint::Connect("127.0.0.1".into(), 5678)));
+        assert_eq!(
+            endpoint(&json!({"connect": {"host": "10.0.0.2", "port": "5678"}})),
+            Ok(Endpoint::Connect("10.0.0.2".into(), 5678))
+        );
+        assert_eq!(endpoint(&json!({"host": "h", "port": 1})), Ok(Endpoint::Connect("h".into(), 1)));
+        assert_eq!(endpoint(&json!({"listen": {"port": 2}})), Ok(Endpoint::Listen("127.0.0.1".into(), 2)));
+        assert!(endpoint(&json!({"connect": {"port": 70000}})).unwrap_err().contains("port"));
+        assert!(endpoint(&json!({"processId": 12})).unwrap_err().contains("--listen"));
+        assert!(endpoint(&json!({})).unwrap_err().contains("connect"));
+    }
+}

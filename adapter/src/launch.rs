@@ -1,0 +1,149 @@
+//! Starting the program for `launch`: check the interpreter, listen on a loopback port, start
+//! `python -m pydbg --connect 127.0.0.1:PORT --wait-for-client ...` (as a child with pipes, or in
+//! the client's terminal), and wait, bounded, for its engine to dial back.
+
+use std::collections::BTreeMap;
+use std::ffi::OsString;
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::time::Duration;
+
+use tokio::net::{TcpListener, TcpStream};
+
+use crate::client::Client;
+use crate::config::{Console, EnvChanges, LaunchPlan};
+use crate::process::{self, Sink};
+use crate::{interpreter, terminal};
+
+/// How long the program gets to start and connect back.
+const CONNECT_TIMEOUT: Duration = Duration::from_secs(30);
+
+/// Variables the Python entry point sets for the adapter alone; the program does not see them.
+const ADAPTER_VARIABLES: &[&str] = &["PYDBG_PACKAGE_DIR", "PYDBG_ADAPTER_PYTHON"];
+
+pub struct Context {
+    pub client: Arc<Client>,
+    /// Where the program's output and exit go (internalConsole).
+    pub sink: Sink,
+    /// Told the program's process id as soon as the adapter has started it.
+    pub started: Box<dyn Fn(u32) + Send>,
+    pub log_dir: Option<PathBuf>,
+    /// A directory that makes pydbg importable (see `interpreter::import_root`).
+    pub import_root: Option<PathBuf>,
+}
+
+/// Starts the program and returns the debuggee's connection, or an error for the launch response.
+pub async fn launch(plan: LaunchPlan, console: Console, context: Context) -> Result<TcpStream, String> {
+    let env = program_environment(&plan.env, context.import_root.as_deref(), console == Console::Internal);
+    interpreter::check(&plan.python, &env, &plan.cwd).await?;
+    let listener = TcpListener::bind(("127.0.0.1", 0)).await.map_err(|e| format!("cannot listen on loopback: {e}"))?;
+    let port = listener.local_addr().map_err(|e| e.to_string())?.port();
+    let command = plan.debuggee_command(port, context.log_dir.as_deref());
+    if console == Console::Internal {
+        let spawned = process::spawn(&command, &plan.cwd, &env, context.sink)?;
+        (context.started)(spawned.pid);
+        let mut exit = spawned.exit.clone();
+        tokio::select! {
+            biased;
+            accepted = listener.accept() => accepted.map(|(stream, _)| stream).map_err(|e| format!("accepting the program's connection: {e}")),
+            code = exit.wait_for(Option::is_some) => {
+                let code = code.map(|c| c.unwrap_or(1)).unwrap_or(1);
+                let tail = spawned.stderr_tail.lock().expect("tail lock").trim().to_owned();
+                let last = tail.lines().last().unwrap_or("");
+                Err(format!(
+                    "the program ended (exit code {code}) before pydbg could attach to it{}{last}",
+                    if last.is_empty() { "" } else { ": " }
+                ))
+            }
+            _ = tokio::time::sleep(CONNECT_TIMEOUT) => {
+                Err(format!("the program did not connect to the adapter within {CONNECT_TIMEOUT:?}"))
+            }
+        }
+    } else {
+        let changes = terminal_environment(&plan.env, context.import_root.as_deref());
+        terminal::run(&context.client, &plan, console, command, changes).await?;
+        match tokio::time::timeout(CONNECT_TIMEOUT, listener.accept()).await {
+            Ok(accepted) => {
+                accepted.map(|(stream, _)| stream).map_err(|e| format!("accepting the program's connection: {e}"))
+            }
+            Err(_) => Err(format!(
+                "the program started in the terminal did not connect to the adapter within {CONNECT_TIMEOUT:?}; \
+                 the terminal shows why"
+            )),
+        }
+    }
+}
+
+/// The program's whole environment when the adapter starts it: the adapter's own, changed by
+/// envFile and env, with pydbg importable. With pipes (`unbuffered`), Python would buffer its
+/// output in blocks; `PYTHONUNBUFFERED=1` keeps it in step, unless the configuration sets it.
+pub fn program_environment(
+    changes: &EnvChanges,
+    import_root: Option<&Path>,
+    unbuffered: bool,
+) -> Vec<(OsString, OsString)> {
+    let mut env: BTreeMap<OsString, OsString> =
+        std::env::vars_os().filter(|(name, _)| !ADAPTER_VARIABLES.iter().any(|v| name == v)).collect();
+    for (name, value) in changes {
+        match value {
+            Some(value) => env.insert(name.into(), value.into()),
+            None => env.remove(&OsString::from(name)),
+        };
+    }
+    if let Some(root) = import_root {
+        let path = with_import_root(root, env.get(&OsString::from("PYTHONPATH")).cloned());
+        env.insert("PYTHONPATH".into(), path);
+    }
+    if unbuffered && !changes.contains_key("PYTHONUNBUFFERED") {
+        env.insert("PYTHONUNBUFFERED".into(), "1".into());
+    }
+    env.into_iter().collect()
+}
+
+/// The changes a terminal's environment needs (runInTerminal applies them to its own).
+pub fn terminal_environment(changes: &EnvChanges, import_root: Option<&Path>) -> EnvChanges {
+    let mut out = changes.clone();
+    if let Some(root) = import_root {
+        let existing = match changes.get("PYTHONPATH") {
+            Some(value) => value.clone().map(OsString::from),
+            None => std::env::var_os("PYTHONPATH"),
+        };
+        out.insert("PYTHONPATH".into(), Some(with_import_root(root, existing).to_string_lossy().into_owned()));
+    }
+    out
+}
+
+/// `root` first, so the adapter's own pydbg wins over any other on the path.
+fn with_import_root(root: &Path, existing: Option<OsString>) -> OsString {
+    let mut paths = vec![root.to_path_buf()];
+    if let Some(existing) = existing.filter(|e| !e.is_empty()) {
+        paths.extend(std::env::split_paths(&existing));
+    }
+    std::env::join_paths(paths).unwrap_or_else(|_| root.as_os_str().to_owned())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn environment_changes_apply_in_order() {
+        let root = Path::new("/pydbg-root");
+        let changes: EnvChanges = [
+            ("PATH".to_owned(), None),
+            ("PYTHONPATH".to_owned(), Some("/mine".to_owned())),
+            ("EXTRA".to_owned(), Some("1".to_owned())),
+        ]
+        .into();
+        let env: BTreeMap<_, _> = program_environment(&changes, Some(root), true).into_iter().collect();
+        let get = |name: &str| env.get(&OsString::from(name)).map(|v| v.to_string_lossy().into_owned());
+        assert_eq!(get("PATH"), None);
+        assert_eq!(get("EXTRA").as_deref(), Some("1"));
+        assert_eq!(get("PYTHONPATH").as_deref(), Some("/pydbg-root:/mine"));
+        assert_eq!(get("PYTHONUNBUFFERED").as_deref(), Some("1"));
+
+        let terminal = terminal_environment(&changes, Some(root));
+        assert_eq!(terminal["PATH"], None, "removals are passed on as null");
+        assert_eq!(terminal["PYTHONPATH"].as_deref(), Some("/pydbg-root:/mine"));
+    }
+}

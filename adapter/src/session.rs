@@ -1,0 +1,722 @@
+//! The adapter's session: one client on stdio, at most one link to a debuggee, and the program's
+//! life. All state changes happen on one task ([`run`]) that takes events one at a time (client
+//! messages, debuggee messages, process output and exit, timers). Slow work (checking the
+//! interpreter, starting the program, waiting for it to connect) runs in tasks that report back
+//! as events. So no lock guards the state, and messages go out in the order events came in.
+//!
+//! The adapter answers `initialize` itself and sends `initialized` at once. Requests that come
+//! before the debuggee is connected (breakpoints, configurationDone) wait in order and are
+//! replayed to it, so clients that configure before or after the launch response both work. When
+//! the debuggee connects, the adapter replays the client's `initialize` to it and sends `attach`
+//! for the launch; from then on it forwards everything, but for `disconnect` and `terminate`,
+//! which also end the process it started.
+
+use std::path::PathBuf;
+use std::sync::atomic::{AtomicU32, Ordering};
+use std::sync::Arc;
+use std::time::Duration;
+
+use pydbg_core::protocol::message::parse_incoming;
+use pydbg_core::protocol::Incoming;
+use serde_json::{json, Value};
+use tokio::net::TcpStream;
+use tokio::sync::mpsc;
+use tokio::task::JoinHandle;
+
+use crate::client::Client;
+use crate::config::{self, Console};
+use crate::process::{self, ProcessEvent};
+use crate::proxy::{self, Link, Origin};
+use crate::wire::{self, Inbound};
+use crate::{attach, capabilities, interpreter, launch};
+
+/// How long an ended program gets (after a KeyboardInterrupt) before its process group is killed.
+const KILL_GRACE: Duration = Duration::from_secs(5);
+/// How long, after the program's exit, its output pipes and connection get to drain.
+const DRAIN_GRACE: Duration = Duration::from_secs(2);
+/// After the client left or asked to disconnect, the adapter ends within this, whatever happens.
+const GIVE_UP: Duration = Duration::from_secs(10);
+
+pub struct Options {
+    pub log_dir: Option<PathBuf>,
+}
+
+pub enum Event {
+    Client(Inbound),
+    Debuggee(Inbound),
+    Process(ProcessEvent),
+    /// The adapter started the program as its child, in a process group of its own.
+    Started(u32),
+    /// The debuggee connected, or the launch or attach failed.
+    Linked(Result<TcpStream, String>),
+    Timer(Timer),
+}
+
+#[derive(Debug, Clone, Copy)]
+pub enum Timer {
+    Kill,
+    Drain,
+    GiveUp,
+}
+
+/// Serves the client on stdin/stdout until the session is over.
+pub async fn run(options: Options) {
+    let (events, mut queue) = mpsc::unbounded_channel();
+    let (client, writer) = Client::new(tokio::io::stdout());
+    let client = Arc::new(client);
+    let to_session = events.clone();
+    let reader = wire::spawn_reader(tokio::io::stdin(), move |inbound| to_session.send(Event::Client(inbound)).is_ok());
+    let mut session = Session::new(client.clone(), events, options);
+    while let Some(event) = queue.recv().await {
+        session.handle(event);
+        if session.done {
+            break;
+        }
+    }
+    tracing::info!("session over");
+    reader.abort();
+    session.leave_nothing_behind();
+    drop(session);
+    client.close();
+    let _ = tokio::time::timeout(Duration::from_secs(2), writer).await;
+}
+
+enum Mode {
+    /// No launch or attach yet.
+    Idle,
+    Launch(LaunchMode),
+    Attach,
+}
+
+struct LaunchMode {
+    /// The adapter started the program and pipes its output (internalConsole).
+    own_process: bool,
+    /// The program's stdout/stderr reach the user without the core's tee (pipes or a terminal).
+    output_elsewhere: bool,
+    name: String,
+}
+
+struct Session {
+    client: Arc<Client>,
+    events: mpsc::UnboundedSender<Event>,
+    options: Options,
+    /// The client's initialize arguments, replayed to the debuggee.
+    initialize: Option<Value>,
+    run_in_terminal: bool,
+    mode: Mode,
+    /// The client's launch or attach request, until it is answered.
+    request: Option<Value>,
+    /// What the launch's `attach` to the debuggee carries (justMyCode, rules, ...).
+    attach_arguments: Value,
+    /// The task that starts the program or reaches the debuggee.
+    connecting: Option<JoinHandle<()>>,
+    link: Option<Link>,
+    linked: bool,
+    /// Client requests that wait for the link.
+    waiting: Vec<Value>,
+    /// The program's process id; when `own`, also its process group.
+    pid: Option<u32>,
+    /// The id of the program the launch task started, set at once (the `Started` event may
+    /// still be queued when the session ends).
+    spawned: Arc<AtomicU32>,
+    exit_code: Option<i64>,
+    core_exit_code: Option<i64>,
+    open_pipes: u8,
+    drained: bool,
+    /// The launch or attach failed: the session ends without exited/terminated.
+    failed: bool,
+    terminating: bool,
+    /// The end of the program has been handled.
+    ended: bool,
+    /// The client's disconnect, answered once the program has ended.
+    disconnect: Option<Value>,
+    /// The adapter ends once the client's request with this seq is answered.
+    finish_after: Option<i64>,
+    /// The client disconnected and left the program running.
+    detached: bool,
+    client_gone: bool,
+    done: bool,
+}
+
+impl Session {
+    fn new(client: Arc<Client>, events: mpsc::UnboundedSender<Event>, options: Options) -> Session {
+        Session {
+            client,
+            events,
+            options,
+            initialize: None,
+            run_in_terminal: false,
+            mode: Mode::Idle,
+            request: None,
+            attach_arguments: json!({}),
+            connecting: None,
+            link: None,
+            linked: false,
+            waiting: Vec::new(),
+            pid: None,
+            spawned: Arc::new(AtomicU32::new(0)),
+            exit_code: None,
+            core_exit_code: None,
+            open_pipes: 0,
+            drained: false,
+            failed: false,
+            terminating: false,
+            ended: false,
+            disconnect: None,
+            finish_after: None,
+            detached: false,
+            client_gone: false,
+            done: false,
+        }
+    }
+
+    fn handle(&mut self, event: Event) {
+        match event {
+            Event::Client(Inbound::Body(body)) => self.on_client_body(&body),
+            Event::Client(Inbound::BadHeader(message)) => self.unreadable(&message),
+            Event::Client(Inbound::Closed) => self.on_client_gone(),
+            Event::Debuggee(Inbound::Body(body)) => match serde_json::from_slice::<Value>(&body) {
+                Ok(message) if message.is_object() => self.on_debuggee(message),
+                _ => tracing::warn!("unreadable message from the debuggee: {}", String::from_utf8_lossy(&body)),
+            },
+            Event::Debuggee(Inbound::BadHeader(message)) => tracing::warn!("bad header from the debuggee: {message}"),
+            Event::Debuggee(Inbound::Closed) => self.on_link_closed(),
+            Event::Process(event) => self.on_process(event),
+            Event::Started(pid) => self.on_started(pid),
+            Event::Linked(Ok(stream)) => self.on_linked(stream),
+            Event::Linked(Err(message)) => {
+                self.connecting = None;
+                self.fail(message);
+            }
+            Event::Timer(timer) => self.on_timer(timer),
+        }
+    }
+
+    // ------------------------------------------------------------ the client
+
+    fn on_client_body(&mut self, body: &[u8]) {
+        match parse_incoming(body) {
+            Incoming::Request(_) => self.on_client_request(serde_json::from_slice(body).expect("parsed once")),
+            Incoming::Response => {
+                let response: Value = serde_json::from_slice(body).expect("parsed once");
+                let Some(response) = self.client.resolve(response) else { return };
+                let unclaimed = match &mut self.link {
+                    Some(link) => link.reverse_response(response),
+                    None => Some(response),
+                };
+                if let Some(response) = unclaimed {
+                    tracing::warn!("a response to no request of ours: {response}");
+                }
+            }
+            Incoming::Malformed { request_seq: Some(seq), command, message } => {
+                self.client.send(wire::response_to(&json!({"seq": seq, "command": command}), Err(message)).to_json(0));
+            }
+            Incoming::Malformed { request_seq: None, message, .. } => self.unreadable(&message),
+        }
+    }
+
+    fn unreadable(&self, message: &str) {
+        tracing::warn!("unreadable message from the client: {message}");
+        self.client.output("console", format!("pydbg: ignored an unreadable message: {message}\n"));
+    }
+
+    fn on_client_request(&mut self, request: Value) {
+        tracing::debug!(target: "pydbg_adapter::wire", "<- client {request}");
+        match wire::command_of(&request) {
+            "initialize" => self.initialize(request),
+            "launch" => self.launch(request),
+            "attach" => self.attach(request),
+            "disconnect" => self.disconnect(request),
+            "terminate" => self.terminate(request),
+            _ => self.forward(request),
+        }
+    }
+
+    fn respond(&self, request: &Value, result: Result<Value, String>) {
+        self.client.respond(request, result);
+    }
+
+    /// The client does not want events any more: it left, or is disconnecting.
+    fn quiet(&self) -> bool {
+        self.client_gone || self.disconnect.is_some() || self.detached
+    }
+
+    fn initialize(&mut self, request: Value) {
+        if self.initialize.is_some() {
+            return self.respond(&request, Err("initialize was already sent in this session".into()));
+        }
+        let arguments = wire::arguments_of(&request);
+        self.run_in_terminal = arguments.get("supportsRunInTerminalRequest") == Some(&Value::Bool(true));
+        self.initialize = Some(arguments);
+        self.respond(&request, Ok(capabilities::announced()));
+        self.client.event("initialized", Value::Null);
+    }
+
+    fn launch(&mut self, request: Value) {
+        if !matches!(self.mode, Mode::Idle) {
+            return self.respond(&request, Err("this session is already debugging a program".into()));
+        }
+        let context = config::Context {
+            cwd: std::env::current_dir().unwrap_or_else(|_| PathBuf::from(".")),
+            default_python: std::env::var("PYDBG_ADAPTER_PYTHON").unwrap_or_else(|_| "python3".into()),
+            lookup: Box::new(|name| std::env::var(name).ok()),
+        };
+        let plan = match config::parse(&wire::arguments_of(&request), &context) {
+            Ok(plan) => plan,
+            Err(message) => return self.respond(&request, Err(message)),
+        };
+        let mut console = plan.console;
+        if console != Console::Internal && !self.run_in_terminal {
+            self.client.output(
+                "console",
+                "pydbg: this client cannot run the program in a terminal (it does not support runInTerminal), \
+                 so it runs here and its output appears in this console.\n",
+            );
+            console = Console::Internal;
+        }
+        if plan.stop_on_entry {
+            self.client.output(
+                "console",
+                "pydbg: stopOnEntry is not supported yet; set a breakpoint on the program's first line instead.\n",
+            );
+        }
+        let own_process = console == Console::Internal;
+        self.mode = Mode::Launch(LaunchMode {
+            own_process,
+            output_elsewhere: own_process || plan.redirect_output != Some(true),
+            name: plan.name.clone(),
+        });
+        self.attach_arguments = plan.attach_arguments.clone();
+        self.request = Some(request);
+        let events = self.events.clone();
+        let started = self.events.clone();
+        let spawned = self.spawned.clone();
+        let context = launch::Context {
+            client: self.client.clone(),
+            sink: Arc::new(move |event| {
+                let _ = events.send(Event::Process(event));
+            }),
+            started: Box::new(move |pid| {
+                spawned.store(pid, Ordering::SeqCst);
+                let _ = started.send(Event::Started(pid));
+            }),
+            log_dir: self.options.log_dir.clone(),
+            import_root: interpreter::package_dir().map(|package| interpreter::import_root(&package)),
+        };
+        let events = self.events.clone();
+        self.connecting = Some(tokio::spawn(async move {
+            let _ = events.send(Event::Linked(launch::launch(plan, console, context).await));
+        }));
+    }
+
+    fn attach(&mut self, request: Value) {
+        if !matches!(self.mode, Mode::Idle) {
+            return self.respond(&request, Err("this session is already debugging a program".into()));
+        }
+        let endpoint = match attach::endpoint(&wire::arguments_of(&request)) {
+            Ok(endpoint) => endpoint,
+            Err(message) => return self.respond(&request, Err(message)),
+        };
+        self.mode = Mode::Attach;
+        self.request = Some(request);
+        let events = self.events.clone();
+        self.connecting = Some(tokio::spawn(async move {
+            let _ = events.send(Event::Linked(attach::open(endpoint).await));
+        }));
+    }
+
+    fn disconnect(&mut self, request: Value) {
+        let terminate = wire::arguments_of(&request).get("terminateDebuggee").and_then(Value::as_bool);
+        match &self.mode {
+            Mode::Idle => {
+                self.respond(&request, Ok(Value::Null));
+                self.done = true;
+            }
+            Mode::Attach => match &mut self.link {
+                // The core detaches (or ends the program, if asked), and answers.
+                Some(link) => {
+                    self.finish_after = Some(wire::seq_of(&request));
+                    link.forward(request);
+                }
+                None => {
+                    self.respond(&request, Ok(Value::Null));
+                    self.done = true;
+                }
+            },
+            Mode::Launch(_) if self.ended => {
+                self.respond(&request, Ok(Value::Null));
+                self.done = true;
+            }
+            Mode::Launch(_) if terminate == Some(false) && self.link.is_some() => {
+                // The core detaches and the program runs on; with pipes, the adapter keeps
+                // draining them until it ends.
+                self.detached = true;
+                self.finish_after = Some(wire::seq_of(&request));
+                self.forward(request);
+            }
+            Mode::Launch(_) => {
+                self.disconnect = Some(request);
+                self.end_program();
+                self.after(GIVE_UP, Timer::GiveUp);
+                self.check_end();
+            }
+        }
+    }
+
+    fn terminate(&mut self, request: Value) {
+        match &self.mode {
+            Mode::Idle => self.respond(&request, Ok(Value::Null)),
+            Mode::Attach => self.forward(request),
+            Mode::Launch(_) if self.ended => self.respond(&request, Ok(Value::Null)),
+            Mode::Launch(_) if self.link.is_some() => {
+                // The core raises KeyboardInterrupt in the program and answers; the adapter makes
+                // sure the process group is gone after a grace period.
+                if !self.terminating {
+                    self.terminating = true;
+                    self.after(KILL_GRACE, Timer::Kill);
+                }
+                self.forward(request);
+            }
+            Mode::Launch(_) => {
+                self.end_program();
+                self.respond(&request, Ok(Value::Null));
+            }
+        }
+    }
+
+    /// Sends a client request on to the debuggee, or keeps it until the debuggee is there.
+    fn forward(&mut self, request: Value) {
+        if let Some(link) = &mut self.link {
+            link.forward(request);
+        } else if !self.linked && !self.failed {
+            self.waiting.push(request);
+        } else {
+            let message = format!("the program is not running, so '{}' cannot be done", wire::command_of(&request));
+            self.respond(&request, Err(message));
+        }
+    }
+
+    fn on_client_gone(&mut self) {
+        tracing::info!("the client went away");
+        self.client_gone = true;
+        match &self.mode {
+            // Dropping the link lets an attached program run on: the core resumes it.
+            Mode::Idle | Mode::Attach => self.done = true,
+            Mode::Launch(launch) => {
+                if self.ended || (self.detached && !launch.own_process) {
+                    self.done = true;
+                } else if !self.detached {
+                    self.end_program();
+                    self.after(GIVE_UP, Timer::GiveUp);
+                }
+            }
+        }
+    }
+
+    // ------------------------------------------------------------ the debuggee
+
+    fn on_linked(&mut self, stream: TcpStream) {
+        self.connecting = None;
+        if self.ended || self.terminating {
+            return; // too late: the stream closes, and the program is being ended
+        }
+        tracing::info!("the debuggee connected");
+        let events = self.events.clone();
+        let mut link = Link::new(stream, move |inbound| events.send(Event::Debuggee(inbound)).is_ok());
+        let initialize = self.initialize.clone().unwrap_or_else(|| json!({"adapterID": "pydbg"}));
+        link.command("initialize", initialize, Origin::Replay);
+        match &self.mode {
+            Mode::Launch(_) => link.command("attach", self.attach_arguments.take(), Origin::Launch),
+            _ => {
+                // The client's own attach goes through; its response is the core's.
+                if let Some(request) = self.request.take() {
+                    link.forward(request);
+                }
+            }
+        }
+        for request in self.waiting.drain(..) {
+            link.forward(request);
+        }
+        self.link = Some(link);
+        self.linked = true;
+    }
+
+    fn on_debuggee(&mut self, message: Value) {
+        tracing::debug!(target: "pydbg_adapter::wire", "<- debuggee {message}");
+        match message.get("type").and_then(Value::as_str) {
+            Some("response") => self.on_debuggee_response(message),
+            Some("event") => self.on_debuggee_event(message),
+            Some("request") if !self.client_gone => {
+                let debuggee_seq = wire::seq_of(&message);
+                let client_seq = self.client.send(message);
+                if let Some(link) = &mut self.link {
+                    link.reverse_request_sent(client_seq, debuggee_seq);
+                }
+            }
+            _ => {}
+        }
+    }
+
+    fn on_debuggee_response(&mut self, mut message: Value) {
+        let Some(origin) = self.link.as_mut().and_then(|link| link.answered(&message)) else { return };
+        let success = message.get("success") == Some(&Value::Bool(true));
+        match origin {
+            Origin::Client { seq, .. } => {
+                message["request_seq"] = Value::from(seq);
+                if !self.client_gone {
+                    self.client.send(message);
+                }
+                if self.finish_after == Some(seq) {
+                    self.finish_after = None;
+                    let draining = matches!(&self.mode, Mode::Launch(l) if l.own_process) && !self.ended;
+                    if !draining {
+                        self.done = true;
+                    }
+                }
+            }
+            Origin::Replay if success => {
+                let reported = message.get("body").cloned().unwrap_or(Value::Null);
+                let changed = proxy::changed_capabilities(&capabilities::announced(), &reported);
+                if !changed.is_empty() {
+                    tracing::info!(?changed, "the debuggee's capabilities differ from the announced ones");
+                    self.client.event("capabilities", json!({"capabilities": changed}));
+                }
+            }
+            Origin::Launch => {
+                let Some(request) = self.request.take() else { return };
+                if success {
+                    self.respond(&request, Ok(Value::Null));
+                } else {
+                    let reason = message.get("message").and_then(Value::as_str).unwrap_or("no reason given");
+                    self.request = Some(request);
+                    self.fail(format!("pydbg could not attach to the program: {reason}"));
+                }
+            }
+            Origin::Replay | Origin::Internal => {}
+        }
+    }
+
+    fn on_debuggee_event(&mut self, mut message: Value) {
+        let body = message.get("body").cloned().unwrap_or(Value::Null);
+        match message.get("event").and_then(Value::as_str).unwrap_or("") {
+            // The adapter sent its own, at initialize.
+            "initialized" => return,
+            // The adapter reports the end itself, once the output has drained, with the real
+            // exit code where it has the process.
+            "exited" => {
+                self.core_exit_code = body.get("exitCode").and_then(Value::as_i64);
+                return;
+            }
+            "terminated" => return,
+            "output" => {
+                let elsewhere = matches!(&self.mode, Mode::Launch(l) if l.output_elsewhere);
+                if !proxy::shows_core_output(&body, elsewhere) {
+                    return;
+                }
+            }
+            "process" => {
+                if let Mode::Launch(launch) = &self.mode {
+                    let pid = body.get("systemProcessId").and_then(Value::as_u64);
+                    if self.pid.is_none() {
+                        self.pid = pid.and_then(|p| u32::try_from(p).ok());
+                    }
+                    message["body"] = json!({"name": launch.name, "systemProcessId": pid, "isLocalProcess": true,
+                                             "startMethod": "launch"});
+                }
+            }
+            _ => {}
+        }
+        if !self.quiet() {
+            self.client.send(message);
+        }
+    }
+
+    fn on_link_closed(&mut self) {
+        tracing::info!("the debuggee's connection closed");
+        if let Some(mut link) = self.link.take() {
+            for (seq, command) in link.unanswered_client_requests() {
+                if !self.client_gone {
+                    let request = json!({"seq": seq, "command": command});
+                    // What terminate and disconnect asked for has happened.
+                    let result = match command.as_str() {
+                        "terminate" | "disconnect" => Ok(Value::Null),
+                        _ => Err(format!("the program ended before answering '{command}'")),
+                    };
+                    self.respond(&request, result);
+                }
+            }
+            link.close();
+        }
+        if self.request.is_some() {
+            self.fail("the program ended before pydbg could attach to it".into());
+        }
+        self.check_end();
+    }
+
+    // ------------------------------------------------------------ the program
+
+    fn on_started(&mut self, pid: u32) {
+        self.pid = Some(pid);
+        self.open_pipes = 2;
+        if self.terminating || self.ended || self.failed {
+            // Ended before it connected: it never ran any of the user's code.
+            process::signal_group(pid, libc::SIGKILL);
+        }
+    }
+
+    fn on_process(&mut self, event: ProcessEvent) {
+        match event {
+            ProcessEvent::Output { category, text } => {
+                if !self.quiet() && !self.ended {
+                    self.client.output(category, text);
+                }
+            }
+            ProcessEvent::OutputClosed => {
+                self.open_pipes = self.open_pipes.saturating_sub(1);
+                self.check_end();
+            }
+            ProcessEvent::Exited(code) => {
+                self.exit_code = Some(code);
+                if self.terminating {
+                    // Whatever the program started goes with it.
+                    if let Some(pid) = self.pid {
+                        process::signal_group(pid, libc::SIGKILL);
+                    }
+                }
+                self.after(DRAIN_GRACE, Timer::Drain);
+                self.check_end();
+            }
+        }
+    }
+
+    /// Ends the program: a KeyboardInterrupt through the core when it is connected (so `finally`
+    /// blocks run), a kill otherwise (it has not run any user code yet); the process group is
+    /// killed if it is still there after the grace period.
+    fn end_program(&mut self) {
+        if self.terminating || self.ended {
+            return;
+        }
+        self.terminating = true;
+        if let Some(link) = &mut self.link {
+            link.command("terminate", json!({}), Origin::Internal);
+        } else {
+            self.kill();
+            if let Some(task) = self.connecting.take() {
+                task.abort();
+                self.fail("the launch was cancelled: the client ended the session".into());
+            }
+        }
+        self.after(KILL_GRACE, Timer::Kill);
+    }
+
+    /// The program's id: known from the `Started` event, or straight from the launch task.
+    fn program_pid(&self) -> Option<u32> {
+        self.pid.or(match self.spawned.load(Ordering::SeqCst) {
+            0 => None,
+            pid => Some(pid),
+        })
+    }
+
+    /// The adapter is about to exit: a program it started goes too, unless the client asked to
+    /// leave it running.
+    fn leave_nothing_behind(&self) {
+        let own = matches!(&self.mode, Mode::Launch(l) if l.own_process);
+        if let (true, Some(pid)) = (own && !self.detached && self.exit_code.is_none(), self.program_pid()) {
+            process::signal_group(pid, libc::SIGKILL);
+        }
+    }
+
+    fn kill(&self) {
+        let own = matches!(&self.mode, Mode::Launch(l) if l.own_process);
+        match self.program_pid() {
+            Some(pid) if own && self.exit_code.is_none() => {
+                process::signal_group(pid, libc::SIGKILL);
+            }
+            Some(pid) if !own && self.link.is_some() => {
+                process::signal_process(pid, libc::SIGKILL);
+            }
+            _ => {}
+        }
+    }
+
+    fn on_timer(&mut self, timer: Timer) {
+        match timer {
+            Timer::Kill if !self.ended => {
+                tracing::warn!("the program did not end within {KILL_GRACE:?}; killing it");
+                self.kill();
+            }
+            Timer::Drain => {
+                self.drained = true;
+                self.check_end();
+            }
+            Timer::GiveUp if !self.done => {
+                tracing::warn!("giving up waiting for the program to end");
+                if let Some(request) = self.disconnect.take() {
+                    self.respond(&request, Ok(Value::Null));
+                }
+                self.done = true;
+            }
+            _ => {}
+        }
+    }
+
+    fn after(&self, delay: Duration, timer: Timer) {
+        let events = self.events.clone();
+        tokio::spawn(async move {
+            tokio::time::sleep(delay).await;
+            let _ = events.send(Event::Timer(timer));
+        });
+    }
+
+    /// The launch or attach failed: say so, answer what waited, and end what was started.
+    fn fail(&mut self, message: String) {
+        tracing::warn!("{message}");
+        self.failed = true;
+        if let Some(request) = self.request.take() {
+            self.respond(&request, Err(message.clone()));
+        }
+        for request in std::mem::take(&mut self.waiting) {
+            self.respond(&request, Err(format!("nothing is being debugged: {message}")));
+        }
+        self.end_program();
+        self.check_end();
+    }
+
+    /// Once the program has ended and everything it said has been passed on: `exited` (with the
+    /// real exit code where the adapter has the process, else the one the core reported) and
+    /// `terminated`, then the answer to a waiting disconnect.
+    fn check_end(&mut self) {
+        if self.ended {
+            return;
+        }
+        let over = match &self.mode {
+            Mode::Idle => false,
+            Mode::Launch(l) if l.own_process => {
+                self.connecting.is_none()
+                    && (self.exit_code.is_some() && ((self.open_pipes == 0 && self.link.is_none()) || self.drained)
+                        || self.failed && self.pid.is_none())
+            }
+            _ => self.connecting.is_none() && self.link.is_none() && (self.linked || self.failed),
+        };
+        if !over {
+            return;
+        }
+        self.ended = true;
+        if let Some(link) = self.link.take() {
+            link.close();
+        }
+        if !self.failed && !self.quiet() {
+            if let Some(code) = self.exit_code.or(self.core_exit_code) {
+                self.client.event("exited", json!({"exitCode": code}));
+            }
+            self.client.event("terminated", Value::Null);
+        }
+        if let Some(request) = self.disconnect.take() {
+            self.respond(&request, Ok(Value::Null));
+            self.done = true;
+        }
+        if self.client_gone || self.detached {
+            self.done = true;
+        }
+    }
+}
