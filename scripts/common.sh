@@ -64,7 +64,8 @@ venv_for() {
 }
 
 # Builds the wheel with maturin (installed into the first interpreter's venv) and installs it into
-# the given venvs. Also builds the adapter crate, so the whole workspace is checked.
+# the given venvs. The stdio adapter (a plain binary) is built first and ships inside the wheel as
+# pydbg/bin/pydbg-adapter, which `pydbg-adapter` and `python -m pydbg.adapter` run.
 build_and_install() {
     local builder_python="$1"; shift
     local builder
@@ -72,8 +73,10 @@ build_and_install() {
     say "building pydbg (release)"
     export PYO3_PYTHON="$builder_python"
     rm -rf "$ROOT/target/wheels"
-    "$builder/bin/maturin" build --release --quiet --interpreter "$builder_python" >&2
     cargo build --release --quiet -p pydbg-adapter >&2
+    mkdir -p "$ROOT/python/pydbg/bin"
+    cp "$ROOT/target/release/pydbg-adapter" "$ROOT/python/pydbg/bin/pydbg-adapter"
+    "$builder/bin/maturin" build --release --quiet --interpreter "$builder_python" >&2
     local wheel
     wheel="$(echo "$ROOT"/target/wheels/pydbg-*.whl)"
     local venv
