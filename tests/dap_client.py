@@ -1,6 +1,8 @@
-"""A small DAP client for tests and the demo: it talks to a real pydbg over a real socket.
+"""A small DAP client for tests and the demo: it talks to a real pydbg over a real socket, or to
+`pydbg-adapter` over its stdin/stdout (`DapClient.from_process`).
 
 Every message it receives is kept in `received`, so tests can check them against the schema.
+Reverse requests (such as `runInTerminal`) are answered by `reverse_handlers[command]`.
 """
 
 import json
@@ -27,8 +29,17 @@ class DapClient:
         self._events = []
         self._cond = threading.Condition()
         self.closed = False
+        self.sent = []
+        self._send_lock = threading.Lock()
+        # command -> function(arguments) returning the response body; raising makes it a failure.
+        self.reverse_handlers = {}
         self._reader = threading.Thread(target=self._read_loop, daemon=True)
         self._reader.start()
+
+    @classmethod
+    def from_process(cls, process):
+        """A client on a process's pipes: it writes to its stdin and reads its stdout."""
+        return cls(_Pipes(process))
 
     @classmethod
     def connect(cls, port, host="127.0.0.1", timeout=DEFAULT_TIMEOUT):
@@ -49,8 +60,15 @@ class DapClient:
         self.sock.sendall(data)
 
     def send(self, message):
-        body = json.dumps(message).encode()
-        self.send_raw(b"Content-Length: %d\r\n\r\n" % len(body) + body)
+        """Sends a message; one without a `seq` gets the next one (returned)."""
+        with self._send_lock:  # reverse requests are answered from other threads
+            if "seq" not in message:
+                self.seq += 1
+                message = {"seq": self.seq, **message}
+            body = json.dumps(message).encode()
+            self.sent.append(message)
+            self.send_raw(b"Content-Length: %d\r\n\r\n" % len(body) + body)
+            return message["seq"]
 
     def _read_loop(self):
         buffer = b""
@@ -91,16 +109,33 @@ class DapClient:
             elif message.get("type") == "event":
                 self._events.append(message)
             self._cond.notify_all()
+        if message.get("type") == "request":
+            threading.Thread(target=self._answer_reverse_request, args=(message,), daemon=True).start()
+
+    def _answer_reverse_request(self, request):
+        handler = self.reverse_handlers.get(request["command"])
+        response = {"type": "response", "request_seq": request["seq"], "command": request["command"]}
+        try:
+            if handler is None:
+                raise DapError(f"the test client does not answer {request['command']}")
+            body = handler(request.get("arguments", {}))
+            response.update(success=True, **({"body": body} if body is not None else {}))
+        except Exception as e:
+            response.update(success=False, message=str(e))
+        self.send(response)
+
+    def reverse_requests(self, command=None):
+        with self._cond:
+            return [m for m in self.received if m.get("type") == "request"
+                    and (command is None or m["command"] == command)]
 
     # -------------------------------------------------------------- requests
 
     def start_request(self, command, arguments=None):
-        self.seq += 1
-        message = {"seq": self.seq, "type": "request", "command": command}
+        message = {"type": "request", "command": command}
         if arguments is not None:
             message["arguments"] = arguments
-        self.send(message)
-        return self.seq
+        return self.send(message)
 
     def wait_response(self, seq, timeout=DEFAULT_TIMEOUT):
         deadline = time.monotonic() + timeout
@@ -206,6 +241,30 @@ class DapClient:
         try:
             self.sock.close()
         except OSError:
+            pass
+
+
+class _Pipes:
+    """A process's stdin/stdout with the few socket methods the client uses."""
+
+    def __init__(self, process):
+        self.process = process
+
+    def recv(self, size):
+        return os.read(self.process.stdout.fileno(), size)
+
+    def sendall(self, data):
+        self.process.stdin.write(data)
+        self.process.stdin.flush()
+
+    def shutdown(self, how):
+        self.close()
+
+    def close(self):
+        """Closes stdin: the process sees its client go away."""
+        try:
+            self.process.stdin.close()
+        except (OSError, ValueError):
             pass
 
 
