@@ -626,6 +626,19 @@ def test_run_in_terminal(sessions, console, kind):
     assert client.wait_event("process")["body"]["systemProcessId"] == process.pid
 
 
+def test_redirect_output_copies_terminal_output_to_the_console(sessions):
+    path = sessions.program("print('in both places')\n")
+    adapter = Adapter(sessions)
+    spawned = []
+    adapter.client.reverse_handlers["runInTerminal"] = terminal_runner(spawned)
+    response = adapter.launch({"program": path, "console": "integratedTerminal", "redirectOutput": True},
+                              terminal=True)
+    assert response["success"], response
+    adapter.client.wait_event("terminated")
+    assert spawned[0].communicate(timeout=15)[0] == b"in both places\n"
+    assert adapter.client.output("stdout") == "in both places\n"
+
+
 def test_a_failed_run_in_terminal_fails_the_launch(sessions):
     path = sessions.program("print('never')\n")
     adapter = Adapter(sessions)
