@@ -61,7 +61,9 @@ pub async fn launch(plan: LaunchPlan, console: Console, context: Context) -> Res
         }
     } else {
         let changes = terminal_environment(&plan.env, context.import_root.as_deref());
-        terminal::run(&context.client, &plan, console, command, changes).await?;
+        tokio::time::timeout(CONNECT_TIMEOUT, terminal::run(&context.client, &plan, console, command, changes))
+            .await
+            .map_err(|_| format!("the client did not answer runInTerminal within {CONNECT_TIMEOUT:?}"))??;
         match tokio::time::timeout(CONNECT_TIMEOUT, listener.accept()).await {
             Ok(accepted) => {
                 accepted.map(|(stream, _)| stream).map_err(|e| format!("accepting the program's connection: {e}"))
