@@ -5,10 +5,11 @@ use pyo3::prelude::*;
 
 use crate::{engine, logging, session};
 
-/// Registers pydbg with `sys.monitoring`; `internal` and `library` are path prefixes.
+/// Registers pydbg with `sys.monitoring`; `internal` and `library` are path prefixes, `program`
+/// names what runs (for the client's `process` event).
 #[pyfunction]
-fn install(py: Python<'_>, internal: Vec<String>, library: Vec<String>) -> PyResult<()> {
-    engine::install(py, internal, library)
+fn install(py: Python<'_>, internal: Vec<String>, library: Vec<String>, program: String) -> PyResult<()> {
+    engine::install(py, internal, library, program)
 }
 
 /// Starts serving DAP on host:port; returns the port actually bound.
@@ -33,7 +34,7 @@ fn wait_for_client(py: Python<'_>) {
 #[pyfunction]
 fn output(category: &str, text: String) {
     let category = if category == "stderr" { "stderr" } else { "stdout" };
-    engine::engine().output(category, text);
+    engine::engine().program_output(category, text);
 }
 
 #[pyfunction]

@@ -255,8 +255,8 @@ def test_output_of_a_program_that_exits_at_once_is_not_lost(sessions):
 
 
 def test_pydbgs_own_messages_still_reach_the_console(sessions):
-    # The core's copies of program output are dropped under internalConsole; its own messages
-    # (logpoints, a condition that raises) are not.
+    # Under internalConsole the core sends no copies of program output (redirectOutput false);
+    # its own messages (logpoints, a condition that raises) still come, as console output.
     path = sessions.program("""
     total = 0
     for i in range(3):
@@ -271,9 +271,10 @@ def test_pydbgs_own_messages_still_reach_the_console(sessions):
     stop = client.wait_stopped()
     client.ok("continue", {"threadId": stop["threadId"]})
     client.wait_event("terminated")
-    assert client.output("console").replace("\n", "") == "i is 0i is 1i is 2"
-    assert client.output("stderr").count('pydbg: breakpoint condition "no_such_name" raised NameError') == 1
-    assert client.output("stdout") == "total 3\n"
+    console = client.output("console")
+    assert console.count("i is ") == 3 and "i is 0\ni is 1\ni is 2\n" in console
+    assert console.count('pydbg: breakpoint condition "no_such_name" raised NameError') == 1
+    assert client.output("stdout") == "total 3\n" and client.output("stderr") == ""
 
 
 def test_args_cwd_env_and_env_file(sessions, tmp_path):
@@ -663,12 +664,22 @@ def test_clients_without_run_in_terminal_fall_back_to_the_internal_console(sessi
     assert not client.reverse_requests()
 
 
-def test_stop_on_entry_is_reported_as_not_supported_yet(sessions):
-    path = sessions.program("print('ran')\n")
+def test_stop_on_entry_stops_at_the_programs_first_line(sessions):
+    path = sessions.program("""
+    import os
+    first = 1
+    print("ran")
+    """)
     adapter = Adapter(sessions)
     assert adapter.launch({"program": path, "stopOnEntry": True})["success"]
-    adapter.client.wait_event("terminated")
-    assert "stopOnEntry is not supported yet" in adapter.client.output("console")
+    stop = adapter.client.wait_stopped()
+    assert stop["reason"] == "entry"
+    frame = adapter.client.top_frame(stop["threadId"])
+    assert (frame["name"], frame["line"], frame["source"]["path"]) == ("<module>", 1, path)
+    assert "ran" not in adapter.client.output("stdout")
+    adapter.client.ok("continue", {"threadId": stop["threadId"]})
+    assert adapter.client.wait_event("exited")["body"]["exitCode"] == 0
+    assert adapter.client.output("stdout") == "ran\n"
 
 
 # ---------------------------------------------------------------------- attach

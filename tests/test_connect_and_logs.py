@@ -75,3 +75,45 @@ def test_nothing_is_printed_without_logging(sessions):
     client.ok("continue", {"threadId": client.wait_stopped()["threadId"]})
     assert debuggee.wait() == 0
     assert debuggee.stdout == b"" and debuggee.stderr == b""
+
+
+def test_stop_on_entry_and_the_process_event_name(sessions):
+    path = sessions.program("""
+    import sys
+    value = 1
+    """)
+    debuggee = sessions.start([path])
+    client = sessions.client(debuggee)
+    client.handshake(attach_args={"stopOnEntry": True})
+    stop = client.wait_stopped()
+    assert stop["reason"] == "entry" and client.top_frame(stop["threadId"])["line"] == 1
+    assert client.wait_event("process")["body"]["name"] == path
+    client.ok("continue", {"threadId": stop["threadId"]})
+    assert debuggee.wait() == 0
+
+
+def test_terminate_while_the_program_waits_for_configuration(sessions):
+    path = sessions.program("print('never runs')\n")
+    debuggee = sessions.start([path])
+    client = sessions.client(debuggee)
+    client.ok("initialize", {"adapterID": "pydbg"})
+    client.ok("attach", {})
+    client.ok("terminate")
+    assert client.wait_event("exited")["body"]["exitCode"] == 130
+    assert debuggee.wait(timeout=5) == 130
+    assert b"never runs" not in debuggee.stdout and b"Traceback" not in debuggee.stderr
+
+
+def test_redirect_output_false_keeps_program_output_out_of_events(sessions):
+    path = sessions.program("""
+    import sys
+    print("to stdout")
+    print("to stderr", file=sys.stderr)
+    """)
+    debuggee = sessions.start([path])
+    client = sessions.client(debuggee)
+    client.handshake(attach_args={"redirectOutput": False})
+    assert client.wait_event("exited")["body"]["exitCode"] == 0
+    assert client.output("stdout") == "" and client.output("stderr") == ""
+    debuggee.wait()
+    assert b"to stdout" in debuggee.stdout and b"to stderr" in debuggee.stderr

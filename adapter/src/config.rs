@@ -40,7 +40,6 @@ pub struct LaunchPlan {
     pub env: EnvChanges,
     pub console: Console,
     pub redirect_output: Option<bool>,
-    pub stop_on_entry: bool,
     /// What the in-process core reads from `attach` (justMyCode, rules, showReturnValue, ...): the
     /// launch arguments without the ones that only say how to start the process.
     pub attach_arguments: Value,
@@ -167,6 +166,7 @@ pub fn parse(arguments: &Value, context: &Context) -> Result<LaunchPlan, String>
         Target::Module(module) => format!("-m {module}"),
         Target::Code(_) => "-c".into(),
     };
+    optional_bool(args, "stopOnEntry")?; // passed on to the core in the attach
     let mut attach_arguments = args.clone();
     for key in PROCESS_KEYS {
         attach_arguments.remove(*key);
@@ -179,7 +179,6 @@ pub fn parse(arguments: &Value, context: &Context) -> Result<LaunchPlan, String>
         env,
         console,
         redirect_output: optional_bool(args, "redirectOutput")?,
-        stop_on_entry: optional_bool(args, "stopOnEntry")?.unwrap_or(false),
         attach_arguments: Value::Object(attach_arguments),
         name,
     })

@@ -105,16 +105,6 @@ impl Link {
     }
 }
 
-/// Whether an `output` event from the debuggee's own tee of stdout/stderr is shown. When the
-/// adapter pipes the program's output itself (internalConsole), or the program writes to a
-/// terminal, the tee would show every line twice; pydbg's own messages (condition errors, which
-/// the core reports on stderr with a `pydbg: ` prefix) are kept.
-pub fn shows_core_output(body: &Value, program_output_elsewhere: bool) -> bool {
-    let category = body.get("category").and_then(Value::as_str).unwrap_or("console");
-    let text = body.get("output").and_then(Value::as_str).unwrap_or("");
-    !(program_output_elsewhere && matches!(category, "stdout" | "stderr") && !text.starts_with("pydbg: "))
-}
-
 /// The capabilities in `reported` (the debuggee's) that differ from `announced` (what the adapter
 /// told the client before the debuggee existed), for a `capabilities` event.
 pub fn changed_capabilities(announced: &Value, reported: &Value) -> serde_json::Map<String, Value> {
@@ -130,16 +120,6 @@ pub fn changed_capabilities(announced: &Value, reported: &Value) -> serde_json::
 mod tests {
     use super::*;
     use serde_json::json;
-
-    #[test]
-    fn program_output_is_shown_once() {
-        let out = |category: &str, text: &str| json!({"category": category, "output": text});
-        assert!(!shows_core_output(&out("stdout", "hello\n"), true));
-        assert!(!shows_core_output(&out("stderr", "oops\n"), true));
-        assert!(shows_core_output(&out("stderr", "pydbg: breakpoint condition 'x' raised ..."), true));
-        assert!(shows_core_output(&out("console", "logpoint 3\n"), true));
-        assert!(shows_core_output(&out("stdout", "hello\n"), false));
-    }
 
     #[test]
     fn only_changed_capabilities_are_announced() {

@@ -91,8 +91,6 @@ enum Mode {
 struct LaunchMode {
     /// The adapter started the program and pipes its output (internalConsole).
     own_process: bool,
-    /// The program's stdout/stderr reach the user without the core's tee (pipes or a terminal).
-    output_elsewhere: bool,
     name: String,
 }
 
@@ -274,19 +272,14 @@ impl Session {
             );
             console = Console::Internal;
         }
-        if plan.stop_on_entry {
-            self.client.output(
-                "console",
-                "pydbg: stopOnEntry is not supported yet; set a breakpoint on the program's first line instead.\n",
-            );
-        }
         let own_process = console == Console::Internal;
-        self.mode = Mode::Launch(LaunchMode {
-            own_process,
-            output_elsewhere: own_process || plan.redirect_output != Some(true),
-            name: plan.name.clone(),
-        });
+        let output_elsewhere = own_process || plan.redirect_output != Some(true);
+        self.mode = Mode::Launch(LaunchMode { own_process, name: plan.name.clone() });
         self.attach_arguments = plan.attach_arguments.clone();
+        if output_elsewhere {
+            // The adapter shows the program's output itself; the core's copy would show it twice.
+            self.attach_arguments["redirectOutput"] = Value::Bool(false);
+        }
         self.request = Some(request);
         let events = self.events.clone();
         let started = self.events.clone();
@@ -508,12 +501,6 @@ impl Session {
                 return;
             }
             "terminated" => return,
-            "output" => {
-                let elsewhere = matches!(&self.mode, Mode::Launch(l) if l.output_elsewhere);
-                if !proxy::shows_core_output(&body, elsewhere) {
-                    return;
-                }
-            }
             "process" => {
                 if let Mode::Launch(launch) = &self.mode {
                     let pid = body.get("systemProcessId").and_then(Value::as_u64);

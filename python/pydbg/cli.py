@@ -120,7 +120,8 @@ def main(argv=None):
         print(f"pydbg: {e}", file=sys.stderr)
         return 2
     try:
-        _core.install(internal_paths(), library_prefixes())
+        program = what if kind == "file" else f"{kind} {what}" if kind == "-m" else "-c"
+        _core.install(internal_paths(), library_prefixes(), program)
     except RuntimeError as e:
         print(f"pydbg: {e}", file=sys.stderr)
         return 2
@@ -138,12 +139,10 @@ def main(argv=None):
 
     _hooks.install_output_tee(sys)
     _hooks.install_thread_hook()
-    if options["wait"]:
-        _core.wait_for_client()
-    return run_program(_core, kind, what, program_args)
+    return run_program(_core, kind, what, program_args, options["wait"])
 
 
-def run_program(core, kind, what, program_args):
+def run_program(core, kind, what, program_args, wait_for_client):
     import atexit
 
     exit_code = [0]
@@ -151,6 +150,8 @@ def run_program(core, kind, what, program_args):
     # real end.
     atexit.register(lambda: core.program_exited(exit_code[0]))
     try:
+        if wait_for_client:
+            core.wait_for_client()  # a terminate meanwhile ends here, as a KeyboardInterrupt
         if kind == "file":
             run_file(what, program_args)
         elif kind == "-m":

@@ -204,9 +204,9 @@ impl Engine {
             }
             if let (Verdict::Stop, error) = bp.decide(py, &frame) {
                 if let Some(error) = error {
-                    self.output("stderr", error);
+                    self.output("console", error);
                 }
-                self.plans.insert(current_ident(), StepPlan::entry(bp.id));
+                self.plans.insert(current_ident(), StepPlan::entry(StepKind::FunctionEntry(bp.id)));
                 self.watch_code_for_step(py, code)?;
                 self.refresh_events(py);
                 break;
@@ -319,7 +319,7 @@ impl Engine {
         if let Some(bp) = &breakpoint {
             let (verdict, error) = bp.decide(py, &frame);
             if let Some(error) = error {
-                self.output("stderr", error);
+                self.output("console", error);
             }
             match verdict {
                 Verdict::Stop => {
@@ -332,12 +332,14 @@ impl Engine {
         }
         let ident = current_ident();
         let step_stop = self.plans.get(&ident).and_then(|plan| {
-            let stoppable = origin == Origin::User || !just_my_code;
+            // The program's entry is its own first line, never the library code before it.
+            let stoppable = origin == Origin::User || (!just_my_code && plan.kind != StepKind::ProgramEntry);
             plan.stops_at_line(frame.as_ptr() as usize, stoppable).then_some(plan.kind)
         });
         if let Some(kind) = step_stop {
             let reason = match kind {
                 StepKind::FunctionEntry(id) => StopReason::FunctionBreakpoint(id),
+                StepKind::ProgramEntry => StopReason::Entry,
                 _ => StopReason::Step,
             };
             self.park(py, &frame, reason);

@@ -110,6 +110,12 @@ pub struct Engine {
     state: Mutex<State>,
     client: Mutex<Option<UnboundedSender<EngineEvent>>>,
     client_attached: AtomicBool,
+    /// Whether the program's stdout/stderr go to the client as output events.
+    forward_program_output: AtomicBool,
+    /// The program is held before its first line by --wait-for-client.
+    program_waiting: AtomicBool,
+    /// What the program is (a file, `-m module`, `-c`), for the `process` event.
+    program_name: String,
     plans: DashMap<u64, StepPlan>,
     stop_all_active: AtomicBool,
     /// Bumped by each all-threads stop; a thread resumed alone is exempt from the stop it saw.
@@ -164,7 +170,7 @@ fn is_pydbg_thread() -> bool {
 
 /// Registers the tool with `sys.monitoring`. `internal` and `library` are path prefixes of
 /// pydbg's own files and of the standard library and site-packages.
-pub fn install(py: Python<'_>, internal: Vec<String>, library: Vec<String>) -> PyResult<()> {
+pub fn install(py: Python<'_>, internal: Vec<String>, library: Vec<String>, program_name: String) -> PyResult<()> {
     if ENGINE.get().is_some() {
         return Ok(());
     }
@@ -210,6 +216,9 @@ pub fn install(py: Python<'_>, internal: Vec<String>, library: Vec<String>) -> P
         }),
         client: Mutex::new(None),
         client_attached: AtomicBool::new(false),
+        forward_program_output: AtomicBool::new(true),
+        program_waiting: AtomicBool::new(false),
+        program_name,
         plans: DashMap::new(),
         stop_all_active: AtomicBool::new(false),
         stop_all_epoch: AtomicU64::new(0),
@@ -241,6 +250,31 @@ pub fn install(py: Python<'_>, internal: Vec<String>, library: Vec<String>) -> P
 
 impl Engine {
     // ------------------------------------------------------------ client and program lifecycle
+
+    pub fn program_name(&self) -> &str {
+        &self.program_name
+    }
+
+    pub fn set_forward_program_output(&self, on: bool) {
+        self.forward_program_output.store(on, Ordering::Release);
+    }
+
+    /// The program's own stdout/stderr, from the tee in `_hooks.py`.
+    pub fn program_output(&self, category: &'static str, text: String) {
+        if self.forward_program_output.load(Ordering::Acquire) {
+            self.output(category, text);
+        }
+    }
+
+    /// stopOnEntry: stop at the first line of the user's program, if it has not started yet.
+    pub fn stop_on_entry(&self, py: Python<'_>) {
+        if !self.program_waiting.load(Ordering::Acquire) {
+            return;
+        }
+        let Some(main) = self.state.lock().threads.ident_of(1) else { return };
+        self.plans.insert(main, StepPlan::entry(StepKind::ProgramEntry));
+        self.refresh_events(py);
+    }
 
     pub fn attach_client(&self, events: UnboundedSender<EngineEvent>) {
         *self.client.lock() = Some(events);
@@ -317,6 +351,7 @@ impl Engine {
 
     /// Blocks the calling Python thread until a client has sent configurationDone.
     pub fn wait_for_configuration(&self, py: Python<'_>) {
+        self.program_waiting.store(true, Ordering::Release);
         py.detach(|| {
             let (done, signal) = &self.configuration_done;
             let mut done = done.lock();
@@ -324,6 +359,7 @@ impl Engine {
                 signal.wait(&mut done);
             }
         });
+        self.program_waiting.store(false, Ordering::Release);
     }
 
     /// The program has ended with `code`: tell the client, and wait (bounded) until it is told.
@@ -347,6 +383,8 @@ impl Engine {
         unsafe {
             libc::kill(libc::getpid(), libc::SIGINT);
         }
+        // A program held by --wait-for-client goes on, to meet its KeyboardInterrupt.
+        self.configuration_done();
     }
 
     pub fn is_terminating(&self) -> bool {

@@ -10,6 +10,8 @@ pub enum StepKind {
     Out,
     /// A function breakpoint matched at PY_START: stop at the function's first line.
     FunctionEntry(i64),
+    /// stopOnEntry: stop at the first line of the user's program.
+    ProgramEntry,
 }
 
 pub struct StepPlan {
@@ -52,10 +54,11 @@ impl StepPlan {
         })
     }
 
-    /// A plan with no origin frame: stop at the next line of the function being entered.
-    pub fn entry(bp_id: i64) -> Self {
+    /// A plan with no origin frame: stop at the next line entered (`FunctionEntry`,
+    /// `ProgramEntry`).
+    pub fn entry(kind: StepKind) -> Self {
         StepPlan {
-            kind: StepKind::FunctionEntry(bp_id),
+            kind,
             origin: None,
             ancestors: Vec::new(),
             origin_is_generator: false,
@@ -85,7 +88,7 @@ impl StepPlan {
             return false;
         }
         match self.kind {
-            StepKind::In | StepKind::FunctionEntry(_) => true,
+            StepKind::In | StepKind::FunctionEntry(_) | StepKind::ProgramEntry => true,
             StepKind::Over => {
                 self.is_origin(frame) || self.origin_done || (!self.origin_is_generator && self.is_ancestor(frame))
             }
@@ -132,7 +135,7 @@ impl StepPlan {
 
     fn returned_to<'py>(&mut self, frame: &Bound<'py, PyAny>) -> PyResult<Option<Bound<'py, PyAny>>> {
         let caller = frame.getattr("f_back")?;
-        if caller.is_none() || matches!(self.kind, StepKind::In | StepKind::FunctionEntry(_)) {
+        if caller.is_none() || matches!(self.kind, StepKind::In | StepKind::FunctionEntry(_) | StepKind::ProgramEntry) {
             return Ok(None);
         }
         self.return_to = Some(caller.clone().unbind());

@@ -29,6 +29,7 @@ pub enum StopReason {
     Breakpoint(i64),
     FunctionBreakpoint(i64),
     Step,
+    Entry,
     /// Parked because another thread stopped, or because the client asked for a pause.
     Pause,
     /// `text` is the exception as `Type: message`.
@@ -44,6 +45,7 @@ impl StopReason {
             StopReason::Breakpoint(_) => "breakpoint",
             StopReason::FunctionBreakpoint(_) => "function breakpoint",
             StopReason::Step => "step",
+            StopReason::Entry => "entry",
             StopReason::Pause => "pause",
             StopReason::Exception { .. } => "exception",
         }

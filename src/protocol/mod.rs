@@ -2,6 +2,7 @@
 //!
 //! pydbg owns these types instead of using the `dap` crate; docs/decisions.md says why.
 
+pub mod capabilities;
 pub mod codec;
 pub mod message;
 pub mod types;

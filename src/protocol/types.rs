@@ -26,6 +26,11 @@ pub struct AttachArguments {
     /// Seconds one `repr` or attribute read may run before it is interrupted.
     pub repr_timeout: Option<f64>,
     pub show_return_value: Option<bool>,
+    /// Send the program's stdout/stderr as output events (default true). The launch adapter
+    /// turns it off when it shows the program's output itself.
+    pub redirect_output: Option<bool>,
+    /// Stop at the program's first line (only before the program has started).
+    pub stop_on_entry: Option<bool>,
 }
 
 /// debugpy's `variablePresentation`: each of "group", "inline" or "hide".

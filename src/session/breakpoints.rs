@@ -4,8 +4,8 @@ use super::{with_gil, Session};
 use crate::engine::engine;
 use crate::engine::exceptions::{BreakMode, ExceptionFilters, ExceptionOption, TypeMatcher};
 use crate::protocol::types::{
-    BreakpointsBody, ExceptionBreakpointsFilter, SetBreakpointsArguments, SetExceptionBreakpointsArguments,
-    SetFunctionBreakpointsArguments, SourceBreakpoint,
+    BreakpointsBody, SetBreakpointsArguments, SetExceptionBreakpointsArguments, SetFunctionBreakpointsArguments,
+    SourceBreakpoint,
 };
 use crate::protocol::Request;
 
@@ -38,39 +38,6 @@ pub async fn set_function_breakpoints(session: &Session, request: &Request) {
         Err(e) => Err(e),
     };
     session.respond(request, result);
-}
-
-const CONDITION_HELP: &str =
-    "Exception types to stop on, e.g. \"ValueError, KeyError\", or to skip, e.g. \"not StopIteration\"";
-
-/// The filters offered in `initialize`.
-pub fn exception_filters() -> Vec<ExceptionBreakpointsFilter> {
-    vec![
-        ExceptionBreakpointsFilter {
-            filter: "raised",
-            label: "Raised Exceptions",
-            description: "Stop where an exception is raised, even if it is handled.",
-            default: false,
-            supports_condition: true,
-            condition_description: CONDITION_HELP,
-        },
-        ExceptionBreakpointsFilter {
-            filter: "uncaught",
-            label: "Uncaught Exceptions",
-            description: "Stop before an exception ends the program or a thread.",
-            default: true,
-            supports_condition: true,
-            condition_description: CONDITION_HELP,
-        },
-        ExceptionBreakpointsFilter {
-            filter: "userUnhandled",
-            label: "User Uncaught Exceptions",
-            description: "Stop when an exception leaves your code into library code, or leaves your code unhandled.",
-            default: false,
-            supports_condition: true,
-            condition_description: CONDITION_HELP,
-        },
-    ]
 }
 
 pub async fn set_exception_breakpoints(session: &Session, request: &Request) {

@@ -5,9 +5,9 @@ use std::time::Duration;
 
 use super::{with_gil, Session};
 use crate::engine::engine;
+use crate::protocol::capabilities::capabilities;
 use crate::protocol::types::{
-    AttachArguments, Capabilities, ContinuedEventBody, DisconnectArguments, ExitedEventBody, InitializeArguments,
-    ProcessEventBody,
+    AttachArguments, ContinuedEventBody, DisconnectArguments, ExitedEventBody, InitializeArguments, ProcessEventBody,
 };
 use crate::protocol::{Outgoing, Request};
 
@@ -19,29 +19,7 @@ pub fn initialize(session: &Session, request: &Request) {
     if let Ok(args) = &args {
         tracing::info!(client = ?args.client_id, adapter = ?args.adapter_id, "initialize");
     }
-    session.respond(
-        request,
-        args.map(|_| Capabilities {
-            supports_configuration_done_request: true,
-            supports_function_breakpoints: true,
-            supports_conditional_breakpoints: true,
-            supports_hit_conditional_breakpoints: true,
-            supports_log_points: true,
-            supports_evaluate_for_hovers: true,
-            supports_terminate_request: true,
-            support_terminate_debuggee: true,
-            supports_delayed_stack_trace_loading: true,
-            supports_single_thread_execution_requests: true,
-            supports_exception_info_request: true,
-            supports_exception_filter_options: true,
-            supports_exception_options: true,
-            supports_set_variable: true,
-            supports_set_expression: true,
-            supports_completions_request: true,
-            completion_trigger_characters: vec![".", "["],
-            exception_breakpoint_filters: super::breakpoints::exception_filters(),
-        }),
-    );
+    session.respond(request, args.map(|_| capabilities()));
     session.send(Outgoing::bare_event("initialized"));
 }
 
@@ -56,7 +34,7 @@ pub async fn attach(session: &Session, request: &Request) {
         session.send(Outgoing::event(
             "process",
             ProcessEventBody {
-                name: std::env::args().nth(1).unwrap_or_else(|| "python".into()),
+                name: engine().program_name().to_owned(),
                 system_process_id: std::process::id() as i64,
                 is_local_process: true,
                 start_method: "attach",
@@ -77,6 +55,10 @@ async fn configure(args: AttachArguments) -> Result<(), String> {
         crate::inspect::watchdog::set_limit(seconds);
     }
     engine().set_show_return_value(args.show_return_value.unwrap_or(true));
+    engine().set_forward_program_output(args.redirect_output.unwrap_or(true));
+    if args.stop_on_entry == Some(true) {
+        with_gil(|py| engine().stop_on_entry(py)).await;
+    }
     with_gil(move |py| engine().set_just_my_code(py, args.just_my_code.unwrap_or(true), &args.rules)).await
 }
 
