@@ -101,22 +101,28 @@ async fn variables(request: &Request) -> Result<crate::protocol::types::Variable
 async fn evaluate(request: &Request) -> Result<crate::protocol::types::EvaluateBody, String> {
     let args: EvaluateArguments = request.args()?;
     let context = args.context.unwrap_or_else(|| "repl".into());
-    let thread = match args.frame_id {
-        Some(id) => Some(handles::frame_thread(id).ok_or(format!("there is no frame {id}"))?),
-        None => None,
-    };
-    let work = move |py: Python<'_>| {
-        let frame = match args.frame_id {
-            Some(id) => Some(handles::frame(py, id).ok_or("that frame is gone")?.1.into_bound(py)),
-            None => None,
-        };
-        let hex = args.format.and_then(|f| f.hex).unwrap_or(false);
-        inspect::evaluate(py, thread.unwrap_or(0), &args.expression, frame.as_ref(), &context, hex)
-    };
-    match thread {
-        Some(thread) => flatten(on_thread(thread, work).await),
-        None => with_gil(work).await,
-    }
+    let hex = args.format.and_then(|f| f.hex).unwrap_or(false);
+    in_frame(args.frame_id, move |py, thread, frame| {
+        inspect::evaluate(py, thread, &args.expression, frame.as_ref(), &context, hex)
+    })
+    .await
+}
+
+/// Runs `work` with the frame `frame_id` (if given) on the thread that owns it; without a frame,
+/// with the GIL on a blocking thread (and thread 0).
+async fn in_frame<R: Send + 'static>(
+    frame_id: Option<i64>,
+    work: impl for<'py> FnOnce(Python<'py>, u64, Option<Bound<'py, PyAny>>) -> Result<R, String> + Send + 'static,
+) -> Result<R, String> {
+    let Some(id) = frame_id else { return with_gil(move |py| work(py, 0, None)).await };
+    let thread = handles::frame_thread(id).ok_or(format!("there is no frame {id}"))?;
+    flatten(
+        on_thread(thread, move |py| {
+            let frame = handles::frame(py, id).ok_or("that frame is gone")?.1.into_bound(py);
+            work(py, thread, Some(frame))
+        })
+        .await,
+    )
 }
 
 async fn exception_info(request: &Request) -> Result<crate::protocol::types::ExceptionInfoBody, String> {
@@ -187,21 +193,10 @@ async fn set_expression(request: &Request) -> Result<SetValueBody, String> {
 
 async fn completions(request: &Request) -> Result<CompletionsBody, String> {
     let args: CompletionsArguments = request.args()?;
-    let thread = match args.frame_id {
-        Some(id) => Some(handles::frame_thread(id).ok_or(format!("there is no frame {id}"))?),
-        None => None,
-    };
-    let work = move |py: Python<'_>| {
-        let frame = match args.frame_id {
-            Some(id) => Some(handles::frame(py, id).ok_or("that frame is gone")?.1.into_bound(py)),
-            None => None,
-        };
-        let column = args.column.max(1) as usize;
+    let column = args.column.max(1) as usize;
+    in_frame(args.frame_id, move |py, _, frame| {
         let targets = inspect::complete(py, frame.as_ref(), &args.text, column).map_err(|e| describe_error(py, &e))?;
         Ok(CompletionsBody { targets })
-    };
-    match thread {
-        Some(thread) => flatten(on_thread(thread, work).await),
-        None => with_gil(work).await,
-    }
+    })
+    .await
 }
