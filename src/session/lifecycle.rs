@@ -1,6 +1,7 @@
 //! initialize, attach, configurationDone, disconnect and terminate.
 
 use std::sync::atomic::Ordering;
+use std::sync::Arc;
 use std::time::Duration;
 
 use super::{with_gil, Session};
@@ -74,7 +75,7 @@ pub fn configuration_done(session: &Session, request: &Request) {
     session.respond(request, Ok(()));
 }
 
-pub async fn disconnect(session: &Session, request: &Request) {
+pub async fn disconnect(session: &Arc<Session>, request: &Request) {
     let args = match request.args::<DisconnectArguments>() {
         Ok(args) => args,
         Err(e) => return session.respond::<()>(request, Err(e)),
@@ -89,19 +90,18 @@ pub async fn disconnect(session: &Session, request: &Request) {
 }
 
 /// Ends the program: a KeyboardInterrupt first, then the process after a grace period.
-pub async fn terminate(session: &Session, request: &Request) {
+pub async fn terminate(session: &Arc<Session>, request: &Request) {
     crate::inspect::handles::clear();
     with_gil(|py| engine().terminate(py)).await;
     session.respond(request, Ok(()));
     session.send(Outgoing::event("continued", ContinuedEventBody { thread_id: 1, all_threads_continued: true }));
-    let out = session.out.clone();
+    let session = session.clone();
     tokio::spawn(async move {
         tokio::time::sleep(TERMINATE_GRACE).await;
         tracing::warn!("the program did not end within {TERMINATE_GRACE:?} of terminate; ending the process");
-        let stale = Session { out, closing: Default::default() };
-        stale.send(Outgoing::event("exited", ExitedEventBody { exit_code: 1 }));
-        stale.send(Outgoing::bare_event("terminated"));
-        stale.flush().await;
+        session.send(Outgoing::event("exited", ExitedEventBody { exit_code: 1 }));
+        session.send(Outgoing::bare_event("terminated"));
+        session.flush().await;
         std::process::exit(1);
     });
 }
