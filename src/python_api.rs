@@ -59,6 +59,19 @@ fn program_exited(py: Python<'_>, code: i64) {
     engine::engine().program_exited(py, code);
 }
 
+/// Stops in `frame` (the caller of `breakpoint()`) if a client is attached.
+#[pyfunction]
+fn breakpoint(py: Python<'_>, frame: &Bound<'_, PyAny>) {
+    if let Some(engine) = engine::try_engine() {
+        engine.breakpoint_call(py, frame);
+    }
+}
+
+#[pyfunction]
+fn is_client_connected() -> bool {
+    engine::try_engine().is_some_and(|e| e.is_client_attached())
+}
+
 /// True once a client asked to terminate the program.
 #[pyfunction]
 fn is_terminating() -> bool {
@@ -84,6 +97,8 @@ fn core_module(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_function(wrap_pyfunction!(program_exited, m)?)?;
     m.add_function(wrap_pyfunction!(uncaught, m)?)?;
     m.add_function(wrap_pyfunction!(is_terminating, m)?)?;
+    m.add_function(wrap_pyfunction!(breakpoint, m)?)?;
+    m.add_function(wrap_pyfunction!(is_client_connected, m)?)?;
     m.add_function(wrap_pyfunction!(init_logging, m)?)?;
     Ok(())
 }

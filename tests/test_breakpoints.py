@@ -1,6 +1,7 @@
 """Line and function breakpoints: resolution, conditions, hit counts, logpoints, and the places
 a breakpoint must work (module body, functions, late imports, nested code, running loops)."""
 
+import os
 import time
 
 from conftest import line_of
@@ -242,3 +243,25 @@ def test_function_breakpoint_with_module_prefix_and_condition(sessions):
     client.ok("continue", {"threadId": stop["threadId"]})
     assert client.debuggee.wait() == 0
     assert len(client.events("stopped")) == 1
+
+
+def test_path_mappings_translate_breakpoints_and_stack_paths(sessions, tmp_path):
+    """The client knows the program as /…/local/app.py; it runs as /…/remote/app.py."""
+    remote = tmp_path / "remote"
+    path = sessions.program("""
+    value = 1
+    value += 1  # stop
+    """, name="remote/app.py")
+    local_root = str(tmp_path / "local")
+    local_path = os.path.join(local_root, "app.py")
+    debuggee = sessions.start([path], cwd=str(remote))
+    client = sessions.client(debuggee)
+    # remoteRoot "." is the program's working directory.
+    bps = client.handshake({local_path: [line_of(path, "# stop")]},
+                           attach_args={"pathMappings": [{"localRoot": local_root, "remoteRoot": "."}]})
+    assert bps[local_path][0]["verified"] is True
+    stop = client.wait_stopped()
+    frame = client.top_frame(stop["threadId"])
+    assert frame["source"]["path"] == local_path and frame["line"] == line_of(path, "# stop")
+    client.ok("continue", {"threadId": stop["threadId"]})
+    assert client.wait_event("exited")["body"]["exitCode"] == 0

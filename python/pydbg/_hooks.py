@@ -1,5 +1,8 @@
-"""The two places where pydbg must see the program from Python: its output and its threads."""
+"""The places where pydbg must see the program from Python: its output, its threads, and its
+calls to `breakpoint()`."""
 
+import os
+import sys
 import threading
 
 from pydbg import _core
@@ -53,3 +56,19 @@ def install_thread_hook():
         original_excepthook(args)
 
     threading.excepthook = excepthook
+
+
+def install_breakpoint_hook():
+    """The built-in `breakpoint()` stops in pydbg, unless PYTHONBREAKPOINT says otherwise: "0"
+    turns it off and any other hook is called instead, as the interpreter's default hook does."""
+    sys.breakpointhook = _breakpointhook
+
+
+def _breakpointhook(*args, **kwargs):
+    chosen = os.environ.get("PYTHONBREAKPOINT", "")
+    if chosen == "0":
+        return None
+    if chosen and chosen != "pydbg.breakpoint":
+        return sys.__breakpointhook__(*args, **kwargs)
+    _core.breakpoint(sys._getframe(1))
+    return None

@@ -69,25 +69,6 @@ def parse_args(argv):
     raise UsageError("nothing to run: give a FILE, -m MODULE or -c CODE", show_usage=True)
 
 
-def internal_paths():
-    """pydbg's own package and runpy, which starts the program: never shown, never stopped in."""
-    import runpy
-
-    return [os.path.dirname(os.path.abspath(__file__)), os.path.abspath(runpy.__file__), "<frozen runpy>"]
-
-
-def library_prefixes():
-    import site
-    import sysconfig
-
-    paths = sysconfig.get_paths()
-    prefixes = {paths[k] for k in ("stdlib", "platstdlib", "purelib", "platlib") if k in paths}
-    prefixes.update(site.getsitepackages())
-    if site.ENABLE_USER_SITE and site.getusersitepackages():
-        prefixes.add(site.getusersitepackages())
-    return sorted(prefixes)
-
-
 def main(argv=None):
     if sys.version_info < (3, 12):
         print(f"pydbg: needs Python 3.12 or newer; this is {sys.version.split()[0]} ({sys.executable})",
@@ -112,33 +93,18 @@ def main(argv=None):
             print(f"pydbg: no module named {what!r}", file=sys.stderr)
             return 2
 
-    from pydbg import _core, _hooks
+    from pydbg import _core, _setup
 
+    program = what if kind == "file" else f"{kind} {what}" if kind == "-m" else "-c"
+    if options["connect"]:
+        mode, (host, port) = "connect", options["connect"]
+    else:
+        mode, (host, port) = "listen", options["listen"] or (DEFAULT_HOST, 5678)
     try:
-        _core.init_logging(options["log_dir"])
-    except OSError as e:
+        _setup.start(mode, host, port, program, options["log_dir"])
+    except _setup.StartError as e:
         print(f"pydbg: {e}", file=sys.stderr)
-        return 2
-    try:
-        program = what if kind == "file" else f"{kind} {what}" if kind == "-m" else "-c"
-        _core.install(internal_paths(), library_prefixes(), program)
-    except RuntimeError as e:
-        print(f"pydbg: {e}", file=sys.stderr)
-        return 2
-    try:
-        if options["connect"]:
-            host, port = options["connect"]
-            _core.connect(host, port)
-        else:
-            host, port = options["listen"] or (DEFAULT_HOST, 5678)
-            _core.listen(host, port)
-    except OSError as e:
-        verb = "connect to" if options["connect"] else "listen on"
-        print(f"pydbg: cannot {verb} {host}:{port}: {e}", file=sys.stderr)
         return 1
-
-    _hooks.install_output_tee(sys)
-    _hooks.install_thread_hook()
     return run_program(_core, kind, what, program_args, options["wait"])
 
 
@@ -236,6 +202,8 @@ def exit_status(code):
 
 def report_uncaught(exc_type, exc, tb):
     """Shows the traceback as plain Python would, without pydbg's own frames."""
+    from pydbg._setup import internal_paths
+
     package_dir, *runpy_files = internal_paths()
     while tb is not None:
         filename = tb.tb_frame.f_code.co_filename

@@ -387,6 +387,17 @@ impl Engine {
         self.configuration_done();
     }
 
+    pub fn is_client_attached(&self) -> bool {
+        self.client_attached.load(Ordering::Acquire)
+    }
+
+    /// `breakpoint()` in the program: stops in `frame`, the caller's, while a client is attached.
+    pub fn breakpoint_call(&self, py: Python<'_>, frame: &Bound<'_, PyAny>) {
+        if self.is_client_attached() && !self.is_terminating() && !is_pydbg_thread() {
+            self.park(py, frame, StopReason::BreakpointCall);
+        }
+    }
+
     pub fn is_terminating(&self) -> bool {
         self.terminating.load(Ordering::Acquire)
     }

@@ -30,6 +30,8 @@ pub enum StopReason {
     FunctionBreakpoint(i64),
     Step,
     Entry,
+    /// The program called `breakpoint()` or `pydbg.breakpoint()`.
+    BreakpointCall,
     /// Parked because another thread stopped, or because the client asked for a pause.
     Pause,
     /// `text` is the exception as `Type: message`.
@@ -42,7 +44,7 @@ pub enum StopReason {
 impl StopReason {
     fn dap_reason(&self) -> &'static str {
         match self {
-            StopReason::Breakpoint(_) => "breakpoint",
+            StopReason::Breakpoint(_) | StopReason::BreakpointCall => "breakpoint",
             StopReason::FunctionBreakpoint(_) => "function breakpoint",
             StopReason::Step => "step",
             StopReason::Entry => "entry",
@@ -144,6 +146,7 @@ impl Threads {
                 }),
                 Some(text.clone()),
             ),
+            StopReason::BreakpointCall => (Some("Paused on breakpoint()".to_owned()), None),
             _ => (None, None),
         };
         StoppedEventBody {

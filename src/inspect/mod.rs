@@ -77,7 +77,7 @@ fn source_for(filename: &str) -> Source {
         return Source { name: Some(filename.to_owned()), ..Default::default() };
     }
     let name = std::path::Path::new(filename).file_name().map(|n| n.to_string_lossy().into_owned());
-    Source { name, path: Some(filename.to_owned()), ..Default::default() }
+    Source { name, path: Some(crate::path_mappings::to_client(filename)), ..Default::default() }
 }
 
 pub fn scopes(thread: u64, frame: Py<PyAny>, py: Python<'_>) -> ScopesBody {

@@ -31,6 +31,14 @@ pub struct AttachArguments {
     pub redirect_output: Option<bool>,
     /// Stop at the program's first line (only before the program has started).
     pub stop_on_entry: Option<bool>,
+    pub path_mappings: Vec<PathMappingArgument>,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct PathMappingArgument {
+    pub local_root: String,
+    pub remote_root: String,
 }
 
 /// debugpy's `variablePresentation`: each of "group", "inline" or "hide".

@@ -12,7 +12,8 @@ use crate::protocol::Request;
 pub async fn set_breakpoints(session: &Session, request: &Request) {
     let result = async {
         let args: SetBreakpointsArguments = request.args()?;
-        let path = args.source.path.clone().ok_or("setBreakpoints needs source.path")?;
+        let path = args.source.path.as_deref().ok_or("setBreakpoints needs source.path")?;
+        let path = crate::path_mappings::to_program(path);
         let requested: Vec<SourceBreakpoint> = match (args.breakpoints, args.lines) {
             (Some(bps), _) => bps,
             (None, Some(lines)) => {

@@ -55,6 +55,8 @@ async fn configure(args: AttachArguments) -> Result<(), String> {
         }
         crate::inspect::watchdog::set_limit(seconds);
     }
+    let program_cwd = std::env::current_dir().map(|d| d.to_string_lossy().into_owned()).unwrap_or_default();
+    crate::path_mappings::set(&args.path_mappings, &program_cwd);
     engine().set_show_return_value(args.show_return_value.unwrap_or(true));
     engine().set_forward_program_output(args.redirect_output.unwrap_or(true));
     if args.stop_on_entry == Some(true) {
