@@ -1,0 +1,433 @@
+-- One pydbg + nvim-dap check, chosen by $PYDBG_NVIM_CASE. Loaded by init.lua once Neovim has
+-- started. Appends "PASS <case>: <what>" / "FAIL <case>: <what> (<why>)" lines to
+-- $PYDBG_NVIM_RESULTS, then quits Neovim. The adapter definitions are the ones docs/neovim.md
+-- gives, with absolute paths taken from $PYDBG_PYTHON.
+local dap = require("dap")
+local uv = vim.uv or vim.loop
+
+local here = vim.fs.dirname(debug.getinfo(1, "S").source:sub(2))
+local case = assert(os.getenv("PYDBG_NVIM_CASE"), "set PYDBG_NVIM_CASE")
+local results_path = assert(os.getenv("PYDBG_NVIM_RESULTS"), "set PYDBG_NVIM_RESULTS")
+local python = assert(os.getenv("PYDBG_PYTHON"), "set PYDBG_PYTHON")
+local target = here .. "/target.py"
+local BREAK_LINE = 8 -- `return total  # BREAK` in target.py
+local TIMEOUT = 15000
+
+local failed = false
+local function emit(ok, what, why)
+  local line = string.format("%s %s: %s", ok and "PASS" or "FAIL", case, what)
+  if not ok then
+    failed = true
+    line = line .. " (" .. tostring(why) .. ")"
+  end
+  local f = assert(io.open(results_path, "a"))
+  f:write(line, "\n")
+  f:close()
+end
+local function check(cond, what, why)
+  emit(cond and true or false, what, why)
+  return cond
+end
+
+local function quit()
+  vim.cmd("qa!")
+end
+
+-- Hard stop: whatever happens, Neovim leaves after 90 s.
+local watchdog = uv.new_timer()
+watchdog:start(90000, 0, vim.schedule_wrap(function()
+  emit(false, "finished in time", "watchdog after 90 s")
+  quit()
+end))
+
+local function wait(pred, ms)
+  return vim.wait(ms or TIMEOUT, pred, 20)
+end
+
+local function free_port()
+  local tcp = uv.new_tcp()
+  tcp:bind("127.0.0.1", 0)
+  local port = tcp:getsockname().port
+  tcp:close()
+  return port
+end
+
+local function alive(pid)
+  -- kill(pid, 0): true while the process exists. A zombie counts as gone: ps says so.
+  if not pid then
+    return false
+  end
+  local out = vim.fn.system({ "ps", "-o", "stat=", "-p", tostring(pid) })
+  return vim.v.shell_error == 0 and not out:match("Z")
+end
+
+local bin = vim.fs.dirname(python)
+
+-- The adapters, as in docs/neovim.md.
+local adapters = {
+  -- launch (and attach with `connect`) through the stdio adapter
+  console_script = { type = "executable", command = bin .. "/pydbg-adapter" },
+  python_m = { type = "executable", command = python, args = { "-m", "pydbg.adapter" } },
+}
+
+-- Events the checks look at.
+local ev = { stopped = {}, output = {}, exited = nil, terminated = false, initialized = 0, process = nil }
+local order = {}
+for _, name in ipairs({ "event_stopped", "event_output", "event_exited", "event_terminated",
+  "event_initialized", "event_process", "launch", "attach", "configurationDone" }) do
+  dap.listeners.after[name]["pydbg-check"] = function(_, a, b)
+    table.insert(order, name)
+    if name == "event_stopped" then
+      table.insert(ev.stopped, a)
+    elseif name == "event_output" then
+      table.insert(ev.output, a)
+    elseif name == "event_exited" then
+      ev.exited = a
+    elseif name == "event_terminated" then
+      ev.terminated = true
+    elseif name == "event_initialized" then
+      ev.initialized = ev.initialized + 1
+    elseif name == "event_process" then
+      ev.process = a
+    elseif name == "launch" or name == "attach" then
+      ev.start_err = a
+    end
+  end
+end
+
+local function output_text(category)
+  local parts = {}
+  for _, o in ipairs(ev.output) do
+    if category == nil or o.category == category then
+      table.insert(parts, o.output)
+    end
+  end
+  return table.concat(parts)
+end
+
+local function request(cmd, args)
+  local s = dap.session()
+  if not s then
+    return nil, "no session"
+  end
+  local done, err, resp = false, nil, nil
+  s:request(cmd, args, function(e, r)
+    err, resp, done = e, r, true
+  end)
+  if not wait(function() return done end) then
+    return nil, cmd .. " timed out"
+  end
+  return resp, err and tostring(err)
+end
+
+-- Wait until a stop has arrived and nvim-dap has no request in flight: it fetches the stack,
+-- scopes, variables (and exceptionInfo) of every stop by itself. Resuming before that makes its
+-- requests fail, as they would for a user who presses continue that fast.
+local function idle()
+  local s = dap.session()
+  return s == nil or (next(s.message_callbacks) == nil and s.current_frame ~= nil)
+end
+local function wait_stopped(n)
+  local ok = wait(function() return #ev.stopped >= n end)
+  wait(idle, 5000)
+  return ok
+end
+
+local function vars_of(frame_id)
+  local scopes, err = request("scopes", { frameId = frame_id })
+  if not scopes then
+    return nil, err
+  end
+  local vars = {}
+  local ref = scopes.scopes[1] and scopes.scopes[1].variablesReference
+  local body, err2 = request("variables", { variablesReference = ref })
+  if not body then
+    return nil, err2
+  end
+  for _, v in ipairs(body.variables) do
+    vars[v.name] = v.value
+  end
+  return vars, scopes.scopes[1].name
+end
+
+local function open_target_with_breakpoint(path, line)
+  vim.cmd.edit(vim.fn.fnameescape(path or target))
+  vim.api.nvim_win_set_cursor(0, { line or BREAK_LINE, 0 })
+  dap.set_breakpoint()
+  return vim.api.nvim_get_current_buf()
+end
+
+-- The part every case shares: stop at the breakpoint, read the stack and the variables,
+-- evaluate, step once. Returns the stopped thread id (or nil).
+local function at_breakpoint(bufnr)
+  if not check(wait_stopped(1), "stopped at the breakpoint", "no stopped event; events: "
+      .. table.concat(order, ",") .. (ev.start_err and ("; start error: " .. tostring(ev.start_err)) or "")) then
+    return nil
+  end
+  local stopped = ev.stopped[1]
+  check(stopped.reason == "breakpoint", "stop reason is breakpoint", vim.inspect(stopped))
+  local bps = require("dap.breakpoints").get(bufnr)[bufnr] or {}
+  local state = bps[1] and bps[1].state
+  check(state and state.verified == true and state.line == BREAK_LINE,
+    "nvim-dap shows the breakpoint as verified", vim.inspect(bps))
+
+  local st, err = request("stackTrace", { threadId = stopped.threadId })
+  if not check(st and #st.stackFrames >= 2, "stackTrace", err or vim.inspect(st)) then
+    return stopped.threadId
+  end
+  local top, caller = st.stackFrames[1], st.stackFrames[2]
+  check(top.name == "compute" and top.line == BREAK_LINE and top.source
+    and top.source.path == target, "top frame is compute at target.py:" .. BREAK_LINE,
+    vim.inspect(top))
+  check(caller.name == "main", "second frame is main", vim.inspect(caller))
+
+  local vars, scope_name = vars_of(top.id)
+  check(vars and vars.n == "5" and vars.total == "10",
+    "locals n=5 total=10 (scope " .. tostring(scope_name) .. ")", vim.inspect(vars))
+
+  local r, e = request("evaluate", { expression = 'data["items"]', frameId = caller.id, context = "repl" })
+  check(r and r.result == "[1, 2, 3]", "evaluate in the caller's frame", e or vim.inspect(r))
+
+  -- nvim-dap's own view: its current frame and the cursor.
+  wait(function()
+    local s = dap.session()
+    return s and s.current_frame ~= nil
+  end, 3000)
+  local s = dap.session()
+  check(s and s.current_frame and s.current_frame.line == BREAK_LINE,
+    "nvim-dap's current frame is the breakpoint line", s and vim.inspect(s.current_frame))
+  check(vim.api.nvim_win_get_cursor(0)[1] == BREAK_LINE and vim.api.nvim_buf_get_name(0) == target,
+    "cursor jumped to the breakpoint", vim.api.nvim_buf_get_name(0) .. ":" .. vim.api.nvim_win_get_cursor(0)[1])
+
+  -- One step over `return total`: pydbg shows the calling line again.
+  dap.step_over()
+  if check(wait_stopped(2), "stopped after step_over", table.concat(order, ",")) then
+    local st2 = request("stackTrace", { threadId = ev.stopped[2].threadId, levels = 1 })
+    local f = st2 and st2.stackFrames[1]
+    check(ev.stopped[2].reason == "step" and f and f.name == "main" and f.line == 13,
+      "step_over lands in main line 13", vim.inspect({ ev.stopped[2], f }))
+  end
+  return stopped.threadId
+end
+
+local function session_closed()
+  return dap.session() == nil
+end
+
+local function run_to_end(expect_exit_code)
+  -- nvim-dap turns on the exception filters marked default (pydbg: `uncaught`), and
+  -- `sys.exit(3)` is an uncaught SystemExit with a non-zero code, so the program stops there
+  -- once more, as under debugpy.
+  local n = #ev.stopped
+  dap.continue()
+  wait(function() return ev.terminated or #ev.stopped > n end)
+  if #ev.stopped > n then
+    wait_stopped(n + 1)
+    local stopped = ev.stopped[#ev.stopped]
+    local info = request("exceptionInfo", { threadId = stopped.threadId })
+    check(stopped.reason == "exception" and info and info.exceptionId:find("SystemExit", 1, true),
+      "sys.exit(3) stops as an uncaught SystemExit", vim.inspect({ stopped, info }))
+    dap.continue()
+  end
+  check(wait(function() return ev.terminated end), "terminated event after continue", table.concat(order, ","))
+  if expect_exit_code ~= false then
+    check(ev.exited and ev.exited.exitCode == expect_exit_code,
+      "exited event with exitCode " .. tostring(expect_exit_code), vim.inspect(ev.exited))
+  end
+  check(wait(session_closed, 5000), "nvim-dap closed the session", "dap.session() still set")
+end
+
+-- Start `pydbg --listen PORT --wait-for-client target.py` as a job; returns port and a table
+-- that gets .code when the job ends.
+local function start_listener()
+  local port = free_port()
+  local job = { out = {} }
+  job.id = vim.fn.jobstart({ python, "-m", "pydbg", "--listen", tostring(port), "--wait-for-client", target }, {
+    on_exit = function(_, code) job.code = code end,
+    on_stdout = function(_, data) vim.list_extend(job.out, data) end,
+    on_stderr = function(_, data) vim.list_extend(job.out, data) end,
+  })
+  job.pid = vim.fn.jobpid(job.id)
+  -- nvim-dap retries a refused connection 14 times, 250 ms apart; wait for the port anyway, so
+  -- a slow start does not eat that budget.
+  wait(function()
+    local ok = vim.fn.system({ python, "-c",
+      "import socket,sys; s=socket.socket(); sys.exit(s.connect_ex(('127.0.0.1'," .. port .. ")))" })
+    return vim.v.shell_error == 0 and ok ~= nil
+  end, 5000)
+  return port, job
+end
+
+local cases = {}
+
+-- launch through `pydbg-adapter`, output in the debug console (internalConsole).
+function cases.launch()
+  dap.adapters.pydbg = adapters.console_script
+  local buf = open_target_with_breakpoint()
+  dap.run({ type = "pydbg", request = "launch", name = "Launch file", program = "${file}" })
+  at_breakpoint(buf)
+  run_to_end(3)
+  check(output_text("stdout"):find("result 10 2", 1, true), "program output in output events",
+    vim.inspect(ev.output))
+  check(ev.process and ev.process.systemProcessId and not alive(ev.process.systemProcessId),
+    "program process gone", vim.inspect(ev.process))
+end
+
+-- The same through `python -m pydbg.adapter`.
+cases["launch-python-m"] = function()
+  dap.adapters.pydbg = adapters.python_m
+  local buf = open_target_with_breakpoint()
+  dap.run({ type = "pydbg", request = "launch", name = "Launch file", program = "${file}" })
+  at_breakpoint(buf)
+  run_to_end(3)
+end
+
+-- console = "integratedTerminal": nvim-dap answers runInTerminal with a terminal buffer.
+function cases.terminal()
+  dap.adapters.pydbg = adapters.console_script
+  local buf = open_target_with_breakpoint()
+  dap.run({ type = "pydbg", request = "launch", name = "Launch file in a terminal", program = "${file}",
+    console = "integratedTerminal" })
+  at_breakpoint(buf)
+  local term
+  for _, b in ipairs(vim.api.nvim_list_bufs()) do
+    if vim.api.nvim_buf_get_name(b):find("[dap-terminal]", 1, true) then
+      term = b
+    end
+  end
+  check(term and vim.bo[term].buftype == "terminal", "runInTerminal opened a [dap-terminal] buffer",
+    "buffers: " .. vim.inspect(vim.tbl_map(vim.api.nvim_buf_get_name, vim.api.nvim_list_bufs())))
+  run_to_end(3)
+  if term then
+    local text
+    wait(function()
+      text = table.concat(vim.api.nvim_buf_get_lines(term, 0, -1, false), "\n")
+      return text:find("result 10 2", 1, true) ~= nil
+    end, 5000)
+    check(text:find("result 10 2", 1, true), "program output in the terminal buffer", text)
+  end
+  check(not output_text("stdout"):find("result 10 2", 1, true),
+    "program output not also in the debug console", vim.inspect(ev.output))
+end
+
+-- attach: a `server` adapter straight to `pydbg --listen PORT`.
+cases["attach-server"] = function()
+  local port, job = start_listener()
+  dap.adapters.pydbg_server = { type = "server", host = "127.0.0.1", port = port }
+  local buf = open_target_with_breakpoint()
+  dap.run({ type = "pydbg_server", request = "attach", name = "Attach to pydbg --listen" })
+  at_breakpoint(buf)
+  run_to_end(3)
+  check(wait(function() return job.code ~= nil end, 5000) and job.code == 3,
+    "pydbg exits with the program's code 3", tostring(job.code) .. " " .. table.concat(job.out, "\n"))
+end
+
+-- attach through the stdio adapter with `connect = { host, port }`.
+cases["attach-connect"] = function()
+  local port, job = start_listener()
+  dap.adapters.pydbg = adapters.console_script
+  local buf = open_target_with_breakpoint()
+  dap.run({ type = "pydbg", request = "attach", name = "Attach through pydbg-adapter",
+    connect = { host = "127.0.0.1", port = port } })
+  at_breakpoint(buf)
+  run_to_end(3)
+  check(wait(function() return job.code ~= nil end, 5000) and job.code == 3,
+    "pydbg exits with the program's code 3", tostring(job.code) .. " " .. table.concat(job.out, "\n"))
+end
+
+-- :DapTerminate during a launch, stopped at a breakpoint inside `try`: the program ends, and
+-- its `finally` block (which takes 0.5 s) runs. nvim-dap closes the session as soon as
+-- `terminate` is answered, closing the adapter's stdin and sending it SIGINT.
+cases["launch-terminate"] = function()
+  dap.adapters.pydbg = adapters.console_script
+  local marker = vim.fn.tempname()
+  open_target_with_breakpoint(here .. "/cleanup.py", 7)
+  dap.run({ type = "pydbg", request = "launch", name = "Launch cleanup.py", program = "${file}",
+    args = { marker } })
+  if not check(wait_stopped(1), "stopped at the breakpoint", table.concat(order, ",")) then
+    return
+  end
+  local pid = ev.process and ev.process.systemProcessId
+  check(pid and alive(pid), "process event names the running program", vim.inspect(ev.process))
+  local done = false
+  dap.terminate({ on_done = function() done = true end })
+  check(wait(function() return done end), "terminate answered", table.concat(order, ","))
+  check(wait(session_closed, 5000), "nvim-dap closed the session", "dap.session() still set")
+  check(wait(function() return not alive(pid) end, 10000), "program process gone after terminate",
+    "pid " .. tostring(pid) .. " still running")
+  check(vim.fn.filereadable(marker) == 1, "the program's finally block ran", "no " .. marker)
+end
+
+-- :DapTerminate during a launch of a program that started a child process: the adapter kills
+-- what is left of the program's process group (docs/launch.md, "The program's end").
+cases["launch-terminate-child"] = function()
+  dap.adapters.pydbg = adapters.console_script
+  open_target_with_breakpoint(here .. "/child.py", 8)
+  dap.run({ type = "pydbg", request = "launch", name = "Launch child.py", program = "${file}" })
+  if not check(wait_stopped(1), "stopped at the breakpoint", table.concat(order, ",")) then
+    return
+  end
+  local pid = ev.process and ev.process.systemProcessId
+  local child = tonumber(output_text("stdout"):match("child (%d+)\n"))
+  check(child and alive(child), "the program's child runs", output_text())
+  dap.terminate()
+  check(wait(session_closed, 5000), "nvim-dap closed the session", "dap.session() still set")
+  check(wait(function() return not alive(pid) end, 10000), "program process gone after terminate",
+    "pid " .. tostring(pid) .. " still running")
+  local child_gone = wait(function() return not alive(child) end, 10000)
+  check(child_gone, "the program's child is gone after terminate", "child " .. tostring(child) .. " still running")
+  if not child_gone and child then
+    uv.kill(child, "sigkill")
+  end
+end
+
+-- :DapDisconnect from a `server` attach: the program runs on, breakpoints removed, and exits.
+cases["attach-server-disconnect"] = function()
+  local port, job = start_listener()
+  dap.adapters.pydbg_server = { type = "server", host = "127.0.0.1", port = port }
+  local buf = open_target_with_breakpoint()
+  dap.run({ type = "pydbg_server", request = "attach", name = "Attach to pydbg --listen" })
+  if not check(wait_stopped(1), "stopped at the breakpoint", table.concat(order, ",")) then
+    return
+  end
+  local done = false
+  dap.disconnect({ terminateDebuggee = false }, function() done = true end)
+  check(wait(function() return done end), "disconnect answered", table.concat(order, ","))
+  check(wait(function() return job.code ~= nil end, 10000) and job.code == 3,
+    "program ran on and pydbg exited with 3", tostring(job.code) .. " " .. table.concat(job.out, "\n"))
+end
+
+-- :DapTerminate from a `server` attach (nvim-dap sends `terminate`): the program ends.
+cases["attach-server-terminate"] = function()
+  local port, job = start_listener()
+  dap.adapters.pydbg_server = { type = "server", host = "127.0.0.1", port = port }
+  local buf = open_target_with_breakpoint()
+  dap.run({ type = "pydbg_server", request = "attach", name = "Attach to pydbg --listen" })
+  if not check(wait_stopped(1), "stopped at the breakpoint", table.concat(order, ",")) then
+    return
+  end
+  local done = false
+  dap.terminate({ on_done = function() done = true end })
+  check(wait(function() return done end), "terminate answered", table.concat(order, ","))
+  check(wait(function() return job.code ~= nil end, 10000), "pydbg ended after terminate",
+    "still running: " .. table.concat(job.out, "\n"))
+  check(job.code == 130, "pydbg exit code 130 (as Ctrl-C)", tostring(job.code))
+end
+
+local ok, err = xpcall(function()
+  local fn = cases[case]
+  if not fn then
+    emit(false, "known case", "no case " .. case .. "; cases: " .. table.concat(vim.tbl_keys(cases), " "))
+    return
+  end
+  fn()
+end, debug.traceback)
+if not ok then
+  emit(false, "ran without a Lua error", err)
+end
+-- Let nvim-dap stop its adapter before leaving (it sends SIGINT after closing stdin).
+if dap.session() then
+  dap.terminate()
+  wait(session_closed, 5000)
+end
+quit()
