@@ -9,18 +9,18 @@ export interface EditorState {
 
 /**
  * The first step of resolution, before VS Code substitutes variables. F5 without a launch.json
- * gives an empty configuration: like the Python extension, debug the active Python file.
+ * gives a configuration without a request: like the Python extension, debug the active Python file.
  */
 export function resolveConfiguration(
   configuration: PydbgConfiguration,
   editor: EditorState,
 ): PydbgConfiguration | Problem {
-  const isEmpty = !configuration.type && !configuration.request && !configuration.name;
-  if (!isEmpty) return configuration;
+  if (configuration.request) return configuration;
   if (editor.activeFile?.languageId !== "python") {
     return { message: "pydbg: open a Python file to debug it, or add a pydbg configuration to launch.json." };
   }
-  return structuredClone(CURRENT_FILE.configuration);
+  // What VS Code did put there (such as noDebug for Run Without Debugging) stays.
+  return { ...structuredClone(CURRENT_FILE.configuration), ...configuration };
 }
 
 /**

@@ -1,9 +1,9 @@
 import * as vscode from "vscode";
 import { AdapterPlan, planAdapter, PlanInputs } from "./adapterPlan";
 import { bundledAdapterScript } from "./bundle";
-import { resolveConfiguration, serverAddress } from "./configuration";
-import { DEBUG_TYPE, PydbgConfiguration } from "./debugConfiguration";
-import { chooseInterpreter, InterpreterSources, probeInterpreter, withInterpreter } from "./interpreter";
+import { resolveConfiguration } from "./configuration";
+import { DEBUG_TYPE } from "./debugConfiguration";
+import { InterpreterSources, probeInterpreter, withInterpreter } from "./interpreter";
 import { isProblem, Problem } from "./problem";
 import { pythonExtensionInterpreter } from "./pythonExtension";
 
@@ -46,9 +46,7 @@ class ConfigurationProvider implements vscode.DebugConfigurationProvider {
     configuration: vscode.DebugConfiguration,
   ): Promise<vscode.DebugConfiguration | undefined> {
     const inputs = this.planInputs(folder);
-    const resolved: PydbgConfiguration = serverAddress(configuration)
-      ? configuration
-      : withInterpreter(configuration, await chooseInterpreter(configuration, inputs.interpreters));
+    const resolved = await withInterpreter(configuration, inputs.interpreters);
     const plan = await planAdapter(resolved, inputs);
     return isProblem(plan) ? showProblem(plan) : (resolved as vscode.DebugConfiguration);
   }

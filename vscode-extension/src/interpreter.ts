@@ -33,12 +33,16 @@ export async function chooseInterpreter(
 }
 
 /**
- * Names the chosen interpreter in the configuration, so the program runs under the same Python
- * whichever copy of the adapter starts it.
+ * The second step of resolution, after variable substitution: a launch names its interpreter, so
+ * the program runs under the same Python whichever copy of the adapter starts it.
  */
-export function withInterpreter(configuration: PydbgConfiguration, chosen: ChosenInterpreter): PydbgConfiguration {
-  if (chosen.source === "launch.json") return configuration;
-  return { ...configuration, python: chosen.command };
+export async function withInterpreter(
+  configuration: PydbgConfiguration,
+  sources: InterpreterSources,
+): Promise<PydbgConfiguration> {
+  if (configuration.request !== "launch") return configuration;
+  const chosen = await chooseInterpreter(configuration, sources);
+  return chosen.source === "launch.json" ? configuration : { ...configuration, python: chosen.command };
 }
 
 function asCommand(value: string | string[] | undefined): string[] | undefined {

@@ -5,7 +5,7 @@ import * as path from "path";
 import { planAdapter } from "../../src/adapterPlan";
 import { resolveConfiguration } from "../../src/configuration";
 import { PydbgConfiguration } from "../../src/debugConfiguration";
-import { chooseInterpreter, InterpreterSources, probeInterpreter, withInterpreter } from "../../src/interpreter";
+import { InterpreterSources, probeInterpreter, withInterpreter } from "../../src/interpreter";
 import { fromSnippetBody } from "../../src/manifest";
 import { isProblem } from "../../src/problem";
 import { EXTENSION_ROOT } from "../../scripts/paths";
@@ -72,9 +72,7 @@ describe("shipped configurations, end to end", () => {
       configuration.connect.port = await freePort();
       server = startServer(configuration);
     }
-    const withPython = configuration.connect
-      ? configuration
-      : withInterpreter(configuration, await chooseInterpreter(configuration, interpreters));
+    const withPython = await withInterpreter(configuration, interpreters);
     const plan = await planAdapter(withPython, { interpreters, probe: probeInterpreter });
     assert.ok(!isProblem(plan), JSON.stringify(plan));
     assert.strictEqual(plan.kind, configuration.connect ? "server" : "executable");

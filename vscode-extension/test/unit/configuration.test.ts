@@ -12,6 +12,11 @@ describe("resolveConfiguration", () => {
     assert.notStrictEqual(resolved, CURRENT_FILE.configuration, "the shipped configuration must not be handed out");
   });
 
+  it("keeps what VS Code put in a configuration without a request", () => {
+    const resolved = resolveConfiguration({ type: "pydbg", noDebug: true }, pythonFile);
+    assert.deepStrictEqual(resolved, { ...CURRENT_FILE.configuration, noDebug: true });
+  });
+
   it("reports a problem for an empty configuration when no Python file is active", () => {
     for (const editor of [{}, { activeFile: { path: "/w/notes.md", languageId: "markdown" } }]) {
       const resolved = resolveConfiguration({}, editor);

@@ -45,14 +45,22 @@ describe("chooseInterpreter", () => {
 });
 
 describe("withInterpreter", () => {
-  it("names the chosen interpreter in the configuration unless launch.json did", () => {
+  it("names the chosen interpreter in a launch that does not name one", async () => {
     const configuration = { request: "launch", program: "a.py" };
-    assert.deepStrictEqual(withInterpreter(configuration, { command: ["/ext/python"], source: "the Python extension" }), {
+    assert.deepStrictEqual(await withInterpreter(configuration, sources("/ext/python")), {
       ...configuration,
       python: ["/ext/python"],
     });
-    const given = { request: "launch", pythonPath: "/p" };
-    assert.strictEqual(withInterpreter(given, { command: ["/p"], source: "launch.json" }), given);
+  });
+
+  it("keeps a launch that names its interpreter, and any attach, as they are", async () => {
+    for (const configuration of [
+      { request: "launch", pythonPath: "/p" },
+      { request: "attach", listen: { port: 1 } },
+      { request: "attach", connect: { port: 1 } },
+    ]) {
+      assert.strictEqual(await withInterpreter(configuration, sources("/ext/python")), configuration);
+    }
   });
 });
 
