@@ -79,6 +79,7 @@ for _, name in ipairs({ "event_stopped", "event_output", "event_exited", "event_
     table.insert(order, name)
     if name == "event_stopped" then
       table.insert(ev.stopped, a)
+      ev.stopped_session = _
     elseif name == "event_output" then
       table.insert(ev.output, a)
     elseif name == "event_exited" then
@@ -105,8 +106,8 @@ local function output_text(category)
   return table.concat(parts)
 end
 
-local function request(cmd, args)
-  local s = dap.session()
+local function request(cmd, args, session)
+  local s = session or dap.session()
   if not s then
     return nil, "no session"
   end
@@ -379,6 +380,54 @@ cases["launch-terminate-child"] = function()
   if not child_gone and child then
     uv.kill(child, "sigkill")
   end
+end
+
+-- :DapDisconnect during a launch (nvim-dap sends terminateDebuggee = false): the program runs on
+-- to its end, printing as it goes, although nvim-dap closes the adapter's stdin and sends it SIGINT.
+cases["launch-disconnect"] = function()
+  dap.adapters.pydbg = adapters.console_script
+  local marker = here .. "/.ticker-done-" .. tostring(uv.os_getpid())
+  os.remove(marker)
+  open_target_with_breakpoint(here .. "/ticker.py", 6)
+  dap.run({ type = "pydbg", request = "launch", name = "Launch ticker.py", program = "${file}",
+    args = { marker } })
+  if not check(wait_stopped(1), "stopped at the breakpoint", table.concat(order, ",")) then
+    return
+  end
+  local pid = ev.process and ev.process.systemProcessId
+  vim.cmd("DapDisconnect")
+  check(wait(session_closed, 5000), "nvim-dap closed the session", "dap.session() still set")
+  local finished = wait(function() return vim.fn.filereadable(marker) == 1 end, 10000)
+  check(finished, "the program ran on to its end", "no marker; program "
+    .. (alive(pid) and "still running" or "gone"))
+  os.remove(marker)
+end
+
+-- A child process (subProcess): pydbg-adapter sends `startDebugging`, nvim-dap starts a child
+-- session with the same adapter (`dap.adapters[configuration.type]`), and a breakpoint in the
+-- child stops there.
+cases["subprocess"] = function()
+  dap.adapters.pydbg = adapters.console_script
+  open_target_with_breakpoint(here .. "/kid.py", 3)
+  dap.run({ type = "pydbg", request = "launch", name = "Launch parent.py", program = here .. "/parent.py" })
+  if not check(wait_stopped(1), "stopped in the child", table.concat(order, ",")) then
+    return
+  end
+  local s = ev.stopped_session
+  check(s and s.parent ~= nil, "the stop is in a child session of nvim-dap", s and s.config and s.config.name)
+  local st = request("stackTrace", { threadId = ev.stopped[1].threadId }, s)
+  local top = st and st.stackFrames[1]
+  check(top and top.name == "work" and top.line == 3, "top frame is work at kid.py:3", vim.inspect(top))
+  local vars = top and vars_of(top.id) -- through dap.session(): nvim-dap focuses the stopped one
+  check(vars and vars.value == "42", "locals of the child", vim.inspect(vars))
+  dap.continue()
+  local done = wait(function()
+    return output_text("stdout"):find("kid exited 0", 1, true) ~= nil
+  end)
+  check(done, "the child ran on, and the parent saw it exit 0", output_text())
+  check(wait(function() return ev.terminated end), "terminated", table.concat(order, ","))
+  wait(function() return next(dap.sessions()) == nil end, 5000)
+  check(next(dap.sessions()) == nil, "every session closed", vim.inspect(vim.tbl_keys(dap.sessions())))
 end
 
 -- :DapDisconnect from a `server` attach: the program runs on, breakpoints removed, and exits.
