@@ -24,10 +24,22 @@ fn connect(host: &str, port: u16) -> PyResult<()> {
     session::connect(host, port).map_err(|e| PyOSError::new_err(e.to_string()))
 }
 
-/// Blocks until a client has finished configuration (configurationDone).
+/// Blocks until a client has finished configuration (configurationDone), or for at most
+/// `timeout` seconds; returns whether it has.
 #[pyfunction]
-fn wait_for_client(py: Python<'_>) {
-    engine::engine().wait_for_configuration(py);
+#[pyo3(signature = (timeout=None))]
+fn wait_for_client(py: Python<'_>, timeout: Option<f64>) -> bool {
+    let limit = timeout.map(|seconds| std::time::Duration::from_secs_f64(seconds.max(0.0)));
+    engine::engine().wait_for_configuration(py, limit)
+}
+
+/// Called in the child after `os.fork()`: forgets the parent's client, runtime and stops.
+#[pyfunction]
+fn forked_child(py: Python<'_>) {
+    session::transport::forget_runtime_after_fork();
+    if let Some(engine) = engine::try_engine() {
+        engine.forget_parent_after_fork(py);
+    }
 }
 
 /// Forwards program output to the client, if one is attached.
@@ -61,9 +73,10 @@ fn program_exited(py: Python<'_>, code: i64) {
 
 /// Stops in `frame` (the caller of `breakpoint()`) if a client is attached.
 #[pyfunction]
-fn breakpoint(py: Python<'_>, frame: &Bound<'_, PyAny>) {
-    if let Some(engine) = engine::try_engine() {
-        engine.breakpoint_call(py, frame);
+fn breakpoint(py: Python<'_>, frame: &Bound<'_, PyAny>) -> PyResult<()> {
+    match engine::try_engine() {
+        Some(engine) => engine.breakpoint_call(py, frame),
+        None => Ok(()),
     }
 }
 
@@ -76,6 +89,12 @@ fn is_client_connected() -> bool {
 #[pyfunction]
 fn is_terminating() -> bool {
     engine::try_engine().is_some_and(|e| e.is_terminating())
+}
+
+/// A warning from pydbg's Python side, into pydbg's log.
+#[pyfunction]
+fn log_warning(message: &str) {
+    tracing::warn!("{message}");
 }
 
 #[pyfunction]
@@ -99,6 +118,8 @@ fn core_module(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_function(wrap_pyfunction!(is_terminating, m)?)?;
     m.add_function(wrap_pyfunction!(breakpoint, m)?)?;
     m.add_function(wrap_pyfunction!(is_client_connected, m)?)?;
+    m.add_function(wrap_pyfunction!(forked_child, m)?)?;
+    m.add_function(wrap_pyfunction!(log_warning, m)?)?;
     m.add_function(wrap_pyfunction!(init_logging, m)?)?;
     Ok(())
 }

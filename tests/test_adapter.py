@@ -32,18 +32,20 @@ class Adapter:
         sessions.clients.append(self.client)
         sessions.debuggees.append(self)
 
-    def initialize(self, terminal=False):
+    def initialize(self, terminal=False, start_debugging=False):
         arguments = {"clientID": "pydbg-tests", "adapterID": "pydbg", "linesStartAt1": True,
                      "columnsStartAt1": True, "pathFormat": "path"}
         if terminal:
             arguments["supportsRunInTerminalRequest"] = True
+        if start_debugging:
+            arguments["supportsStartDebuggingRequest"] = True
         return self.client.ok("initialize", arguments)
 
-    def launch(self, arguments, breakpoints=None, terminal=False, exceptions=None):
+    def launch(self, arguments, breakpoints=None, terminal=False, exceptions=None, start_debugging=False):
         """As VS Code and nvim-dap do: initialize, launch without waiting for its response, then
         configure on `initialized`. Returns the launch response."""
         client = self.client
-        self.initialize(terminal)
+        self.initialize(terminal, start_debugging)
         launch_seq = client.start_request("launch", arguments)
         client.wait_event("initialized")
         for path, lines in (breakpoints or {}).items():
@@ -207,11 +209,12 @@ def test_breakpoints_sent_before_launch_wait_for_the_program(sessions):
     client.wait_event("terminated")
 
 
-def test_capabilities_are_the_cores(sessions):
+def test_capabilities_are_the_cores_and_restart(sessions):
     path = sessions.program("pass\n")
     core = sessions.client(sessions.start([path]))
     expected = core.ok("initialize", {"adapterID": "pydbg"})
-    assert Adapter(sessions).initialize() == expected
+    assert "supportsRestartRequest" not in expected, "the headless server has nothing to restart"
+    assert Adapter(sessions).initialize() == {**expected, "supportsRestartRequest": True}
 
 
 def test_output_keeps_its_order_and_shows_once(sessions):
@@ -541,6 +544,16 @@ def test_disconnect_after_launch_ends_the_program(sessions):
     assert adapter.wait() == 0
 
 
+def test_terminate_then_sigint_to_the_adapter_still_ends_the_process_group(sessions):
+    """nvim-dap's :DapTerminate: terminate, then stdin closed and SIGINT to the adapter."""
+    adapter, pid, child = start_forever(sessions)
+    adapter.client.start_request("terminate")
+    adapter.client.close()
+    adapter.process.send_signal(signal.SIGINT)
+    assert wait_gone(pid) and wait_gone(child), "no orphans"
+    assert adapter.wait() == 0
+
+
 def test_disconnect_can_leave_the_program_running(sessions, tmp_path):
     marker = tmp_path / "finished.txt"
     path = sessions.program(f"""
@@ -555,6 +568,9 @@ def test_disconnect_can_leave_the_program_running(sessions, tmp_path):
     pid = adapter.program_pid()
     adapter.client.ok("disconnect", {"terminateDebuggee": False})
     assert is_running(pid)
+    # As nvim-dap closes a session: stdin closed, then SIGINT to the adapter.
+    adapter.client.close()
+    adapter.process.send_signal(signal.SIGINT)
     assert adapter.wait(timeout=15) == 0, "the adapter stays while it pipes the program's output"
     assert marker.read_text() == "done"
 
@@ -572,6 +588,48 @@ def test_the_program_ends_when_the_client_vanishes_while_it_is_stopped(sessions)
     adapter.client.close()
     assert wait_gone(pid) and wait_gone(child)
     assert adapter.wait() == 0
+
+
+def test_restart_relaunches_with_the_same_breakpoints_and_new_arguments(sessions):
+    path = sessions.program("""
+    import sys
+    label = sys.argv[1]
+    print("running", label)  # stop
+    """)
+    adapter = Adapter(sessions)
+    client = adapter.client
+    capabilities = adapter.launch({"program": path, "args": ["first"]}, breakpoints={path: [3]})
+    stop = client.wait_stopped()
+    first_pid = adapter.program_pid()
+    assert client.locals_of(client.top_frame(stop["threadId"])["id"])["label"]["value"] == "'first'"
+
+    client.ok("restart", {"arguments": {"program": path, "args": ["second"]}}, timeout=30)
+    stop = client.wait_stopped(timeout=30)
+    assert client.locals_of(client.top_frame(stop["threadId"])["id"])["label"]["value"] == "'second'"
+    processes = client.events("process")
+    assert len(processes) == 2 and processes[1]["body"]["systemProcessId"] != first_pid
+    assert wait_gone(first_pid)
+    assert client.events("exited") == [] and client.events("terminated") == [], "the session goes on"
+
+    client.ok("continue", {"threadId": stop["threadId"]})
+    assert client.wait_event("exited")["body"]["exitCode"] == 0
+    client.wait_event("terminated")
+    assert len(client.events("exited")) == 1
+    assert "running second" in client.output("stdout")
+
+
+def test_restart_without_arguments_runs_the_same_launch_again(sessions):
+    path = sessions.program("""
+    print("run")  # stop
+    """)
+    adapter = Adapter(sessions)
+    adapter.launch({"program": path}, breakpoints={path: [1]})
+    adapter.client.wait_stopped()
+    adapter.client.ok("restart", timeout=30)
+    stop = adapter.client.wait_stopped(timeout=30)
+    assert adapter.client.top_frame(stop["threadId"])["line"] == 1
+    adapter.client.ok("continue", {"threadId": stop["threadId"]})
+    assert adapter.client.wait_event("exited")["body"]["exitCode"] == 0
 
 
 # ---------------------------------------------------------------------- consoles
@@ -699,6 +757,9 @@ def test_attach_through_the_adapter_to_a_listening_pydbg(sessions, form):
     adapter.handshake("attach", {"type": "pydbg", "request": "attach", **target}, {path: [line_of(path, "# stop")]})
     stop = client.wait_stopped()
     assert client.locals_of(client.top_frame(stop["threadId"])["id"])["word"]["value"] == "'attached'"
+    # An attach has nothing to restart: the capability is withdrawn, and a restart is refused.
+    assert client.wait_event("capabilities")["body"]["capabilities"] == {"supportsRestartRequest": False}
+    assert "disconnect and attach again" in client.request("restart")["message"]
     client.ok("continue", {"threadId": stop["threadId"]})
     assert client.wait_event("exited")["body"]["exitCode"] == 0
     client.wait_event("terminated")

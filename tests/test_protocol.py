@@ -352,6 +352,27 @@ def test_terminate_ends_a_sleeping_program(sessions):
     assert "Traceback" not in client.debuggee.stderr.decode(), client.debuggee.stderr.decode()
 
 
+def test_terminate_while_stopped_before_a_blocking_call_interrupts_it(sessions):
+    """The stop releases the main thread into `time.sleep(60)`: the interrupt must still land,
+    and `finally` blocks run, as with Ctrl-C."""
+    client = sessions.launch("""
+        import time
+        try:
+            print("ready", flush=True)  # stop
+            time.sleep(60)
+        finally:
+            print("finally ran", flush=True)
+    """, breakpoints=[3])
+    client.wait_stopped()
+    start = time.monotonic()
+    assert client.request("terminate", {})["success"] is True
+    code = client.debuggee.wait(timeout=10)
+    assert time.monotonic() - start < 2.5, "interrupted at once, not ended by the fallback after 3 s"
+    assert code == 130
+    assert "finally ran" in client.debuggee.stdout.decode()
+    assert "Traceback" not in client.debuggee.stderr.decode(), client.debuggee.stderr.decode()
+
+
 def test_second_client_can_attach_after_disconnect(sessions):
     client, thread, line = stop_at(sessions, LOOPING)
     first_count = client.locals_of(client.top_frame(thread)["id"])["count"]["value"]

@@ -10,6 +10,10 @@ use tokio::net::{TcpListener, TcpStream};
 /// How long a `connect` keeps trying while the server is not up yet.
 const CONNECT_RETRY: Duration = Duration::from_secs(3);
 
+/// The attach arguments that say where the program is; the rest go to the program's pydbg.
+#[cfg(test)]
+pub const ENDPOINT_KEYS: &[&str] = &["connect", "listen", "host", "port"];
+
 #[derive(Debug, PartialEq)]
 pub enum Endpoint {
     Connect(String, u16),

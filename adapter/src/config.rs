@@ -40,6 +40,8 @@ pub struct LaunchPlan {
     pub env: EnvChanges,
     pub console: Console,
     pub redirect_output: Option<bool>,
+    /// Debug the program's Python child processes too (`subProcess`, default true).
+    pub sub_process: bool,
     /// What the in-process core reads from `attach` (justMyCode, rules, showReturnValue, ...): the
     /// launch arguments without the ones that only say how to start the process.
     pub attach_arguments: Value,
@@ -61,8 +63,20 @@ pub struct Context {
 }
 
 /// The launch arguments that only say how to start the process; the rest goes to the core.
-const PROCESS_KEYS: &[&str] =
-    &["program", "module", "code", "args", "cwd", "env", "envFile", "python", "pythonPath", "pythonArgs", "console"];
+const PROCESS_KEYS: &[&str] = &[
+    "program",
+    "module",
+    "code",
+    "args",
+    "cwd",
+    "env",
+    "envFile",
+    "python",
+    "pythonPath",
+    "pythonArgs",
+    "console",
+    "subProcess",
+];
 
 pub fn parse(arguments: &Value, context: &Context) -> Result<LaunchPlan, String> {
     let empty = Map::new();
@@ -179,6 +193,7 @@ pub fn parse(arguments: &Value, context: &Context) -> Result<LaunchPlan, String>
         env,
         console,
         redirect_output: optional_bool(args, "redirectOutput")?,
+        sub_process: optional_bool(args, "subProcess")?.unwrap_or(true),
         attach_arguments: Value::Object(attach_arguments),
         name,
     })
@@ -397,6 +412,24 @@ fn expand(text: &str, known: &dyn Fn(&str) -> Option<String>) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// adapter/attributes.json is what editors offer (the VS Code extension's schema is made
+    /// from it): exactly what the adapter and the program's pydbg read, no more, no less.
+    #[test]
+    fn attributes_json_lists_exactly_what_is_read() {
+        use std::collections::BTreeSet;
+        let attributes: Value = serde_json::from_str(include_str!("../attributes.json")).unwrap();
+        let listed = |request: &str| -> BTreeSet<&str> {
+            attributes[request]["properties"].as_object().unwrap().keys().map(String::as_str).collect()
+        };
+        let core = pydbg_core::protocol::types::ATTACH_ARGUMENT_NAMES.iter().copied();
+        let launch: BTreeSet<&str> = PROCESS_KEYS.iter().copied().chain(core.clone()).collect();
+        assert_eq!(listed("launch"), launch);
+        // stopOnEntry only works while a program waits at its start, which an attach never sees.
+        let attach: BTreeSet<&str> =
+            crate::attach::ENDPOINT_KEYS.iter().copied().chain(core).filter(|name| *name != "stopOnEntry").collect();
+        assert_eq!(listed("attach"), attach);
+    }
     use serde_json::json;
 
     fn context(dir: &Path) -> Context {

@@ -4,7 +4,7 @@
 
 use std::collections::BTreeMap;
 use std::ffi::OsString;
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -21,6 +21,9 @@ const CONNECT_TIMEOUT: Duration = Duration::from_secs(30);
 /// Variables the Python entry point sets for the adapter alone; the program does not see them.
 const ADAPTER_VARIABLES: &[&str] = &["PYDBG_PACKAGE_DIR", "PYDBG_ADAPTER_PYTHON"];
 
+/// Where the program's children announce themselves (see `children`).
+pub const CHILD_ANNOUNCE_VARIABLE: &str = "PYDBG_SUBPROCESS";
+
 pub struct Context {
     pub client: Arc<Client>,
     /// Where the program's output and exit go (internalConsole).
@@ -28,14 +31,17 @@ pub struct Context {
     /// Told the program's process id as soon as the adapter has started it.
     pub started: Box<dyn Fn(u32) + Send>,
     pub log_dir: Option<PathBuf>,
-    /// A directory that makes pydbg importable (see `interpreter::import_root`).
-    pub import_root: Option<PathBuf>,
+    /// Directories put first on the program's PYTHONPATH: the one that makes pydbg importable
+    /// (see `interpreter::import_root`), and with subProcess the one that starts child sessions.
+    pub python_path: Vec<PathBuf>,
 }
 
 /// Starts the program and returns the debuggee's connection, or an error for the launch response.
 pub async fn launch(plan: LaunchPlan, console: Console, context: Context) -> Result<TcpStream, String> {
-    let env = program_environment(&plan.env, context.import_root.as_deref(), console == Console::Internal);
-    interpreter::check(&plan.python, &env, &plan.cwd).await?;
+    let env = program_environment(&plan.env, &context.python_path, console == Console::Internal);
+    // The check is not one of the program's children.
+    let check_env: Vec<_> = env.iter().filter(|(name, _)| name != CHILD_ANNOUNCE_VARIABLE).cloned().collect();
+    interpreter::check(&plan.python, &check_env, &plan.cwd).await?;
     let listener = TcpListener::bind(("127.0.0.1", 0)).await.map_err(|e| format!("cannot listen on loopback: {e}"))?;
     let port = listener.local_addr().map_err(|e| e.to_string())?.port();
     let command = plan.debuggee_command(port, context.log_dir.as_deref());
@@ -60,7 +66,7 @@ pub async fn launch(plan: LaunchPlan, console: Console, context: Context) -> Res
             }
         }
     } else {
-        let changes = terminal_environment(&plan.env, context.import_root.as_deref());
+        let changes = terminal_environment(&plan.env, &context.python_path);
         tokio::time::timeout(CONNECT_TIMEOUT, terminal::run(&context.client, &plan, console, command, changes))
             .await
             .map_err(|_| format!("the client did not answer runInTerminal within {CONNECT_TIMEOUT:?}"))??;
@@ -81,7 +87,7 @@ pub async fn launch(plan: LaunchPlan, console: Console, context: Context) -> Res
 /// output in blocks; `PYTHONUNBUFFERED=1` keeps it in step, unless the configuration sets it.
 pub fn program_environment(
     changes: &EnvChanges,
-    import_root: Option<&Path>,
+    python_path: &[PathBuf],
     unbuffered: bool,
 ) -> Vec<(OsString, OsString)> {
     let mut env: BTreeMap<OsString, OsString> =
@@ -92,8 +98,8 @@ pub fn program_environment(
             None => env.remove(&OsString::from(name)),
         };
     }
-    if let Some(root) = import_root {
-        let path = with_import_root(root, env.get(&OsString::from("PYTHONPATH")).cloned());
+    if !python_path.is_empty() {
+        let path = with_first(python_path, env.get(&OsString::from("PYTHONPATH")).cloned());
         env.insert("PYTHONPATH".into(), path);
     }
     if unbuffered && !changes.contains_key("PYTHONUNBUFFERED") {
@@ -103,25 +109,25 @@ pub fn program_environment(
 }
 
 /// The changes a terminal's environment needs (runInTerminal applies them to its own).
-pub fn terminal_environment(changes: &EnvChanges, import_root: Option<&Path>) -> EnvChanges {
+pub fn terminal_environment(changes: &EnvChanges, python_path: &[PathBuf]) -> EnvChanges {
     let mut out = changes.clone();
-    if let Some(root) = import_root {
+    if !python_path.is_empty() {
         let existing = match changes.get("PYTHONPATH") {
             Some(value) => value.clone().map(OsString::from),
             None => std::env::var_os("PYTHONPATH"),
         };
-        out.insert("PYTHONPATH".into(), Some(with_import_root(root, existing).to_string_lossy().into_owned()));
+        out.insert("PYTHONPATH".into(), Some(with_first(python_path, existing).to_string_lossy().into_owned()));
     }
     out
 }
 
-/// `root` first, so the adapter's own pydbg wins over any other on the path.
-fn with_import_root(root: &Path, existing: Option<OsString>) -> OsString {
-    let mut paths = vec![root.to_path_buf()];
+/// `first` before what the path held, so the adapter's own pydbg wins over any other.
+fn with_first(first: &[PathBuf], existing: Option<OsString>) -> OsString {
+    let mut paths = first.to_vec();
     if let Some(existing) = existing.filter(|e| !e.is_empty()) {
         paths.extend(std::env::split_paths(&existing));
     }
-    std::env::join_paths(paths).unwrap_or_else(|_| root.as_os_str().to_owned())
+    std::env::join_paths(&paths).unwrap_or_else(|_| first[0].as_os_str().to_owned())
 }
 
 #[cfg(test)]
@@ -130,22 +136,22 @@ mod tests {
 
     #[test]
     fn environment_changes_apply_in_order() {
-        let root = Path::new("/pydbg-root");
+        let roots = [PathBuf::from("/child-site"), PathBuf::from("/pydbg-root")];
         let changes: EnvChanges = [
             ("PATH".to_owned(), None),
             ("PYTHONPATH".to_owned(), Some("/mine".to_owned())),
             ("EXTRA".to_owned(), Some("1".to_owned())),
         ]
         .into();
-        let env: BTreeMap<_, _> = program_environment(&changes, Some(root), true).into_iter().collect();
+        let env: BTreeMap<_, _> = program_environment(&changes, &roots, true).into_iter().collect();
         let get = |name: &str| env.get(&OsString::from(name)).map(|v| v.to_string_lossy().into_owned());
         assert_eq!(get("PATH"), None);
         assert_eq!(get("EXTRA").as_deref(), Some("1"));
-        assert_eq!(get("PYTHONPATH").as_deref(), Some("/pydbg-root:/mine"));
+        assert_eq!(get("PYTHONPATH").as_deref(), Some("/child-site:/pydbg-root:/mine"));
         assert_eq!(get("PYTHONUNBUFFERED").as_deref(), Some("1"));
 
-        let terminal = terminal_environment(&changes, Some(root));
+        let terminal = terminal_environment(&changes, &roots);
         assert_eq!(terminal["PATH"], None, "removals are passed on as null");
-        assert_eq!(terminal["PYTHONPATH"].as_deref(), Some("/pydbg-root:/mine"));
+        assert_eq!(terminal["PYTHONPATH"].as_deref(), Some("/child-site:/pydbg-root:/mine"));
     }
 }

@@ -5,18 +5,22 @@
 //!
 //! - `session`: the state machine (one task, events in order): initialize, launch, attach,
 //!   disconnect, terminate, and the program's end.
+//! - `configuration`: the client's breakpoints and filters, replayed to a restarted program.
 //! - `config`: launch arguments → a plan. `interpreter`: the interpreter check and PYTHONPATH.
 //! - `launch`: starting the program and waiting for it to connect; `process` (pipes, exit,
 //!   signals) and `terminal` (runInTerminal) are its two ways.
 //! - `attach`: reaching a `pydbg --listen` server, or waiting for `pydbg --connect`.
+//! - `children`: the program's child processes announce themselves, for `startDebugging`.
 //! - `proxy`: the debuggee link and its sequence numbers; `client` and `wire`: stdio and framing.
 //!
 //! stdout is the DAP channel: nothing else is ever printed there.
 
 mod attach;
 mod capabilities;
+mod children;
 mod client;
 mod config;
+mod configuration;
 mod interpreter;
 mod launch;
 mod logging;

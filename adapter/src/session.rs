@@ -28,6 +28,8 @@ use crate::config::{self, Console};
 use crate::process::{self, ProcessEvent};
 use crate::proxy::{self, Link, Origin};
 use crate::wire::{self, Inbound};
+use crate::children::{self, Child};
+use crate::configuration::ClientConfiguration;
 use crate::{attach, capabilities, interpreter, launch};
 
 /// How long an ended program gets (after a KeyboardInterrupt) before its process group is killed.
@@ -43,6 +45,14 @@ pub struct Options {
 
 pub enum Event {
     Client(Inbound),
+    /// News of a program the session launched or attached to. A restart starts a new
+    /// `generation`, so nothing of the ended program can reach the next one.
+    Program { generation: u32, news: ProgramNews },
+    /// A child process of the program announced itself (subProcess).
+    Child(Child),
+}
+
+pub enum ProgramNews {
     Debuggee(Inbound),
     Process(ProcessEvent),
     /// The adapter started the program as its child, in a process group of its own.
@@ -59,6 +69,35 @@ pub enum Timer {
     GiveUp,
 }
 
+/// nvim-dap sends SIGINT to the adapter as it closes a session, right after closing its stdin.
+/// The adapter must live on to end or detach the program as it was asked, so SIGINT is only
+/// logged. (Ignoring it with SIG_IGN would be inherited by the program, and break Ctrl-C there.)
+async fn ignore_interrupts() {
+    use tokio::signal::unix::{signal, SignalKind};
+    match signal(SignalKind::interrupt()) {
+        Ok(mut interrupts) => {
+            while interrupts.recv().await.is_some() {
+                tracing::info!("SIGINT: ignored; the session ends when the client closes it");
+            }
+        }
+        Err(e) => tracing::warn!("cannot handle SIGINT: {e}"),
+    }
+}
+
+/// What a child session's `attach` carries: the launch's debugger settings, without what only
+/// makes sense for the program the client launched. `type` stays: nvim-dap needs it to start the
+/// child's session. The output of a child reaches the client through the parent's pipes or
+/// terminal, which it shares.
+fn child_configuration(launch_attach_arguments: &Value) -> Value {
+    let mut configuration = launch_attach_arguments.clone();
+    if let Some(map) = configuration.as_object_mut() {
+        map.retain(|key, _| !key.starts_with("__") && !matches!(key.as_str(), "request" | "stopOnEntry"));
+        map.insert("request".into(), json!("attach"));
+        map.insert("redirectOutput".into(), json!(false));
+    }
+    configuration
+}
+
 /// Serves the client on stdin/stdout until the session is over.
 pub async fn run(options: Options) {
     let (events, mut queue) = mpsc::unbounded_channel();
@@ -66,6 +105,7 @@ pub async fn run(options: Options) {
     let client = Arc::new(client);
     let to_session = events.clone();
     let reader = wire::spawn_reader(tokio::io::stdin(), move |inbound| to_session.send(Event::Client(inbound)).is_ok());
+    let interrupts = tokio::spawn(ignore_interrupts());
     let mut session = Session::new(client.clone(), events, options);
     while let Some(event) = queue.recv().await {
         session.handle(event);
@@ -75,6 +115,7 @@ pub async fn run(options: Options) {
     }
     tracing::info!("session over");
     reader.abort();
+    interrupts.abort();
     session.leave_nothing_behind();
     drop(session);
     client.close();
@@ -101,11 +142,23 @@ struct Session {
     /// The client's initialize arguments, replayed to the debuggee.
     initialize: Option<Value>,
     run_in_terminal: bool,
+    start_debugging: bool,
     mode: Mode,
-    /// The client's launch or attach request, until it is answered.
+    /// The client's launch, attach or restart request, until it is answered.
     request: Option<Value>,
+    /// The launch arguments of the program that runs, for a restart that brings none.
+    launch_arguments: Value,
+    /// A restart waits for the program to end: the restart request, and what to launch.
+    restart: Option<(Value, Value)>,
+    /// Counts the programs this session has run (restarts).
+    generation: u32,
+    configuration: ClientConfiguration,
     /// What the launch's `attach` to the debuggee carries (justMyCode, rules, ...).
     attach_arguments: Value,
+    /// Where the program's children announce themselves, and what their sessions' attach
+    /// carries (subProcess).
+    children: Option<children::Listener>,
+    child_configuration: Value,
     /// The task that starts the program or reaches the debuggee.
     connecting: Option<JoinHandle<()>>,
     link: Option<Link>,
@@ -144,9 +197,16 @@ impl Session {
             options,
             initialize: None,
             run_in_terminal: false,
+            start_debugging: false,
             mode: Mode::Idle,
             request: None,
+            launch_arguments: json!({}),
+            restart: None,
+            generation: 0,
+            configuration: ClientConfiguration::default(),
             attach_arguments: json!({}),
+            children: None,
+            child_configuration: json!({}),
             connecting: None,
             link: None,
             linked: false,
@@ -173,21 +233,38 @@ impl Session {
             Event::Client(Inbound::Body(body)) => self.on_client_body(&body),
             Event::Client(Inbound::BadHeader(message)) => self.unreadable(&message),
             Event::Client(Inbound::Closed) => self.on_client_gone(),
-            Event::Debuggee(Inbound::Body(body)) => match serde_json::from_slice::<Value>(&body) {
+            Event::Program { generation, news } if generation == self.generation => self.on_program(news),
+            Event::Program { .. } => tracing::debug!("news of a program that a restart replaced"),
+            Event::Child(child) => self.on_child(child),
+        }
+    }
+
+    fn on_program(&mut self, news: ProgramNews) {
+        match news {
+            ProgramNews::Debuggee(Inbound::Body(body)) => match serde_json::from_slice::<Value>(&body) {
                 Ok(message) if message.is_object() => self.on_debuggee(message),
                 _ => tracing::warn!("unreadable message from the debuggee: {}", String::from_utf8_lossy(&body)),
             },
-            Event::Debuggee(Inbound::BadHeader(message)) => tracing::warn!("bad header from the debuggee: {message}"),
-            Event::Debuggee(Inbound::Closed) => self.on_link_closed(),
-            Event::Process(event) => self.on_process(event),
-            Event::Started(pid) => self.on_started(pid),
-            Event::Linked(Ok(stream)) => self.on_linked(stream),
-            Event::Linked(Err(message)) => {
+            ProgramNews::Debuggee(Inbound::BadHeader(message)) => {
+                tracing::warn!("bad header from the debuggee: {message}")
+            }
+            ProgramNews::Debuggee(Inbound::Closed) => self.on_link_closed(),
+            ProgramNews::Process(event) => self.on_process(event),
+            ProgramNews::Started(pid) => self.on_started(pid),
+            ProgramNews::Linked(Ok(stream)) => self.on_linked(stream),
+            ProgramNews::Linked(Err(message)) => {
                 self.connecting = None;
                 self.fail(message);
             }
-            Event::Timer(timer) => self.on_timer(timer),
+            ProgramNews::Timer(timer) => self.on_timer(timer),
         }
+    }
+
+    /// Sends news of the current program to the session (from tasks and callbacks).
+    fn program_news(&self) -> impl Fn(ProgramNews) -> bool + Send + Sync + Clone + 'static {
+        let events = self.events.clone();
+        let generation = self.generation;
+        move |news| events.send(Event::Program { generation, news }).is_ok()
     }
 
     // ------------------------------------------------------------ the client
@@ -226,7 +303,11 @@ impl Session {
             "attach" => self.attach(request),
             "disconnect" => self.disconnect(request),
             "terminate" => self.terminate(request),
-            _ => self.forward(request),
+            "restart" => self.restart(request),
+            _ => {
+                self.configuration.record(&request);
+                self.forward(request);
+            }
         }
     }
 
@@ -245,6 +326,7 @@ impl Session {
         }
         let arguments = wire::arguments_of(&request);
         self.run_in_terminal = arguments.get("supportsRunInTerminalRequest") == Some(&Value::Bool(true));
+        self.start_debugging = arguments.get("supportsStartDebuggingRequest") == Some(&Value::Bool(true));
         self.initialize = Some(arguments);
         self.respond(&request, Ok(capabilities::announced()));
         self.client.event("initialized", Value::Null);
@@ -254,15 +336,23 @@ impl Session {
         if !matches!(self.mode, Mode::Idle) {
             return self.respond(&request, Err("this session is already debugging a program".into()));
         }
+        let arguments = wire::arguments_of(&request);
+        self.start_program(request, arguments);
+    }
+
+    /// Starts the program `arguments` describe; `request` (a launch or a restart) is answered
+    /// once pydbg is attached to it, or on failure.
+    fn start_program(&mut self, request: Value, arguments: Value) {
         let context = config::Context {
             cwd: std::env::current_dir().unwrap_or_else(|_| PathBuf::from(".")),
             default_python: std::env::var("PYDBG_ADAPTER_PYTHON").unwrap_or_else(|_| "python3".into()),
             lookup: Box::new(|name| std::env::var(name).ok()),
         };
-        let plan = match config::parse(&wire::arguments_of(&request), &context) {
+        let mut plan = match config::parse(&arguments, &context) {
             Ok(plan) => plan,
             Err(message) => return self.respond(&request, Err(message)),
         };
+        self.launch_arguments = arguments;
         let mut console = plan.console;
         if console != Console::Internal && !self.run_in_terminal {
             self.client.output(
@@ -281,24 +371,42 @@ impl Session {
             self.attach_arguments["redirectOutput"] = Value::Bool(false);
         }
         self.request = Some(request);
-        let events = self.events.clone();
-        let started = self.events.clone();
+        let package = interpreter::package_dir();
+        let mut python_path: Vec<PathBuf> = package.iter().map(|p| interpreter::import_root(p)).collect();
+        if plan.sub_process {
+            match self.listen_for_children() {
+                Ok(address) => {
+                    plan.env.insert(launch::CHILD_ANNOUNCE_VARIABLE.into(), Some(address));
+                    if let Some(dir) = &self.options.log_dir {
+                        plan.env.insert("PYDBG_LOG_DIR".into(), Some(dir.to_string_lossy().into_owned()));
+                    }
+                    python_path.splice(0..0, package.iter().map(|p| p.join("_child_site")));
+                    self.child_configuration = child_configuration(&plan.attach_arguments);
+                }
+                Err(e) => self.client.output(
+                    "console",
+                    format!("pydbg: child processes will not be debugged: cannot listen for them: {e}\n"),
+                ),
+            }
+        }
+        let news = self.program_news();
+        let started = self.program_news();
         let spawned = self.spawned.clone();
         let context = launch::Context {
             client: self.client.clone(),
             sink: Arc::new(move |event| {
-                let _ = events.send(Event::Process(event));
+                news(ProgramNews::Process(event));
             }),
             started: Box::new(move |pid| {
                 spawned.store(pid, Ordering::SeqCst);
-                let _ = started.send(Event::Started(pid));
+                started(ProgramNews::Started(pid));
             }),
             log_dir: self.options.log_dir.clone(),
-            import_root: interpreter::package_dir().map(|package| interpreter::import_root(&package)),
+            python_path,
         };
-        let events = self.events.clone();
+        let news = self.program_news();
         self.connecting = Some(tokio::spawn(async move {
-            let _ = events.send(Event::Linked(launch::launch(plan, console, context).await));
+            news(ProgramNews::Linked(launch::launch(plan, console, context).await));
         }));
     }
 
@@ -311,10 +419,11 @@ impl Session {
             Err(message) => return self.respond(&request, Err(message)),
         };
         self.mode = Mode::Attach;
+        self.client.event("capabilities", capabilities::attach_changes());
         self.request = Some(request);
-        let events = self.events.clone();
+        let news = self.program_news();
         self.connecting = Some(tokio::spawn(async move {
-            let _ = events.send(Event::Linked(attach::open(endpoint).await));
+            news(ProgramNews::Linked(attach::open(endpoint).await));
         }));
     }
 
@@ -377,6 +486,52 @@ impl Session {
         }
     }
 
+    /// `restart`: ends the program as terminate does, then launches it again (with the
+    /// arguments the request brings, or the same ones) in this session, with the same
+    /// configuration; answered once pydbg is attached to the new program.
+    fn restart(&mut self, request: Value) {
+        if !matches!(self.mode, Mode::Launch(_)) || self.restart.is_some() || self.disconnect.is_some() {
+            let message = "pydbg restarts a program it launched; to restart an attach, disconnect and attach again";
+            return self.respond(&request, Err(message.into()));
+        }
+        let arguments = match wire::arguments_of(&request).get("arguments") {
+            Some(arguments) if arguments.is_object() => arguments.clone(),
+            _ => self.launch_arguments.clone(),
+        };
+        tracing::info!("restart");
+        self.restart = Some((request, arguments));
+        if self.ended {
+            let (request, arguments) = self.restart.take().expect("just set");
+            return self.relaunch(request, arguments);
+        }
+        self.end_program();
+        self.check_end();
+    }
+
+    /// The old program has ended: forget it, and start the new one.
+    fn relaunch(&mut self, request: Value, arguments: Value) {
+        self.generation += 1;
+        self.mode = Mode::Idle;
+        self.request = None;
+        self.attach_arguments = json!({});
+        self.children = None;
+        self.child_configuration = json!({});
+        self.connecting = None;
+        self.link = None;
+        self.linked = false;
+        self.waiting.clear();
+        self.pid = None;
+        self.spawned = Arc::new(AtomicU32::new(0));
+        self.exit_code = None;
+        self.core_exit_code = None;
+        self.open_pipes = 0;
+        self.drained = false;
+        self.failed = false;
+        self.terminating = false;
+        self.ended = false;
+        self.start_program(request, arguments);
+    }
+
     /// Sends a client request on to the debuggee, or keeps it until the debuggee is there.
     fn forward(&mut self, request: Value) {
         if let Some(link) = &mut self.link {
@@ -406,6 +561,54 @@ impl Session {
         }
     }
 
+    // ------------------------------------------------------------ child processes
+
+    fn listen_for_children(&mut self) -> std::io::Result<String> {
+        let events = self.events.clone();
+        let listener = children::listen(move |child| events.send(Event::Child(child)).is_ok())?;
+        let address = listener.address.clone();
+        self.children = Some(listener);
+        Ok(address)
+    }
+
+    /// Asks the client to attach to a child (startDebugging); the child waits for it only if
+    /// the client agreed.
+    fn on_child(&mut self, child: Child) {
+        let Child { announcement, wait } = child;
+        if self.quiet() || self.ended {
+            let _ = wait.send(false);
+            return;
+        }
+        if !self.start_debugging {
+            self.client.output(
+                "console",
+                format!(
+                    "pydbg: child process {} ({}) runs without the debugger: this client does not support \
+                     startDebugging\n",
+                    announcement.pid, announcement.name
+                ),
+            );
+            let _ = wait.send(false);
+            return;
+        }
+        let mut configuration = self.child_configuration.clone();
+        configuration["name"] = json!(format!("{} (pid {})", announcement.name, announcement.pid));
+        configuration["connect"] = json!({"host": "127.0.0.1", "port": announcement.port});
+        configuration["subProcessId"] = json!(announcement.pid);
+        let client = self.client.clone();
+        tokio::spawn(async move {
+            let arguments = json!({"request": "attach", "configuration": configuration});
+            let agreed = match client.reverse_request("startDebugging", arguments).await {
+                Ok(response) => response.get("success") == Some(&Value::Bool(true)),
+                Err(e) => {
+                    tracing::warn!("startDebugging: {e}");
+                    false
+                }
+            };
+            let _ = wait.send(agreed);
+        });
+    }
+
     // ------------------------------------------------------------ the debuggee
 
     fn on_linked(&mut self, stream: TcpStream) {
@@ -414,8 +617,8 @@ impl Session {
             return; // too late: the stream closes, and the program is being ended
         }
         tracing::info!("the debuggee connected");
-        let events = self.events.clone();
-        let mut link = Link::new(stream, move |inbound| events.send(Event::Debuggee(inbound)).is_ok());
+        let news = self.program_news();
+        let mut link = Link::new(stream, move |inbound| news(ProgramNews::Debuggee(inbound)));
         let initialize = self.initialize.clone().unwrap_or_else(|| json!({"adapterID": "pydbg"}));
         link.command("initialize", initialize, Origin::Replay);
         match &self.mode {
@@ -426,6 +629,13 @@ impl Session {
                     link.forward(request);
                 }
             }
+        }
+        if self.generation > 0 {
+            // A restarted program: the client configured the session once, at its start.
+            for (command, arguments) in self.configuration.replay() {
+                link.command(command, arguments, Origin::Internal);
+            }
+            link.command("configurationDone", json!({}), Origin::Internal);
         }
         for request in self.waiting.drain(..) {
             link.forward(request);
@@ -648,10 +858,10 @@ impl Session {
     }
 
     fn after(&self, delay: Duration, timer: Timer) {
-        let events = self.events.clone();
+        let news = self.program_news();
         tokio::spawn(async move {
             tokio::time::sleep(delay).await;
-            let _ = events.send(Event::Timer(timer));
+            news(ProgramNews::Timer(timer));
         });
     }
 
@@ -691,6 +901,11 @@ impl Session {
         self.ended = true;
         if let Some(link) = self.link.take() {
             link.close();
+        }
+        if let Some((request, arguments)) = self.restart.take() {
+            if !self.quiet() {
+                return self.relaunch(request, arguments);
+            }
         }
         if !self.failed && !self.quiet() {
             if let Some(code) = self.exit_code.or(self.core_exit_code) {

@@ -1,5 +1,5 @@
-"""Starting pydbg inside a process: the one path shared by the `pydbg` command line and the
-Python API (`pydbg.listen` / `pydbg.connect`)."""
+"""Starting pydbg inside a process: the one path shared by the `pydbg` command line, the Python
+API (`pydbg.listen` / `pydbg.connect`) and child processes (`_child.py`)."""
 
 import os
 import sys
@@ -8,6 +8,7 @@ import threading
 _lock = threading.Lock()
 # What this process already does, e.g. "listening on 127.0.0.1:5678"; None until started.
 _serving = None
+_hooks_installed = False
 
 
 class StartError(Exception):
@@ -36,7 +37,7 @@ def library_prefixes():
 def start(mode, host, port, program, log_dir=None):
     """Installs pydbg and starts serving DAP: `mode` is "listen" or "connect". Returns the port
     actually used. Raises StartError, with a message for the user, if it cannot."""
-    global _serving
+    global _serving, _hooks_installed
     from pydbg import _core, _hooks
 
     with _lock:
@@ -58,12 +59,49 @@ def start(mode, host, port, program, log_dir=None):
         except OSError as e:
             verb = "connect to" if mode == "connect" else "listen on"
             raise StartError(f"cannot {verb} {host}:{port}: {e}") from None
-        _hooks.install_output_tee(sys)
-        _hooks.install_thread_hook()
-        _hooks.install_breakpoint_hook()
+        if not _hooks_installed:
+            _hooks.install_output_tee(sys)
+            _hooks.install_thread_hook()
+            _hooks.install_breakpoint_hook()
+            os.register_at_fork(after_in_child=_after_fork_in_child)
+            _hooks_installed = True
         _serving = f"{'connected to' if mode == 'connect' else 'listening on'} {host}:{port}"
         return port
 
 
 def started():
     return _serving is not None
+
+
+def watch_program_end():
+    """For a program that runs under the interpreter's own main rather than pydbg's runner: an
+    exception that ends it reaches `sys.excepthook`, and its end reaches atexit."""
+    import atexit
+
+    from pydbg import _core
+
+    ended_by_exception = []
+    original_excepthook = sys.excepthook
+
+    def excepthook(exc_type, exc, tb):
+        if not isinstance(exc, KeyboardInterrupt) or not _core.is_terminating():
+            ended_by_exception.append(exc_type)
+            _core.uncaught(exc)
+        original_excepthook(exc_type, exc, tb)
+
+    sys.excepthook = excepthook
+    # The code of a plain `sys.exit(n)` cannot be seen from here; an uncaught exception gives 1,
+    # as the interpreter's own exit does.
+    atexit.register(lambda: _core.program_exited(1 if ended_by_exception else 0))
+
+
+def _after_fork_in_child():
+    """The child of a fork starts with none of its parent's debugging: it runs free, and becomes
+    a child session of its own when the parent was launched with subProcess on."""
+    global _serving
+    from pydbg import _child, _core
+
+    _core.forked_child()
+    _serving = None
+    _core.thread_started(threading.get_ident(), threading.current_thread().name)
+    _child.announce_if_asked(forked=True)

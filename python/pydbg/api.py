@@ -6,7 +6,6 @@
     pydbg.breakpoint()          # stop here when a client is attached; breakpoint() does too
 """
 
-import atexit
 import sys
 
 from pydbg import _setup
@@ -71,7 +70,7 @@ def _start(mode, host, port, log_dir):
         port = _setup.start(mode, host, port, _program_name(), log_dir)
     except _setup.StartError as e:
         raise RuntimeError(f"pydbg.{mode}(): {e}") from None
-    _report_program_end()
+    _setup.watch_program_end()
     return port
 
 
@@ -83,23 +82,3 @@ def _require_started(function):
 def _program_name():
     main = sys.modules.get("__main__")
     return getattr(main, "__file__", None) or (sys.argv[0] if sys.argv and sys.argv[0] else "python")
-
-
-def _report_program_end():
-    """The program runs under the interpreter's own main, not pydbg's runner: an exception that
-    ends it reaches `sys.excepthook`, and its end reaches atexit."""
-    from pydbg import _core
-
-    ended_by_exception = []
-    original_excepthook = sys.excepthook
-
-    def excepthook(exc_type, exc, tb):
-        if not isinstance(exc, KeyboardInterrupt) or not _core.is_terminating():
-            ended_by_exception.append(exc_type)
-            _core.uncaught(exc)
-        original_excepthook(exc_type, exc, tb)
-
-    sys.excepthook = excepthook
-    # The exit code of a plain `sys.exit(n)` cannot be seen from here; an uncaught exception
-    # gives 1, as the interpreter's own exit does.
-    atexit.register(lambda: _core.program_exited(1 if ended_by_exception else 0))

@@ -44,10 +44,18 @@ enum Leave<'a, 'py> {
     Unwind,
 }
 
-/// What a callback answers: keep the event, or DISABLE it for this code location.
+/// What a callback answers: keep the event, DISABLE it for this code location, or raise in the
+/// program the KeyboardInterrupt that a terminate sent while the thread was stopped.
 enum Answer {
     Keep,
     Disable,
+    Raise(PyErr),
+}
+
+impl Answer {
+    fn after_stop(interrupt: Option<PyErr>) -> Answer {
+        interrupt.map_or(Answer::Keep, Answer::Raise)
+    }
 }
 
 pub(super) fn register(py: Python<'_>, monitoring: &Bound<'_, PyAny>, ids: &EventIds) -> PyResult<()> {
@@ -65,21 +73,23 @@ pub(super) fn register(py: Python<'_>, monitoring: &Bound<'_, PyAny>, ids: &Even
     Ok(())
 }
 
-/// Runs a callback body, turning any error or panic into a logged "keep going".
-fn guarded(py: Python<'_>, what: &str, body: impl FnOnce() -> PyResult<Answer>) -> Py<PyAny> {
+/// Runs a callback body, turning any error or panic of pydbg's into a logged "keep going": only
+/// the program's own KeyboardInterrupt ever reaches it.
+fn guarded(py: Python<'_>, what: &str, body: impl FnOnce() -> PyResult<Answer>) -> PyResult<Py<PyAny>> {
     if is_pydbg_thread() {
-        return py.None();
+        return Ok(py.None());
     }
     match std::panic::catch_unwind(std::panic::AssertUnwindSafe(body)) {
-        Ok(Ok(Answer::Keep)) => py.None(),
-        Ok(Ok(Answer::Disable)) => engine().monitoring.disable.clone_ref(py),
+        Ok(Ok(Answer::Keep)) => Ok(py.None()),
+        Ok(Ok(Answer::Disable)) => Ok(engine().monitoring.disable.clone_ref(py)),
+        Ok(Ok(Answer::Raise(interrupt))) => Err(interrupt),
         Ok(Err(e)) => {
             tracing::error!("{what} callback failed: {e}");
-            py.None()
+            Ok(py.None())
         }
         Err(_) => {
             tracing::error!("{what} callback panicked");
-            py.None()
+            Ok(py.None())
         }
     }
 }
@@ -99,25 +109,25 @@ fn current_frame(py: Python<'_>) -> Option<Bound<'_, PyAny>> {
 
 #[pyfunction]
 #[pyo3(signature = (*args))]
-fn on_py_start(py: Python<'_>, args: &Bound<'_, PyTuple>) -> Py<PyAny> {
+fn on_py_start(py: Python<'_>, args: &Bound<'_, PyTuple>) -> PyResult<Py<PyAny>> {
     guarded(py, "PY_START", || engine().on_py_start(py, &args.get_item(0)?))
 }
 
 #[pyfunction]
 #[pyo3(signature = (*args))]
-fn on_line(py: Python<'_>, args: &Bound<'_, PyTuple>) -> Py<PyAny> {
+fn on_line(py: Python<'_>, args: &Bound<'_, PyTuple>) -> PyResult<Py<PyAny>> {
     guarded(py, "LINE", || engine().on_line(py, &args.get_item(0)?, args.get_item(1)?.extract()?))
 }
 
 #[pyfunction]
 #[pyo3(signature = (*args))]
-fn on_py_return(py: Python<'_>, args: &Bound<'_, PyTuple>) -> Py<PyAny> {
+fn on_py_return(py: Python<'_>, args: &Bound<'_, PyTuple>) -> PyResult<Py<PyAny>> {
     guarded(py, "PY_RETURN", || engine().on_frame_leave(py, Leave::Return(&args.get_item(2)?)))
 }
 
 #[pyfunction]
 #[pyo3(signature = (*args))]
-fn on_py_unwind(py: Python<'_>, args: &Bound<'_, PyTuple>) -> Py<PyAny> {
+fn on_py_unwind(py: Python<'_>, args: &Bound<'_, PyTuple>) -> PyResult<Py<PyAny>> {
     guarded(py, "PY_UNWIND", || {
         engine().on_frame_leave(py, Leave::Unwind)?;
         engine().on_unwind(py, &args.get_item(2)?)
@@ -127,20 +137,20 @@ fn on_py_unwind(py: Python<'_>, args: &Bound<'_, PyTuple>) -> Py<PyAny> {
 /// Never answers DISABLE: for RAISE that would raise ValueError inside the user's program.
 #[pyfunction]
 #[pyo3(signature = (*args))]
-fn on_raise(py: Python<'_>, args: &Bound<'_, PyTuple>) -> Py<PyAny> {
+fn on_raise(py: Python<'_>, args: &Bound<'_, PyTuple>) -> PyResult<Py<PyAny>> {
     guarded(py, "RAISE", || engine().on_raise(py, &args.get_item(0)?, &args.get_item(2)?))
 }
 
 #[pyfunction]
 #[pyo3(signature = (*args))]
-fn on_py_yield(py: Python<'_>, args: &Bound<'_, PyTuple>) -> Py<PyAny> {
+fn on_py_yield(py: Python<'_>, args: &Bound<'_, PyTuple>) -> PyResult<Py<PyAny>> {
     let _ = args;
     guarded(py, "PY_YIELD", || engine().on_frame_leave(py, Leave::Yield))
 }
 
 #[pyfunction]
 #[pyo3(signature = (*args))]
-fn on_instruction(py: Python<'_>, args: &Bound<'_, PyTuple>) -> Py<PyAny> {
+fn on_instruction(py: Python<'_>, args: &Bound<'_, PyTuple>) -> PyResult<Py<PyAny>> {
     guarded(py, "INSTRUCTION", || engine().on_instruction(py, &args.get_item(0)?))
 }
 
@@ -248,8 +258,9 @@ impl Engine {
         }
         let Some(frame) = current_frame(py) else { return Ok(Answer::Keep) };
         let text = exception_text(py, exception);
-        self.park_with(py, &frame, StopReason::Exception { mode: BreakMode::Always, text }, Some(exception), None);
-        Ok(Answer::Keep)
+        let interrupt =
+            self.park_with(py, &frame, StopReason::Exception { mode: BreakMode::Always, text }, Some(exception), None);
+        Ok(Answer::after_stop(interrupt))
     }
 
     /// `userUnhandled`: an exception leaves a user frame into a library frame.
@@ -276,14 +287,14 @@ impl Engine {
             return Ok(Answer::Keep);
         }
         let text = exception_text(py, exception);
-        self.park_with(
+        let interrupt = self.park_with(
             py,
             &frame,
             StopReason::Exception { mode: BreakMode::UserUnhandled, text },
             Some(exception),
             None,
         );
-        Ok(Answer::Keep)
+        Ok(Answer::after_stop(interrupt))
     }
 
     fn on_instruction(&self, py: Python<'_>, code: &Bound<'_, PyAny>) -> PyResult<Answer> {
@@ -299,7 +310,7 @@ impl Engine {
             .get(&current_ident())
             .is_some_and(|plan| plan.stops_at_instruction(frame.as_ptr() as usize, stoppable));
         if stop {
-            self.park(py, &frame, StopReason::Step);
+            return Ok(Answer::after_stop(self.park(py, &frame, StopReason::Step)));
         }
         Ok(Answer::Keep)
     }
@@ -322,10 +333,7 @@ impl Engine {
                 self.output("console", error);
             }
             match verdict {
-                Verdict::Stop => {
-                    self.park(py, &frame, StopReason::Breakpoint(bp.id));
-                    return Ok(Answer::Keep);
-                }
+                Verdict::Stop => return Ok(Answer::after_stop(self.park(py, &frame, StopReason::Breakpoint(bp.id)))),
                 Verdict::Log(text) => self.output("console", text),
                 Verdict::Ignore => {}
             }
@@ -342,12 +350,10 @@ impl Engine {
                 StepKind::ProgramEntry => StopReason::Entry,
                 _ => StopReason::Step,
             };
-            self.park(py, &frame, reason);
-            return Ok(Answer::Keep);
+            return Ok(Answer::after_stop(self.park(py, &frame, reason)));
         }
         if self.must_stop_for_all_stop() {
-            self.park(py, &frame, StopReason::Pause);
-            return Ok(Answer::Keep);
+            return Ok(Answer::after_stop(self.park(py, &frame, StopReason::Pause)));
         }
         let disable = breakpoint.is_none() && self.quiet();
         Ok(if disable { Answer::Disable } else { Answer::Keep })

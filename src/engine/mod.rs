@@ -125,6 +125,8 @@ pub struct Engine {
     exempt: DashMap<u64, u64>,
     configuration_done: (Mutex<bool>, Condvar),
     terminating: AtomicBool,
+    /// The interpreter's main thread (`threading.main_thread().ident`), where signals are handled.
+    main_thread: AtomicU64,
 }
 
 static ENGINE: OnceLock<Engine> = OnceLock::new();
@@ -226,12 +228,16 @@ pub fn install(py: Python<'_>, internal: Vec<String>, library: Vec<String>, prog
         exempt: DashMap::new(),
         configuration_done: (Mutex::new(false), Condvar::new()),
         terminating: AtomicBool::new(false),
+        main_thread: AtomicU64::new(current_ident()),
     };
     callbacks::register(py, &monitoring, &ids)?;
     let _ = ENGINE.set(instance);
     // Threads that exist already; the main thread comes first and gets id 1.
     let threading = py.import("threading")?;
     let main = threading.call_method0("main_thread")?;
+    if let Some(ident) = main.getattr("ident")?.extract::<Option<u64>>()? {
+        engine().main_thread.store(ident, Ordering::Release);
+    }
     let mut all = vec![main.clone()];
     for t in threading.call_method0("enumerate")?.try_iter()? {
         let t = t?;
@@ -349,17 +355,44 @@ impl Engine {
         signal.notify_all();
     }
 
-    /// Blocks the calling Python thread until a client has sent configurationDone.
-    pub fn wait_for_configuration(&self, py: Python<'_>) {
+    /// Blocks the calling Python thread until a client has sent configurationDone, or until
+    /// `limit` has passed; returns whether the client is there.
+    pub fn wait_for_configuration(&self, py: Python<'_>, limit: Option<Duration>) -> bool {
         self.program_waiting.store(true, Ordering::Release);
-        py.detach(|| {
+        let configured = py.detach(|| {
             let (done, signal) = &self.configuration_done;
+            let deadline = limit.map(|limit| std::time::Instant::now() + limit);
             let mut done = done.lock();
             while !*done {
-                signal.wait(&mut done);
+                match deadline {
+                    Some(deadline) => {
+                        if signal.wait_until(&mut done, deadline).timed_out() {
+                            break;
+                        }
+                    }
+                    None => signal.wait(&mut done),
+                }
             }
+            *done
         });
         self.program_waiting.store(false, Ordering::Release);
+        configured
+    }
+
+    /// In the child of a `fork()`: the parent's client, stops and threads are not this process's.
+    /// Everything is turned off, so the child runs free until a client of its own attaches.
+    pub fn forget_parent_after_fork(&self, py: Python<'_>) {
+        // The receiver lived on a runtime thread that the child does not have; dropping the
+        // sender could try to wake it.
+        std::mem::forget(self.client.lock().take());
+        self.client_attached.store(false, Ordering::Release);
+        self.state.lock().threads = Threads::default();
+        self.main_thread.store(current_ident(), Ordering::Release);
+        self.pydbg_threads.clear();
+        self.exempt.clear();
+        *self.configuration_done.0.lock() = false;
+        self.terminating.store(false, Ordering::Release);
+        self.clear_debugging(py);
     }
 
     /// The program has ended with `code`: tell the client, and wait (bounded) until it is told.
@@ -378,11 +411,15 @@ impl Engine {
     /// Ends the program as Ctrl-C would, after releasing every stop.
     pub fn terminate(&self, py: Python<'_>) {
         self.terminating.store(true, Ordering::Release);
-        self.clear_debugging(py);
-        // SAFETY: sending a signal to our own process has no memory-safety preconditions.
+        // To the main thread, where Python handles signals: a blocking call there is interrupted,
+        // and a parked main thread raises it as it is released.
+        let main = self.main_thread.load(Ordering::Acquire);
+        // SAFETY: `main` is the pthread_t of the interpreter's main thread, which lives as long
+        // as the process; signalling it has no memory-safety preconditions.
         unsafe {
-            libc::kill(libc::getpid(), libc::SIGINT);
+            libc::pthread_kill(main as libc::pthread_t, libc::SIGINT);
         }
+        self.clear_debugging(py);
         // A program held by --wait-for-client goes on, to meet its KeyboardInterrupt.
         self.configuration_done();
     }
@@ -392,10 +429,13 @@ impl Engine {
     }
 
     /// `breakpoint()` in the program: stops in `frame`, the caller's, while a client is attached.
-    pub fn breakpoint_call(&self, py: Python<'_>, frame: &Bound<'_, PyAny>) {
+    pub fn breakpoint_call(&self, py: Python<'_>, frame: &Bound<'_, PyAny>) -> PyResult<()> {
         if self.is_client_attached() && !self.is_terminating() && !is_pydbg_thread() {
-            self.park(py, frame, StopReason::BreakpointCall);
+            if let Some(interrupt) = self.park(py, frame, StopReason::BreakpointCall) {
+                return Err(interrupt);
+            }
         }
+        Ok(())
     }
 
     pub fn is_terminating(&self) -> bool {
@@ -565,7 +605,8 @@ impl Engine {
     }
 
     /// Parks the calling thread, which is inside a monitoring callback, until it is resumed.
-    fn park(&self, py: Python<'_>, frame: &Bound<'_, PyAny>, reason: StopReason) {
+    /// Returns the KeyboardInterrupt to raise when a terminate released it (see `park_with`).
+    fn park(&self, py: Python<'_>, frame: &Bound<'_, PyAny>, reason: StopReason) -> Option<PyErr> {
         self.park_with(py, frame, reason, None, None)
     }
 
@@ -576,7 +617,7 @@ impl Engine {
         reason: StopReason,
         exception: Option<&Bound<'_, PyAny>>,
         frames: Option<Vec<Py<PyAny>>>,
-    ) {
+    ) -> Option<PyErr> {
         let ident = current_ident();
         let finished_plan = self.plans.remove(&ident).map(|(_, plan)| plan);
         let return_value = finished_plan.and_then(|p| p.return_value).filter(|_| self.state.lock().show_return_value);
@@ -622,6 +663,15 @@ impl Engine {
         }
         IS_PYDBG_THREAD.with(|f| f.set(was_pydbg));
         tracing::debug!(ident, "resumed");
+        // terminate's SIGINT reached the main thread while it was parked. Raised here, at the
+        // stop, it cannot be missed by a blocking call the program makes next.
+        if self.is_terminating() && ident == self.main_thread.load(Ordering::Acquire) {
+            // SAFETY: called with the GIL held, on the main thread.
+            if unsafe { pyo3::ffi::PyErr_CheckSignals() } < 0 {
+                return PyErr::take(py);
+            }
+        }
+        None
     }
 
     fn resume_here(&self, py: Python<'_>, frame: &Bound<'_, PyAny>, step: Option<StepKind>, single_thread: bool) {
@@ -800,7 +850,8 @@ impl Engine {
         frames.reverse();
         let Some(top) = frames.first().map(|f| f.bind(py).clone()) else { return Ok(()) };
         let text = exception_text(py, exception);
-        self.park_with(
+        // The program is ending already: an interrupt from terminate changes nothing here.
+        let _interrupt = self.park_with(
             py,
             &top,
             StopReason::Exception { mode: BreakMode::Unhandled, text },

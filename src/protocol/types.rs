@@ -17,6 +17,19 @@ pub struct InitializeArguments {
     pub columns_start_at1: Option<bool>,
 }
 
+/// The attach arguments [`AttachArguments`] reads. adapter/attributes.json, the list editors see,
+/// is checked against it.
+pub const ATTACH_ARGUMENT_NAMES: &[&str] = &[
+    "justMyCode",
+    "rules",
+    "variablePresentation",
+    "reprTimeout",
+    "showReturnValue",
+    "redirectOutput",
+    "stopOnEntry",
+    "pathMappings",
+];
+
 #[derive(Debug, Default, Deserialize)]
 #[serde(default, rename_all = "camelCase")]
 pub struct AttachArguments {
@@ -463,4 +476,18 @@ pub struct ProcessEventBody {
 pub struct BreakpointEventBody {
     pub reason: &'static str,
     pub breakpoint: Breakpoint,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_attach_argument_name_is_read() {
+        for name in ATTACH_ARGUMENT_NAMES {
+            // A value of the wrong type for every field: it fails only if the field exists.
+            let arguments = serde_json::json!({ *name: "not valid here" });
+            assert!(serde_json::from_value::<AttachArguments>(arguments).is_err(), "{name} is not read");
+        }
+    }
 }

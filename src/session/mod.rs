@@ -79,6 +79,7 @@ pub async fn with_gil<R: Send + 'static>(work: impl FnOnce(Python<'_>) -> R + Se
 /// Serves one client until it disconnects or goes away.
 pub async fn serve(stream: TcpStream) {
     let _ = stream.set_nodelay(true);
+    transport::CLIENT_FD.store(std::os::fd::AsRawFd::as_raw_fd(&stream), Ordering::Release);
     let (read_half, write_half) = stream.into_split();
     let (out, out_queue) = mpsc::unbounded_channel();
     let writer = tokio::spawn(transport::write_messages(write_half, out_queue));
@@ -119,6 +120,7 @@ pub async fn serve(stream: TcpStream) {
         with_gil(|py| engine().detach_client(py)).await;
     }
     session.flush().await;
+    transport::CLIENT_FD.store(-1, Ordering::Release);
     forwarder.abort();
     drop(session);
     let _ = writer.await;

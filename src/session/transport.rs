@@ -1,8 +1,10 @@
 //! Sockets and the runtime: accepting or dialing the client, and writing messages out.
 
 use std::net::{SocketAddr, TcpListener as StdListener, TcpStream as StdStream};
-use std::sync::OnceLock;
+use std::os::fd::AsRawFd;
+use std::sync::atomic::{AtomicI32, Ordering};
 
+use parking_lot::Mutex;
 use tokio::io::AsyncWriteExt;
 use tokio::net::tcp::OwnedWriteHalf;
 use tokio::net::{TcpListener, TcpStream};
@@ -13,19 +15,40 @@ use crate::engine::mark_pydbg_thread;
 use crate::protocol::codec::encode_frame;
 use crate::protocol::Outgoing;
 
-static RUNTIME: OnceLock<Runtime> = OnceLock::new();
+/// Leaked on purpose: a runtime is never shut down, and after a fork the parent's is abandoned.
+static RUNTIME: Mutex<Option<&'static Runtime>> = Mutex::new(None);
 
 /// The session's tokio runtime. Its threads are pydbg's own, so monitoring ignores them.
 pub fn runtime() -> &'static Runtime {
-    RUNTIME.get_or_init(|| {
-        tokio::runtime::Builder::new_multi_thread()
+    let mut slot = RUNTIME.lock();
+    slot.get_or_insert_with(|| {
+        let runtime = tokio::runtime::Builder::new_multi_thread()
             .worker_threads(2)
             .thread_name("pydbg-session")
             .on_thread_start(mark_pydbg_thread)
             .enable_all()
             .build()
-            .expect("the session runtime starts")
+            .expect("the session runtime starts");
+        Box::leak(Box::new(runtime))
     })
+}
+
+/// The listening socket and the client's connection, which a forked child must not keep open
+/// (the parent's client would not see the parent's connection close). -1 when there is none.
+static LISTENER_FD: AtomicI32 = AtomicI32::new(-1);
+pub(super) static CLIENT_FD: AtomicI32 = AtomicI32::new(-1);
+
+/// In a forked child the runtime's threads do not exist; the next `runtime()` builds a new one.
+/// The parent's sockets are closed here; the objects that own them are never used again.
+pub fn forget_runtime_after_fork() {
+    *RUNTIME.lock() = None;
+    for fd in [&LISTENER_FD, &CLIENT_FD] {
+        let fd = fd.swap(-1, Ordering::AcqRel);
+        if fd >= 0 {
+            // SAFETY: the fd belongs to a socket object that the child never touches again.
+            unsafe { libc::close(fd) };
+        }
+    }
 }
 
 /// Binds at once, so that a bad or busy port is reported before the program runs; then serves
@@ -34,6 +57,7 @@ pub fn listen(host: &str, port: u16) -> std::io::Result<SocketAddr> {
     let listener = StdListener::bind((host, port))?;
     listener.set_nonblocking(true)?;
     let address = listener.local_addr()?;
+    LISTENER_FD.store(listener.as_raw_fd(), Ordering::Release);
     runtime().spawn(async move {
         let listener = match TcpListener::from_std(listener) {
             Ok(l) => l,

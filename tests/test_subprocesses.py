@@ -1,0 +1,145 @@
+"""Child processes under `pydbg-adapter` (`subProcess`, on by default): subprocess, os.exec*, and
+multiprocessing with fork, spawn and forkserver. The test client answers `startDebugging` as
+VS Code and nvim-dap do: it starts another adapter, attaches it with the configuration given,
+and sends it the same breakpoints."""
+
+import queue
+import threading
+
+import pytest
+
+from conftest import line_of
+from dap_client import DEFAULT_TIMEOUT
+from test_adapter import Adapter, program_output
+
+CHILD = """
+import sys
+label = sys.argv[1] if len(sys.argv) > 1 else "child"
+print("child says", label)  # child stop
+"""
+
+
+class ChildSessions:
+    """Answers the parent adapter's startDebugging requests: each child gets an adapter of its
+    own, attached with the configuration the parent's adapter sent."""
+
+    def __init__(self, sessions, parent, breakpoints):
+        self.sessions = sessions
+        self.breakpoints = breakpoints
+        self.configurations = []
+        self._attached = queue.Queue()
+        parent.client.reverse_handlers["startDebugging"] = self._start_debugging
+
+    def _start_debugging(self, arguments):
+        assert arguments["request"] == "attach"
+        self.configurations.append(arguments["configuration"])
+        threading.Thread(target=self._attach, args=(arguments["configuration"],), daemon=True).start()
+        return None
+
+    def _attach(self, configuration):
+        child = Adapter(self.sessions)
+        child.handshake("attach", configuration, self.breakpoints)
+        self._attached.put(child)
+
+    def next(self, timeout=DEFAULT_TIMEOUT):
+        return self._attached.get(timeout=timeout)
+
+
+def launch_parent(sessions, source, child_source=CHILD, start_debugging=True, **launch_args):
+    """Launches app.py (which starts child.py one way or another) with a breakpoint in child.py."""
+    parent_path = sessions.program(source)
+    child_path = sessions.program(child_source, name="child.py")
+    breakpoints = {child_path: [line_of(child_path, "# child stop")]}
+    parent = Adapter(sessions)
+    children = ChildSessions(sessions, parent, breakpoints)
+    response = parent.launch({"program": parent_path, **launch_args}, breakpoints=breakpoints,
+                             start_debugging=start_debugging)
+    assert response["success"], response
+    return parent, children, child_path
+
+
+def expect_child_stop(children, child_path, label):
+    child = children.next(timeout=30)
+    stop = child.client.wait_stopped(timeout=30)
+    frame = child.client.top_frame(stop["threadId"])
+    assert (frame["source"]["path"], frame["line"]) == (child_path, line_of(child_path, "# child stop"))
+    assert child.client.locals_of(frame["id"])["label"]["value"] == repr(label)
+    child.client.ok("continue", {"threadId": stop["threadId"]})
+    return child
+
+
+def test_subprocess_child_is_a_session_with_the_same_breakpoints(sessions):
+    parent, children, child_path = launch_parent(sessions, """
+    import subprocess
+    import sys
+    result = subprocess.run([sys.executable, "child.py", "via-subprocess"])
+    print("child exited with", result.returncode)
+    """, justMyCode=False, type="pydbg")
+    expect_child_stop(children, child_path, "via-subprocess")
+    assert parent.client.wait_event("exited", timeout=30)["body"]["exitCode"] == 0
+    parent.client.wait_output("child exited with 0")
+    assert "child says via-subprocess\n" in "".join(text for _, text in program_output(parent.client))
+    configuration = children.configurations[0]
+    assert configuration["request"] == "attach" and configuration["justMyCode"] is False
+    assert configuration["connect"]["host"] == "127.0.0.1" and "child.py via-subprocess" in configuration["name"]
+    assert configuration["type"] == "pydbg", "nvim-dap starts the child's session by its type"
+    assert "program" not in configuration
+
+
+@pytest.mark.parametrize("method", ["fork", "spawn", "forkserver"])
+def test_multiprocessing_children_are_sessions(sessions, method):
+    parent, children, child_path = launch_parent(sessions, f"""
+    import multiprocessing
+    import child
+
+    if __name__ == "__main__":
+        multiprocessing.set_start_method("{method}")
+        process = multiprocessing.Process(target=child.work, args=("{method}",))
+        process.start()
+        process.join()
+        print("worker exit code", process.exitcode)
+    """, child_source="""
+    def work(label):
+        print("child says", label)  # child stop
+    """)
+    expect_child_stop(children, child_path, method)
+    assert parent.client.wait_event("exited", timeout=30)["body"]["exitCode"] == 0
+    parent.client.wait_output("worker exit code 0")
+
+
+def test_exec_replaces_the_program_with_a_child_session(sessions):
+    parent, children, child_path = launch_parent(sessions, """
+    import os
+    import sys
+    os.execv(sys.executable, [sys.executable, "child.py", "via-exec"])
+    """)
+    child = expect_child_stop(children, child_path, "via-exec")
+    assert child.client.wait_event("exited", timeout=30)["body"]["exitCode"] == 0
+    parent.client.wait_event("terminated", timeout=30)
+
+
+def test_without_start_debugging_children_run_free_and_the_user_is_told(sessions):
+    parent, children, child_path = launch_parent(sessions, """
+    import subprocess
+    import sys
+    subprocess.run([sys.executable, "child.py", "free"], check=True)
+    """, start_debugging=False)
+    assert parent.client.wait_event("exited", timeout=30)["body"]["exitCode"] == 0
+    console = "".join(e["body"]["output"] for e in parent.client.events("output")
+                      if e["body"]["category"] == "console")
+    assert "child.py free" in console and "does not support startDebugging" in console
+    assert children.configurations == []
+
+
+def test_sub_process_false_leaves_children_alone(sessions):
+    parent, children, child_path = launch_parent(sessions, """
+    import os
+    import subprocess
+    import sys
+    print("announce to", os.environ.get("PYDBG_SUBPROCESS"))
+    subprocess.run([sys.executable, "child.py", "alone"], check=True)
+    """, subProcess=False)
+    assert parent.client.wait_event("exited", timeout=30)["body"]["exitCode"] == 0
+    parent.client.wait_output("announce to None")
+    parent.client.wait_output("child says alone")
+    assert children.configurations == []
