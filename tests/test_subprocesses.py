@@ -107,6 +107,43 @@ def test_multiprocessing_children_are_sessions(sessions, method):
     parent.client.wait_output("worker exit code 0")
 
 
+def test_a_forked_child_has_a_watchdog_of_its_own(sessions):
+    """The parent's repr watchdog thread is not in the child: a repr that never returns must
+    still be cut off there."""
+    parent, children, child_path = launch_parent(sessions, """
+    import multiprocessing
+    import child
+
+    if __name__ == "__main__":
+        slow = child.Slow()
+        breakpoint()  # the parent's repr watchdog starts here, before the fork
+        multiprocessing.set_start_method("fork")
+        process = multiprocessing.Process(target=child.work, args=("fork",))
+        process.start()
+        process.join()
+    """, child_source="""
+    class Slow:
+        def __repr__(self):
+            while True:
+                pass
+
+    def work(label):
+        slow = Slow()
+        print("child says", label)  # child stop
+    """, reprTimeout=0.5)
+    stop = parent.client.wait_stopped()
+    frame = parent.client.top_frame(stop["threadId"])
+    assert parent.client.locals_of(frame["id"])["slow"]["value"] == "<repr timed out after 0.5s>"
+    parent.client.ok("continue", {"threadId": stop["threadId"]})
+
+    child = children.next(timeout=30)
+    stop = child.client.wait_stopped(timeout=30)
+    frame = child.client.top_frame(stop["threadId"])
+    assert child.client.locals_of(frame["id"])["slow"]["value"] == "<repr timed out after 0.5s>"
+    child.client.ok("continue", {"threadId": stop["threadId"]})
+    assert parent.client.wait_event("exited", timeout=30)["body"]["exitCode"] == 0
+
+
 def test_exec_replaces_the_program_with_a_child_session(sessions):
     parent, children, child_path = launch_parent(sessions, """
     import os

@@ -24,7 +24,7 @@ static NEXT_TOKEN: AtomicU64 = AtomicU64::new(1);
 static RUNNING: OnceLock<DashMap<u64, u64>> = OnceLock::new();
 /// Tokens whose call was interrupted.
 static FIRED: OnceLock<DashMap<u64, ()>> = OnceLock::new();
-static DEADLINES: OnceLock<Mutex<Sender<(u64, u64, Instant)>>> = OnceLock::new();
+static DEADLINES: Mutex<Option<Sender<(u64, u64, Instant)>>> = Mutex::new(None);
 
 pub fn set_limit(seconds: f64) {
     LIMIT_MS.store((seconds * 1000.0).max(1.0) as u64, Ordering::Relaxed);
@@ -42,33 +42,45 @@ fn fired() -> &'static DashMap<u64, ()> {
     FIRED.get_or_init(DashMap::new)
 }
 
-fn deadlines() -> &'static Mutex<Sender<(u64, u64, Instant)>> {
-    DEADLINES.get_or_init(|| {
-        let (sender, queue) = channel::<(u64, u64, Instant)>();
-        std::thread::Builder::new()
-            .name("pydbg-watchdog".into())
-            .spawn(move || {
-                mark_pydbg_thread();
-                // Deadlines arrive in order, so waiting for each in turn never misses one.
-                while let Ok((thread, token, deadline)) = queue.recv() {
-                    std::thread::sleep(deadline.saturating_duration_since(Instant::now()));
-                    if running().get(&thread).is_some_and(|t| *t == token) {
-                        Python::attach(|py| {
-                            if running().get(&thread).is_some_and(|t| *t == token) {
-                                fired().insert(token, ());
-                                // SAFETY: the GIL is held; the exception type is a valid object.
-                                unsafe {
-                                    ffi::PyThreadState_SetAsyncExc(thread as _, ffi::PyExc_TimeoutError);
-                                }
-                                let _ = py;
+/// Hands a deadline to the watchdog thread, starting it when there is none (at first use, and
+/// again in a forked child, which does not have its parent's).
+fn watch(thread: u64, token: u64, deadline: Instant) {
+    let mut slot = DEADLINES.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
+    let _ = slot.get_or_insert_with(start_watchdog).send((thread, token, deadline));
+}
+
+/// In a forked child the watchdog thread does not exist; the next deadline starts a new one.
+pub fn forget_after_fork() {
+    let mut slot = DEADLINES.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
+    // Dropping the sender could try to wake the parent's receiving thread.
+    std::mem::forget(slot.take());
+}
+
+fn start_watchdog() -> Sender<(u64, u64, Instant)> {
+    let (sender, queue) = channel::<(u64, u64, Instant)>();
+    std::thread::Builder::new()
+        .name("pydbg-watchdog".into())
+        .spawn(move || {
+            mark_pydbg_thread();
+            // Deadlines arrive in order, so waiting for each in turn never misses one.
+            while let Ok((thread, token, deadline)) = queue.recv() {
+                std::thread::sleep(deadline.saturating_duration_since(Instant::now()));
+                if running().get(&thread).is_some_and(|t| *t == token) {
+                    Python::attach(|py| {
+                        if running().get(&thread).is_some_and(|t| *t == token) {
+                            fired().insert(token, ());
+                            // SAFETY: the GIL is held; the exception type is a valid object.
+                            unsafe {
+                                ffi::PyThreadState_SetAsyncExc(thread as _, ffi::PyExc_TimeoutError);
                             }
-                        });
-                    }
+                            let _ = py;
+                        }
+                    });
                 }
-            })
-            .expect("the watchdog thread starts");
-        Mutex::new(sender)
-    })
+            }
+        })
+        .expect("the watchdog thread starts");
+    sender
 }
 
 /// Runs `call` (user code) with the time limit. A call cut off by the limit answers
@@ -77,7 +89,7 @@ pub fn limited<'py, R>(py: Python<'py>, call: impl FnOnce() -> PyResult<R>) -> R
     let thread = current_ident();
     let token = NEXT_TOKEN.fetch_add(1, Ordering::Relaxed);
     running().insert(thread, token);
-    let _ = deadlines().lock().map(|d| d.send((thread, token, Instant::now() + limit())));
+    watch(thread, token, Instant::now() + limit());
     let result = call();
     running().remove(&thread);
     if fired().remove(&token).is_some() {
