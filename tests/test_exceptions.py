@@ -231,6 +231,29 @@ def test_uncaught_in_a_thread_and_in_an_asyncio_task(sessions):
     assert "ValueError: thread failed" in client.debuggee.stderr.decode()
 
 
+def test_uncaught_in_a_thread_stops_even_with_the_programs_own_excepthook(sessions):
+    client = launch(sessions, """
+    import threading
+
+    def own_hook(args):
+        print("own hook saw", args.exc_value, flush=True)
+
+    threading.excepthook = own_hook
+
+    def worker():
+        raise KeyError("lost?")  # thread raise
+
+    t = threading.Thread(target=worker)
+    t.start(); t.join()
+    """, ["uncaught"])
+    stop, frames = stop_info(client)
+    assert stop["text"] == "KeyError: 'lost?'"
+    assert frames[0]["line"] == line_of(client.path, "# thread raise")
+    client.ok("continue", {"threadId": stop["threadId"]})
+    assert client.debuggee.wait() == 0
+    assert "own hook saw 'lost?'" in client.debuggee.stdout.decode()
+
+
 def test_system_exit_zero_is_not_uncaught(sessions):
     client = launch(sessions, "import sys\nsys.exit(0)\n", ["uncaught"])
     assert client.debuggee.wait() == 0

@@ -35,27 +35,28 @@ def install_output_tee(sys_module):
 
 def install_thread_hook():
     """Reports each thread's start and end, so the client gets `thread` events, and each
-    exception that ends a thread, for the `uncaught` filter."""
+    exception that ends a thread, for the `uncaught` filter. The exception is reported just before
+    the thread's excepthook runs, so a program that replaces `threading.excepthook` still stops."""
     original = threading.Thread._bootstrap_inner
 
     def _bootstrap_inner(self):
         ident = threading.get_ident()
         _core.thread_started(ident, self.name)
+        invoke_excepthook = self._invoke_excepthook
+
+        def report_then_invoke_excepthook(thread):
+            exception = sys.exc_info()[1]
+            if exception is not None:
+                _core.uncaught(exception)
+            invoke_excepthook(thread)
+
+        self._invoke_excepthook = report_then_invoke_excepthook
         try:
             original(self)
         finally:
             _core.thread_exited(ident)
 
     threading.Thread._bootstrap_inner = _bootstrap_inner
-
-    original_excepthook = threading.excepthook
-
-    def excepthook(args):
-        if args.exc_value is not None:
-            _core.uncaught(args.exc_value)
-        original_excepthook(args)
-
-    threading.excepthook = excepthook
 
 
 def install_breakpoint_hook():
