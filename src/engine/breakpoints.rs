@@ -54,7 +54,7 @@ impl HitCondition {
             HitCondition::Gt(n) => hits > n,
             HitCondition::Le(n) => hits <= n,
             HitCondition::Lt(n) => hits < n,
-            HitCondition::EveryNth(n) => hits % n == 0,
+            HitCondition::EveryNth(n) => hits.is_multiple_of(n),
         }
     }
 }

@@ -29,7 +29,7 @@ use breakpoints::{code_lines, compile_log_message, resolve_line, Breakpoint, Exp
 use exceptions::{type_names, BreakMode, ExceptionFilters};
 use files::{canonical_key, CodeRule, FileClassifier, Origin};
 use stepping::{StepKind, StepPlan};
-use threads::{Command, Outcome, Parked, StopReason, Threads};
+use threads::{Command, Outcome, Parked, ParkedWork, StopReason, Threads};
 
 /// Where a module's code lives: its package directory, or its file.
 fn module_location(py: Python<'_>, module: &str) -> Option<String> {
@@ -471,8 +471,8 @@ impl Engine {
     pub fn run_on_parked(
         &self,
         ident: u64,
-        work: Box<dyn FnOnce(Python<'_>) + Send>,
-    ) -> Result<(), Box<dyn FnOnce(Python<'_>) + Send>> {
+        work: ParkedWork,
+    ) -> Result<(), ParkedWork> {
         let state = self.state.lock();
         match state.threads.parked.get(&ident) {
             Some(parked) => parked.commands.send(Command::Run(work)).map_err(|e| match e.0 {

@@ -14,10 +14,13 @@ use super::exceptions::BreakMode;
 use super::stepping::StepKind;
 use crate::protocol::types::{StoppedEventBody, Thread};
 
+/// Inspection work that runs on a parked thread, with the GIL.
+pub type ParkedWork = Box<dyn FnOnce(Python<'_>) + Send>;
+
 /// Work sent to a parked thread.
 pub enum Command {
     /// Run inspection code on the parked thread, with the GIL.
-    Run(Box<dyn FnOnce(Python<'_>) + Send>),
+    Run(ParkedWork),
     Resume {
         step: Option<StepKind>,
         single_thread: bool,

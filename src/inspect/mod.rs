@@ -337,5 +337,5 @@ fn awaited<'py>(py: Python<'py>, code: &Bound<'py, PyAny>, value: Bound<'py, PyA
 /// `sys._current_frames()[thread]`, for inspecting a thread that is not parked.
 pub fn running_frame(py: Python<'_>, thread: u64) -> PyResult<Option<Bound<'_, PyAny>>> {
     let frames = py.import("sys")?.call_method0("_current_frames")?;
-    Ok(frames.cast::<PyDict>()?.get_item(thread)?)
+    frames.cast::<PyDict>()?.get_item(thread)
 }

@@ -236,7 +236,7 @@ fn is_instance_of_named(
 /// A numpy array, recognized without importing numpy.
 fn is_numpy_array(value: &Bound<'_, PyAny>) -> bool {
     let ty = value.get_type();
-    ty.module().is_ok_and(|m| m.to_string() == "numpy") && ty.name().is_ok_and(|n| n.to_string() == "ndarray")
+    ty.module().is_ok_and(|m| m == "numpy") && ty.name().is_ok_and(|n| n == "ndarray")
 }
 
 fn is_namedtuple(value: &Bound<'_, PyAny>) -> bool {

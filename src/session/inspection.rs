@@ -7,6 +7,7 @@ use tokio::sync::oneshot;
 use super::{with_gil, Session};
 use crate::engine::breakpoints::describe_error;
 use crate::engine::engine;
+use crate::engine::threads::ParkedWork;
 use crate::inspect::{self, handles};
 use crate::protocol::types::{
     CompletionsArguments, CompletionsBody, EvaluateArguments, ScopesArguments, SetExpressionArguments, SetValueBody,
@@ -34,7 +35,7 @@ async fn on_thread<R: Send + 'static>(
     work: impl FnOnce(Python<'_>) -> R + Send + 'static,
 ) -> Result<R, String> {
     let (answer, answered) = oneshot::channel();
-    let job: Box<dyn FnOnce(Python<'_>) + Send> = Box::new(move |py| {
+    let job: ParkedWork = Box::new(move |py| {
         let _ = answer.send(work(py));
     });
     if let Err(job) = engine().run_on_parked(thread, job) {
