@@ -170,6 +170,14 @@ fn is_pydbg_thread() -> bool {
     IS_PYDBG_THREAD.with(|f| f.get())
 }
 
+/// # Safety
+/// Only in the child of a fork, where the calling thread is the only thread.
+unsafe fn release_if_held<T>(lock: &Mutex<T>) {
+    if lock.is_locked() {
+        lock.force_unlock();
+    }
+}
+
 /// Registers the tool with `sys.monitoring`. `internal` and `library` are path prefixes of
 /// pydbg's own files and of the standard library and site-packages.
 pub fn install(py: Python<'_>, internal: Vec<String>, library: Vec<String>, program_name: String) -> PyResult<()> {
@@ -382,6 +390,14 @@ impl Engine {
     /// In the child of a `fork()`: the parent's client, stops and threads are not this process's.
     /// Everything is turned off, so the child runs free until a client of its own attaches.
     pub fn forget_parent_after_fork(&self, py: Python<'_>) {
+        // A lock held at the fork by one of the parent's other threads has no owner here, and
+        // the calling thread is the only one: releasing it is the only way to use it again.
+        // SAFETY: no other thread exists in the child to hold, or race for, these locks.
+        unsafe {
+            release_if_held(&self.state);
+            release_if_held(&self.client);
+            release_if_held(&self.configuration_done.0);
+        }
         // The receiver lived on a runtime thread that the child does not have; dropping the
         // sender could try to wake it.
         std::mem::forget(self.client.lock().take());

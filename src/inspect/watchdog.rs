@@ -6,10 +6,11 @@
 
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::mpsc::{channel, Sender};
-use std::sync::{Mutex, OnceLock};
+use std::sync::OnceLock;
 use std::time::{Duration, Instant};
 
 use dashmap::DashMap;
+use parking_lot::Mutex;
 use pyo3::ffi;
 use pyo3::prelude::*;
 
@@ -45,15 +46,17 @@ fn fired() -> &'static DashMap<u64, ()> {
 /// Hands a deadline to the watchdog thread, starting it when there is none (at first use, and
 /// again in a forked child, which does not have its parent's).
 fn watch(thread: u64, token: u64, deadline: Instant) {
-    let mut slot = DEADLINES.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
-    let _ = slot.get_or_insert_with(start_watchdog).send((thread, token, deadline));
+    let _ = DEADLINES.lock().get_or_insert_with(start_watchdog).send((thread, token, deadline));
 }
 
 /// In a forked child the watchdog thread does not exist; the next deadline starts a new one.
 pub fn forget_after_fork() {
-    let mut slot = DEADLINES.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
+    if DEADLINES.is_locked() {
+        // SAFETY: in a forked child the calling thread is the only one; the holder is gone.
+        unsafe { DEADLINES.force_unlock() };
+    }
     // Dropping the sender could try to wake the parent's receiving thread.
-    std::mem::forget(slot.take());
+    std::mem::forget(DEADLINES.lock().take());
 }
 
 fn start_watchdog() -> Sender<(u64, u64, Instant)> {

@@ -41,6 +41,10 @@ pub(super) static CLIENT_FD: AtomicI32 = AtomicI32::new(-1);
 /// In a forked child the runtime's threads do not exist; the next `runtime()` builds a new one.
 /// The parent's sockets are closed here; the objects that own them are never used again.
 pub fn forget_runtime_after_fork() {
+    if RUNTIME.is_locked() {
+        // SAFETY: in a forked child the calling thread is the only one; the holder is gone.
+        unsafe { RUNTIME.force_unlock() };
+    }
     *RUNTIME.lock() = None;
     for fd in [&LISTENER_FD, &CLIENT_FD] {
         let fd = fd.swap(-1, Ordering::AcqRel);
