@@ -155,6 +155,22 @@ def test_exec_replaces_the_program_with_a_child_session(sessions):
     parent.client.wait_event("terminated", timeout=30)
 
 
+def test_the_users_own_sitecustomize_still_runs_in_the_program_and_its_children(sessions, tmp_path):
+    own_site = tmp_path / "own_site"
+    own_site.mkdir()
+    (own_site / "sitecustomize.py").write_text("import builtins\nbuiltins.OWN_SITE_RAN = True\n")
+    report = "import builtins, sys; print(sys.argv[-1], getattr(builtins, 'OWN_SITE_RAN', False))"
+    parent, children, child_path = launch_parent(sessions, f"""
+    import subprocess
+    import sys
+    exec({report!r})
+    subprocess.run([sys.executable, "-c", {report!r}, "child"], check=True)
+    """, start_debugging=False, env={"PYTHONPATH": str(own_site)})
+    assert parent.client.wait_event("exited", timeout=30)["body"]["exitCode"] == 0
+    parent.client.wait_output("child True")
+    assert "app.py True" in parent.client.output("stdout")
+
+
 def test_without_start_debugging_children_run_free_and_the_user_is_told(sessions):
     parent, children, child_path = launch_parent(sessions, """
     import subprocess

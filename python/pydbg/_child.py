@@ -8,9 +8,7 @@ tells the adapter, which asks the client to attach to it (the `startDebugging` r
 The child then waits, bounded, for that client: nobody attaching never blocks it for long.
 """
 
-import json
 import os
-import socket
 import sys
 
 # How long a child waits for the client the adapter asked to attach.
@@ -45,6 +43,9 @@ def _announce_safely(address, forked):
 
 
 def _announce(address, forked):
+    import json
+    import socket
+
     from pydbg import _core, _setup
 
     host, _, port = address.rpartition(":")

@@ -7,6 +7,10 @@ would have imported otherwise is imported afterwards, so nothing of the user's i
 
 
 def _start_pydbg_child():
+    import os
+
+    if not os.environ.get("PYDBG_SUBPROCESS"):
+        return  # not a launched program's child: cost nothing
     try:
         from pydbg import _child
     except ImportError:
@@ -15,19 +19,21 @@ def _start_pydbg_child():
 
 
 def _import_the_shadowed_sitecustomize():
-    import importlib.machinery
-    import importlib.util
     import os
     import sys
 
     here = os.path.dirname(os.path.abspath(__file__))
-    others = [p for p in sys.path if os.path.abspath(p or ".") != here]
-    spec = importlib.machinery.PathFinder.find_spec("sitecustomize", others)
-    if spec is None or spec.loader is None:
-        return
-    module = importlib.util.module_from_spec(spec)
-    sys.modules["sitecustomize"] = module
-    spec.loader.exec_module(module)
+    ours = sys.modules.pop("sitecustomize", None)
+    saved_path = sys.path[:]
+    sys.path[:] = [p for p in sys.path if os.path.abspath(p or ".") != here]
+    try:
+        import sitecustomize  # noqa: F401 (the next one on the path, if there is one)
+    except ImportError as e:
+        if e.name != "sitecustomize":
+            raise
+        sys.modules["sitecustomize"] = ours
+    finally:
+        sys.path[:] = saved_path
 
 
 _start_pydbg_child()
