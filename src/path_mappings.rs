@@ -20,11 +20,8 @@ pub fn set(mappings: &[PathMappingArgument], program_cwd: &str) {
     *MAPPINGS.write() = mappings
         .iter()
         .map(|m| {
-            let program_root = if is_absolute(&m.remote_root) {
-                m.remote_root.clone()
-            } else {
-                join(program_cwd, &m.remote_root)
-            };
+            let program_root =
+                if is_absolute(&m.remote_root) { m.remote_root.clone() } else { join(program_cwd, &m.remote_root) };
             PathMapping { client_root: trim_root(&m.local_root), program_root: trim_root(&program_root) }
         })
         .collect();

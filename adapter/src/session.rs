@@ -23,13 +23,13 @@ use tokio::net::TcpStream;
 use tokio::sync::mpsc;
 use tokio::task::JoinHandle;
 
+use crate::children::{self, Child};
 use crate::client::Client;
 use crate::config::{self, Console};
+use crate::configuration::ClientConfiguration;
 use crate::process::{self, ProcessEvent};
 use crate::proxy::{self, Link, Origin};
 use crate::wire::{self, Inbound};
-use crate::children::{self, Child};
-use crate::configuration::ClientConfiguration;
 use crate::{attach, capabilities, interpreter, launch};
 
 /// How long an ended program gets (after a KeyboardInterrupt) before its process group is killed.
@@ -47,7 +47,10 @@ pub enum Event {
     Client(Inbound),
     /// News of a program the session launched or attached to. A restart starts a new
     /// `generation`, so nothing of the ended program can reach the next one.
-    Program { generation: u32, news: ProgramNews },
+    Program {
+        generation: u32,
+        news: ProgramNews,
+    },
     /// A child process of the program announced itself (subProcess).
     Child(Child),
 }

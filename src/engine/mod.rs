@@ -484,11 +484,7 @@ impl Engine {
     }
 
     /// Sends inspection work to a parked thread. Gives the work back if the thread is not parked.
-    pub fn run_on_parked(
-        &self,
-        ident: u64,
-        work: ParkedWork,
-    ) -> Result<(), ParkedWork> {
+    pub fn run_on_parked(&self, ident: u64, work: ParkedWork) -> Result<(), ParkedWork> {
         let state = self.state.lock();
         match state.threads.parked.get(&ident) {
             Some(parked) => parked.commands.send(Command::Run(work)).map_err(|e| match e.0 {
