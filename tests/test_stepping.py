@@ -265,3 +265,66 @@ def test_a_rule_for_an_unknown_module_is_an_error(sessions):
     client.ok("initialize", {"adapterID": "pydbg"})
     response = client.request("attach", {"rules": [{"module": "no_such_module_xyz", "include": True}]})
     assert response["success"] is False and "no_such_module_xyz" in response["message"]
+
+
+GOTO = """
+def other():
+    return 0  # other function
+
+
+count = 0
+count += 1  # again
+count += 10  # stop
+for i in range(2):
+    count += 100  # loop body
+print("count", count)  # last
+"""
+
+
+def source_line(source, marker):
+    """The line of `marker` in `source` as `sessions.program` writes it."""
+    return next(n for n, text in enumerate(source.lstrip("\n").splitlines(), 1) if marker in text)
+
+
+def goto_line(client, path, line):
+    """gotoTargets then goto, as VS Code's Jump to Cursor does; returns goto's response."""
+    targets = client.ok("gotoTargets", {"source": {"path": path}, "line": line})["targets"]
+    assert [t["line"] for t in targets] == [line]
+    return client.request("goto", {"threadId": 1, "targetId": targets[0]["id"]})
+
+
+def test_goto_runs_a_line_again_or_skips_lines(sessions):
+    client = sessions.launch(GOTO, breakpoints=[source_line(GOTO, "# stop")])
+    path = client.path
+    client.wait_stopped()
+    assert goto_line(client, path, line_of(path, "# again"))["success"]
+    stop = client.wait_stopped()
+    assert stop["reason"] == "goto"
+    frame = client.top_frame(stop["threadId"])
+    assert frame["line"] == line_of(path, "# again")
+    assert client.locals_of(frame["id"])["count"]["value"] == "1"
+    client.ok("next", {"threadId": 1})  # count += 1 runs a second time
+    client.wait_stopped()
+    assert goto_line(client, path, line_of(path, "# last"))["success"]  # skips += 10 and the loop
+    client.wait_stopped()
+    client.ok("continue", {"threadId": 1})
+    assert client.wait_event("exited")["body"]["exitCode"] == 0
+    client.wait_output("count 2\n")
+
+
+def test_goto_refusals_are_clear_errors(sessions):
+    client = sessions.launch(GOTO, breakpoints=[source_line(GOTO, "# stop")])
+    path = client.path
+    client.wait_stopped()
+    into_loop = goto_line(client, path, line_of(path, "# loop body"))
+    assert not into_loop["success"] and "for loop" in into_loop["message"]
+    other = goto_line(client, path, line_of(path, "# other function"))
+    assert not other["success"] and "cannot go to line" in other["message"]
+    past_the_end = client.ok("gotoTargets", {"source": {"path": path}, "line": 500})
+    assert past_the_end["targets"] == []
+    unknown = client.request("goto", {"threadId": 1, "targetId": 999})
+    assert not unknown["success"] and "no goto target 999" in unknown["message"]
+    top = client.top_frame(1)
+    assert top["line"] == line_of(path, "# stop"), "a refused goto moves nothing"
+    client.ok("continue", {"threadId": 1})
+    client.wait_output("count 211\n")

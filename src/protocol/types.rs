@@ -107,6 +107,32 @@ pub struct SourceBreakpoint {
     pub log_message: Option<String>,
 }
 
+#[derive(Debug, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct GotoTargetsArguments {
+    pub source: Source,
+    pub line: i64,
+}
+
+#[derive(Debug, Serialize)]
+pub struct GotoTargetsBody {
+    pub targets: Vec<GotoTarget>,
+}
+
+#[derive(Debug, Serialize)]
+pub struct GotoTarget {
+    pub id: i64,
+    pub label: String,
+    pub line: i64,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct GotoArguments {
+    pub thread_id: i64,
+    pub target_id: i64,
+}
+
 #[derive(Debug, Default, Deserialize)]
 #[serde(default, rename_all = "camelCase")]
 pub struct SetBreakpointsArguments {
@@ -307,6 +333,7 @@ pub struct Capabilities {
     pub supports_set_variable: bool,
     pub supports_set_expression: bool,
     pub supports_completions_request: bool,
+    pub supports_goto_targets_request: bool,
     pub completion_trigger_characters: Vec<&'static str>,
     pub exception_breakpoint_filters: Vec<ExceptionBreakpointsFilter>,
 }

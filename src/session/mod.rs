@@ -5,6 +5,7 @@
 //! `repr` never holds up `threads`, `pause` or `disconnect`.
 
 mod breakpoints;
+mod goto;
 mod inspection;
 mod lifecycle;
 mod run_control;
@@ -154,6 +155,8 @@ async fn dispatch(session: &Arc<Session>, request: Request) {
         "stepIn" => run_control::resume(s, &request, Some(crate::engine::stepping::StepKind::In)),
         "stepOut" => run_control::resume(s, &request, Some(crate::engine::stepping::StepKind::Out)),
         "pause" => run_control::pause(s, &request).await,
+        "gotoTargets" => goto::goto_targets(s, &request).await,
+        "goto" => goto::goto(s, &request).await,
         "stackTrace" | "scopes" | "variables" | "evaluate" | "exceptionInfo" | "setVariable" | "setExpression"
         | "completions" => {
             let session = session.clone();
