@@ -328,3 +328,47 @@ def test_goto_refusals_are_clear_errors(sessions):
     assert top["line"] == line_of(path, "# stop"), "a refused goto moves nothing"
     client.ok("continue", {"threadId": 1})
     client.wait_output("count 211\n")
+
+
+STEP_IN_TARGETS = """
+def inner(x):
+    return x + 1  # inner body
+
+
+def outer(x):
+    return x * 2  # outer body
+
+
+result = outer(inner(1)) + len("ab")  # stop
+print("result", result)  # after
+"""
+
+
+def test_step_in_targets_lists_the_calls_and_steps_into_the_chosen_one(sessions):
+    client = sessions.launch(STEP_IN_TARGETS, breakpoints=[source_line(STEP_IN_TARGETS, "# stop")])
+    path = client.path
+    stop = client.wait_stopped()
+    frame = client.top_frame(stop["threadId"])
+    targets = client.ok("stepInTargets", {"frameId": frame["id"]})["targets"]
+    assert [t["label"] for t in targets] == ["inner", "outer", "len"], "in the order they run"
+    by_label = {t["label"]: t["id"] for t in targets}
+
+    client.ok("stepIn", {"threadId": 1, "targetId": by_label["outer"]})  # not inner, which runs first
+    stop = client.wait_stopped()
+    frame = client.top_frame(stop["threadId"])
+    assert (frame["name"], frame["line"]) == ("outer", line_of(path, "# outer body"))
+    assert client.locals_of(frame["id"])["x"]["value"] == "2"
+
+    client.ok("stepOut", {"threadId": 1})
+    stop = client.wait_stopped()
+    frame = client.top_frame(stop["threadId"])
+    targets = client.ok("stepInTargets", {"frameId": frame["id"]})["targets"]
+    len_target = next(t["id"] for t in targets if t["label"] == "len")
+    client.ok("stepIn", {"threadId": 1, "targetId": len_target})  # a builtin: no frame to stop in
+    stop = client.wait_stopped()
+    assert client.top_frame(stop["threadId"])["line"] == line_of(path, "# after"), "then it is a next"
+
+    unknown = client.request("stepIn", {"threadId": 1, "targetId": 999})
+    assert not unknown["success"] and "no step-in target 999" in unknown["message"]
+    client.ok("continue", {"threadId": 1})
+    client.wait_output("result 6\n")

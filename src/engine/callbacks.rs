@@ -342,7 +342,13 @@ impl Engine {
         let step_stop = self.plans.get(&ident).and_then(|plan| {
             // The program's entry is its own first line, never the library code before it.
             let stoppable = origin == Origin::User || (!just_my_code && plan.kind != StepKind::ProgramEntry);
-            plan.stops_at_line(frame.as_ptr() as usize, stoppable).then_some(plan.kind)
+            let function = match plan.kind {
+                StepKind::IntoTarget(_) => {
+                    code.getattr("co_name").and_then(|n| n.extract::<String>()).unwrap_or_default()
+                }
+                _ => String::new(),
+            };
+            plan.stops_at_line(frame.as_ptr() as usize, stoppable, &function).then_some(plan.kind)
         });
         if let Some(kind) = step_stop {
             let reason = match kind {

@@ -1,12 +1,18 @@
 //! Step plans: what one thread is waiting for after next, stepIn, stepOut or a function
 //! breakpoint. A plan only decides; the engine enables the events that let it decide.
 
+use std::collections::HashMap;
+
+use parking_lot::Mutex;
 use pyo3::prelude::*;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum StepKind {
     Over,
     In,
+    /// stepIn with a target from stepInTargets: step over the line, but stop in the function
+    /// with the target's name if the line calls it.
+    IntoTarget(i64),
     Out,
     /// A function breakpoint matched at PY_START: stop at the function's first line.
     FunctionEntry(i64),
@@ -27,6 +33,30 @@ pub struct StepPlan {
     return_to: Option<Py<PyAny>>,
     /// What the origin returned, and the function's name, for `(return) name` in Locals.
     pub return_value: Option<(String, Py<PyAny>)>,
+    /// IntoTarget: the name of the function to stop in.
+    target: Option<String>,
+}
+
+/// stepInTargets' targets, by id: the name of the function each one calls.
+static STEP_IN_TARGETS: Mutex<Option<HashMap<i64, String>>> = Mutex::new(None);
+
+/// The function name of a stepInTargets target.
+pub fn step_in_target(id: i64) -> Option<String> {
+    STEP_IN_TARGETS.lock().as_ref().and_then(|table| table.get(&id).cloned())
+}
+
+/// Gives each call name an id for stepIn's `targetId`.
+pub fn register_step_in_targets(names: Vec<String>) -> Vec<(i64, String)> {
+    let mut table = STEP_IN_TARGETS.lock();
+    let table = table.get_or_insert_with(HashMap::new);
+    names
+        .into_iter()
+        .map(|name| {
+            let id = table.len() as i64 + 1;
+            table.insert(id, name.clone());
+            (id, name)
+        })
+        .collect()
 }
 
 // CO_GENERATOR | CO_COROUTINE | CO_ASYNC_GENERATOR | CO_ITERABLE_COROUTINE
@@ -43,6 +73,13 @@ impl StepPlan {
             frame = back;
         }
         let flags: i64 = origin.getattr("f_code")?.getattr("co_flags")?.extract()?;
+        let target = match kind {
+            StepKind::IntoTarget(id) => Some(
+                step_in_target(id)
+                    .ok_or_else(|| pyo3::exceptions::PyValueError::new_err(format!("no step-in target {id}")))?,
+            ),
+            _ => None,
+        };
         Ok(StepPlan {
             kind,
             origin: Some(origin.clone().unbind()),
@@ -51,6 +88,7 @@ impl StepPlan {
             origin_done: false,
             return_to: None,
             return_value: None,
+            target,
         })
     }
 
@@ -65,6 +103,7 @@ impl StepPlan {
             origin_done: true,
             return_to: None,
             return_value: None,
+            target: None,
         }
     }
 
@@ -82,23 +121,27 @@ impl StepPlan {
     }
 
     /// Whether a LINE event in `frame` ends the step. `stoppable` says whether the line is in
-    /// code a step may stop in (justMyCode).
-    pub fn stops_at_line(&self, frame: usize, stoppable: bool) -> bool {
+    /// code a step may stop in (justMyCode); `function` is the name of the frame's code.
+    pub fn stops_at_line(&self, frame: usize, stoppable: bool, function: &str) -> bool {
         if !stoppable {
             return false;
         }
+        let over =
+            || self.is_origin(frame) || self.origin_done || (!self.origin_is_generator && self.is_ancestor(frame));
         match self.kind {
             StepKind::In | StepKind::FunctionEntry(_) | StepKind::ProgramEntry => true,
-            StepKind::Over => {
-                self.is_origin(frame) || self.origin_done || (!self.origin_is_generator && self.is_ancestor(frame))
+            StepKind::IntoTarget(_) => {
+                let entered = !self.is_origin(frame) && !self.is_ancestor(frame);
+                (entered && self.target.as_deref() == Some(function)) || over()
             }
+            StepKind::Over => over(),
             StepKind::Out => self.origin_done || (!self.origin_is_generator && self.is_ancestor(frame)),
         }
     }
 
     /// Whether new frames entered on this thread need LINE events.
     pub fn wants_new_frames(&self) -> bool {
-        matches!(self.kind, StepKind::In) || self.origin_done
+        matches!(self.kind, StepKind::In | StepKind::IntoTarget(_)) || self.origin_done
     }
 
     /// Whether an INSTRUCTION event in `frame` ends the step.

@@ -10,6 +10,7 @@ mod frame_locals;
 pub mod handles;
 mod hover;
 pub mod presentation;
+pub mod step_targets;
 mod values;
 pub mod watchdog;
 

@@ -161,6 +161,25 @@ pub struct SetFunctionBreakpointsArguments {
 pub struct ThreadArguments {
     pub thread_id: i64,
     pub single_thread: Option<bool>,
+    /// stepIn: a target from stepInTargets.
+    pub target_id: Option<i64>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct StepInTargetsArguments {
+    pub frame_id: i64,
+}
+
+#[derive(Debug, Serialize)]
+pub struct StepInTargetsBody {
+    pub targets: Vec<StepInTarget>,
+}
+
+#[derive(Debug, Serialize)]
+pub struct StepInTarget {
+    pub id: i64,
+    pub label: String,
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -334,6 +353,7 @@ pub struct Capabilities {
     pub supports_set_expression: bool,
     pub supports_completions_request: bool,
     pub supports_goto_targets_request: bool,
+    pub supports_step_in_targets_request: bool,
     pub completion_trigger_characters: Vec<&'static str>,
     pub exception_breakpoint_filters: Vec<ExceptionBreakpointsFilter>,
 }

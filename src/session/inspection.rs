@@ -7,11 +7,13 @@ use tokio::sync::oneshot;
 use super::{with_gil, Session};
 use crate::engine::breakpoints::describe_error;
 use crate::engine::engine;
+use crate::engine::stepping::register_step_in_targets;
 use crate::engine::threads::ParkedWork;
 use crate::inspect::{self, handles};
 use crate::protocol::types::{
     CompletionsArguments, CompletionsBody, EvaluateArguments, ScopesArguments, SetExpressionArguments, SetValueBody,
-    SetVariableArguments, StackTraceArguments, VariablesArguments,
+    SetVariableArguments, StackTraceArguments, StepInTarget, StepInTargetsArguments, StepInTargetsBody,
+    VariablesArguments,
 };
 use crate::protocol::Request;
 
@@ -25,6 +27,7 @@ pub async fn handle(session: &Session, request: &Request) {
         "setVariable" => session.respond(request, set_variable(request).await),
         "setExpression" => session.respond(request, set_expression(request).await),
         "completions" => session.respond(request, completions(request).await),
+        "stepInTargets" => session.respond(request, step_in_targets(request).await),
         _ => unreachable!("dispatch sends only inspection requests here"),
     }
 }
@@ -97,6 +100,17 @@ async fn variables(request: &Request) -> Result<crate::protocol::types::Variable
         })
         .await,
     )
+}
+
+async fn step_in_targets(request: &Request) -> Result<StepInTargetsBody, String> {
+    let args: StepInTargetsArguments = request.args()?;
+    in_frame(Some(args.frame_id), move |py, _, frame| {
+        let frame = frame.ok_or("stepInTargets needs a frame")?;
+        let names = inspect::step_targets::call_names(py, &frame).map_err(|e| describe_error(py, &e))?;
+        let targets = register_step_in_targets(names);
+        Ok(StepInTargetsBody { targets: targets.into_iter().map(|(id, label)| StepInTarget { id, label }).collect() })
+    })
+    .await
 }
 
 async fn evaluate(request: &Request) -> Result<crate::protocol::types::EvaluateBody, String> {

@@ -152,13 +152,13 @@ async fn dispatch(session: &Arc<Session>, request: Request) {
         "threads" => run_control::threads(s, &request),
         "continue" => run_control::resume(s, &request, None),
         "next" => run_control::resume(s, &request, Some(crate::engine::stepping::StepKind::Over)),
-        "stepIn" => run_control::resume(s, &request, Some(crate::engine::stepping::StepKind::In)),
+        "stepIn" => run_control::step_in(s, &request),
         "stepOut" => run_control::resume(s, &request, Some(crate::engine::stepping::StepKind::Out)),
         "pause" => run_control::pause(s, &request).await,
         "gotoTargets" => goto::goto_targets(s, &request).await,
         "goto" => goto::goto(s, &request).await,
         "stackTrace" | "scopes" | "variables" | "evaluate" | "exceptionInfo" | "setVariable" | "setExpression"
-        | "completions" => {
+        | "completions" | "stepInTargets" => {
             let session = session.clone();
             tokio::spawn(async move { inspection::handle(&session, &request).await });
         }

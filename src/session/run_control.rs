@@ -1,4 +1,4 @@
-//! threads, continue, next, stepIn, stepOut and pause.
+//! threads, continue, next, stepIn (with or without a target), stepOut and pause.
 
 use super::{with_gil, Session};
 use crate::engine::engine;
@@ -30,6 +30,15 @@ pub fn resume(session: &Session, request: &Request, step: Option<StepKind>) {
         (Some(_), Ok(_)) => session.respond(request, Ok(())),
         (_, Err(e)) => session.respond::<()>(request, Err(e)),
     }
+}
+
+/// stepIn, or with a `targetId` from stepInTargets, a step into that call only.
+pub fn step_in(session: &Session, request: &Request) {
+    let target = request.args::<ThreadArguments>().ok().and_then(|args| args.target_id);
+    if let Some(id) = target.filter(|id| crate::engine::stepping::step_in_target(*id).is_none()) {
+        return session.respond::<()>(request, Err(format!("there is no step-in target {id}")));
+    }
+    resume(session, request, Some(target.map_or(StepKind::In, StepKind::IntoTarget)));
 }
 
 pub async fn pause(session: &Session, request: &Request) {
