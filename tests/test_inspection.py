@@ -340,3 +340,22 @@ def test_numpy_arrays_show_shape_dtype_and_pages(sessions):
                                    "start": 1, "count": 2})["variables"]
     assert [(r["name"], r["evaluateName"]) for r in rows] == [("1", "grid[1]"), ("2", "grid[2]")]
     assert rows[0]["value"] == "array([4, 5, 6, 7], dtype=int32)"
+
+
+def test_modules_lists_imported_modules_with_their_files_in_pages(sessions):
+    client = sessions.launch("""
+    import json
+    import sys
+    sys.modules["not_a_module"] = object()
+    print("ready")  # stop
+    """, breakpoints=[4])
+    client.wait_stopped()
+    everything = client.ok("modules", {})
+    names = [m["name"] for m in everything["modules"]]
+    assert names == sorted(names) and everything["totalModules"] == len(names)
+    json_module = next(m for m in everything["modules"] if m["name"] == "json")
+    assert json_module["path"].endswith("json/__init__.py")
+    assert "path" not in next(m for m in everything["modules"] if m["name"] == "not_a_module")
+    page = client.ok("modules", {"startModule": 2, "moduleCount": 3})
+    assert page["modules"] == everything["modules"][2:5] and page["totalModules"] == len(names)
+    client.ok("continue", {"threadId": 1})

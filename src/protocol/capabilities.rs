@@ -23,6 +23,7 @@ pub fn capabilities() -> Capabilities {
         supports_completions_request: true,
         supports_goto_targets_request: true,
         supports_step_in_targets_request: true,
+        supports_modules_request: true,
         completion_trigger_characters: vec![".", "["],
         exception_breakpoint_filters: exception_filters(),
     }

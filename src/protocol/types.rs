@@ -165,6 +165,28 @@ pub struct ThreadArguments {
     pub target_id: Option<i64>,
 }
 
+#[derive(Debug, Default, Deserialize)]
+#[serde(default, rename_all = "camelCase")]
+pub struct ModulesArguments {
+    pub start_module: Option<i64>,
+    pub module_count: Option<i64>,
+}
+
+#[derive(Debug, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct ModulesBody {
+    pub modules: Vec<Module>,
+    pub total_modules: i64,
+}
+
+#[derive(Debug, Serialize)]
+pub struct Module {
+    pub id: String,
+    pub name: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub path: Option<String>,
+}
+
 #[derive(Debug, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct StepInTargetsArguments {
@@ -354,6 +376,7 @@ pub struct Capabilities {
     pub supports_completions_request: bool,
     pub supports_goto_targets_request: bool,
     pub supports_step_in_targets_request: bool,
+    pub supports_modules_request: bool,
     pub completion_trigger_characters: Vec<&'static str>,
     pub exception_breakpoint_filters: Vec<ExceptionBreakpointsFilter>,
 }

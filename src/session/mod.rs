@@ -8,6 +8,7 @@ mod breakpoints;
 mod goto;
 mod inspection;
 mod lifecycle;
+mod modules;
 mod run_control;
 pub mod transport;
 
@@ -157,6 +158,7 @@ async fn dispatch(session: &Arc<Session>, request: Request) {
         "pause" => run_control::pause(s, &request).await,
         "gotoTargets" => goto::goto_targets(s, &request).await,
         "goto" => goto::goto(s, &request).await,
+        "modules" => modules::modules(s, &request).await,
         "stackTrace" | "scopes" | "variables" | "evaluate" | "exceptionInfo" | "setVariable" | "setExpression"
         | "completions" | "stepInTargets" => {
             let session = session.clone();

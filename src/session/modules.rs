@@ -1,0 +1,48 @@
+//! modules: the program's imported modules (`sys.modules`), by name, with their files, for the
+//! editor's Modules view. Paged with startModule / moduleCount.
+
+use pyo3::prelude::*;
+use pyo3::types::{PyDict, PyModule};
+
+use super::{with_gil, Session};
+use crate::engine::breakpoints::describe_error;
+use crate::protocol::types::{Module, ModulesArguments, ModulesBody};
+use crate::protocol::Request;
+
+pub async fn modules(session: &Session, request: &Request) {
+    let result = match request.args::<ModulesArguments>() {
+        Ok(args) => with_gil(move |py| list(py, args)).await,
+        Err(e) => Err(e),
+    };
+    session.respond(request, result);
+}
+
+fn list(py: Python<'_>, args: ModulesArguments) -> Result<ModulesBody, String> {
+    let all = (|| -> PyResult<Vec<Module>> {
+        // A copy: importing on other threads changes sys.modules while it is read.
+        let modules = py.import("sys")?.getattr("modules")?.call_method0("copy")?;
+        let mut all = Vec::new();
+        for (name, module) in modules.cast::<PyDict>()?.iter() {
+            let name: String = name.extract()?;
+            // Read from the module's dict: a module's own __getattr__ never runs here.
+            let path = module
+                .cast::<PyModule>()
+                .ok()
+                .and_then(|m| m.dict().get_item("__file__").ok().flatten())
+                .and_then(|f| f.extract::<String>().ok())
+                .map(|f| crate::path_mappings::to_client(&f));
+            all.push(Module { id: name.clone(), name, path });
+        }
+        all.sort_by(|a, b| a.name.cmp(&b.name));
+        Ok(all)
+    })()
+    .map_err(|e| describe_error(py, &e))?;
+    let total_modules = all.len() as i64;
+    let start = args.start_module.unwrap_or(0).clamp(0, total_modules) as usize;
+    let count = match args.module_count {
+        Some(count) if count > 0 => count as usize,
+        _ => all.len(),
+    };
+    let modules = all.into_iter().skip(start).take(count).collect();
+    Ok(ModulesBody { modules, total_modules })
+}
