@@ -291,6 +291,22 @@ def test_hex_format(sessions):
     assert result["result"] == "0xff"
 
 
+def test_clipboard_context_copies_the_whole_value(sessions):
+    source = """
+    text = "x" * 5000
+    here = 1  # stop
+    """
+    path = sessions.program(source)
+    client = sessions.launch(source, breakpoints=[line_of(path, "# stop")])
+    thread = client.wait_stopped()["threadId"]
+    frame_id = client.top_frame(thread)["id"]
+    capabilities = next(m for m in client.received if m.get("command") == "initialize")["body"]
+    assert capabilities["supportsClipboardContext"] and capabilities["supportsValueFormattingOptions"]
+    shown = client.ok("evaluate", {"expression": "text", "frameId": frame_id, "context": "watch"})["result"]
+    copied = client.ok("evaluate", {"expression": "text", "frameId": frame_id, "context": "clipboard"})["result"]
+    assert len(shown) < 5000 and copied == repr("x" * 5000)
+
+
 def test_a_repr_that_never_returns_times_out_and_the_thread_stays_usable(sessions):
     source = """
     import time

@@ -24,6 +24,8 @@ pub fn capabilities() -> Capabilities {
         supports_goto_targets_request: true,
         supports_step_in_targets_request: true,
         supports_modules_request: true,
+        supports_clipboard_context: true,
+        supports_value_formatting_options: true,
         completion_trigger_characters: vec![".", "["],
         exception_breakpoint_filters: exception_filters(),
     }

@@ -377,6 +377,10 @@ pub struct Capabilities {
     pub supports_goto_targets_request: bool,
     pub supports_step_in_targets_request: bool,
     pub supports_modules_request: bool,
+    /// evaluate's `clipboard` context: the whole value, for Copy Value.
+    pub supports_clipboard_context: bool,
+    /// `format: {hex}` on variables and evaluate.
+    pub supports_value_formatting_options: bool,
     pub completion_trigger_characters: Vec<&'static str>,
     pub exception_breakpoint_filters: Vec<ExceptionBreakpointsFilter>,
 }
