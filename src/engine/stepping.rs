@@ -1,8 +1,6 @@
 //! Step plans: what one thread is waiting for after next, stepIn, stepOut or a function
 //! breakpoint. A plan only decides; the engine enables the events that let it decide.
 
-use std::collections::HashMap;
-
 use parking_lot::Mutex;
 use pyo3::prelude::*;
 
@@ -37,24 +35,23 @@ pub struct StepPlan {
     target: Option<String>,
 }
 
-/// stepInTargets' targets, by id: the name of the function each one calls.
-static STEP_IN_TARGETS: Mutex<Option<HashMap<i64, String>>> = Mutex::new(None);
+/// The function names stepInTargets handed out; a target's id is its index + 1.
+static STEP_IN_TARGETS: Mutex<Vec<String>> = Mutex::new(Vec::new());
 
 /// The function name of a stepInTargets target.
 pub fn step_in_target(id: i64) -> Option<String> {
-    STEP_IN_TARGETS.lock().as_ref().and_then(|table| table.get(&id).cloned())
+    let index = usize::try_from(id.checked_sub(1)?).ok()?;
+    STEP_IN_TARGETS.lock().get(index).cloned()
 }
 
 /// Gives each call name an id for stepIn's `targetId`.
 pub fn register_step_in_targets(names: Vec<String>) -> Vec<(i64, String)> {
     let mut table = STEP_IN_TARGETS.lock();
-    let table = table.get_or_insert_with(HashMap::new);
     names
         .into_iter()
         .map(|name| {
-            let id = table.len() as i64 + 1;
-            table.insert(id, name.clone());
-            (id, name)
+            table.push(name.clone());
+            (table.len() as i64, name)
         })
         .collect()
 }

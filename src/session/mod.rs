@@ -157,7 +157,11 @@ async fn dispatch(session: &Arc<Session>, request: Request) {
         "stepOut" => run_control::resume(s, &request, Some(crate::engine::stepping::StepKind::Out)),
         "pause" => run_control::pause(s, &request).await,
         "gotoTargets" => goto::goto_targets(s, &request).await,
-        "goto" => goto::goto(s, &request).await,
+        "goto" => {
+            // Waits for the parked thread, which may be busy with an inspection.
+            let session = session.clone();
+            tokio::spawn(async move { goto::goto(&session, &request).await });
+        }
         "modules" => modules::modules(s, &request).await,
         "stackTrace" | "scopes" | "variables" | "evaluate" | "exceptionInfo" | "setVariable" | "setExpression"
         | "completions" | "stepInTargets" => {
