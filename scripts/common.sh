@@ -1,5 +1,5 @@
-# Shared by scripts/demo, scripts/test and scripts/bench: find Python 3.12+, build pydbg once
-# (one abi3 wheel serves every Python), and prepare a venv per interpreter.
+# Shared by scripts/demo, scripts/test and scripts/bench: find Python 3.12+, prepare a venv per
+# interpreter, and install pydbg into them as users do.
 set -euo pipefail
 
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
@@ -58,29 +58,33 @@ venv_for() {
         "$python" -m venv "$venv"
     fi
     if [ "$#" -gt 0 ]; then
-        "$venv/bin/python" -m pip install --quiet --disable-pip-version-check "$@"
+        pip_install "$venv" "$@"
     fi
     echo "$venv"
 }
 
-# Builds the wheel with maturin (installed into the first interpreter's venv) and installs it into
-# the given venvs. The stdio adapter (a plain binary) is built first and ships inside the wheel as
-# pydbg/bin/pydbg-adapter, which `pydbg-adapter` and `python -m pydbg.adapter` run.
-build_and_install() {
-    local builder_python="$1"; shift
-    local builder
-    builder="$(venv_for "$builder_python" "maturin>=1.9.4,<2")"
-    say "building pydbg (release)"
-    export PYO3_PYTHON="$builder_python"
-    rm -rf "$ROOT/target/wheels"
-    cargo build --release --quiet -p pydbg-adapter >&2
-    mkdir -p "$ROOT/python/pydbg/bin"
-    cp "$ROOT/target/release/pydbg-adapter" "$ROOT/python/pydbg/bin/pydbg-adapter"
-    "$builder/bin/maturin" build --release --quiet --interpreter "$builder_python" >&2
-    local wheel
-    wheel="$(echo "$ROOT"/target/wheels/pydbg-*.whl)"
-    local venv
+# Installs pydbg into the given venvs as users install it, with pip and nothing else: the first
+# from the checkout, the others from the sdist built from it. pip runs the PEP 517 build (maturin,
+# from the package index), which links the core and the stdio adapter into one extension module.
+install_pydbg() {
+    local first="$1"; shift
+    say "installing pydbg from the checkout into $first"
+    pip_install "$first" --force-reinstall --no-deps "$ROOT"
+    [ "$#" -gt 0 ] || return 0
+    local sdist_dir="$ROOT/target/sdist"
+    rm -rf "$sdist_dir"
+    pip_install "$first" "maturin>=1.9.4,<2"
+    "$first/bin/maturin" sdist --out "$sdist_dir" >&2
+    local sdist venv
+    sdist="$(echo "$sdist_dir"/pydbg_dap-*.tar.gz)"
     for venv in "$@"; do
-        "$venv/bin/python" -m pip install --quiet --disable-pip-version-check --force-reinstall --no-deps "$wheel"
+        say "installing pydbg from $(basename "$sdist") into $venv"
+        # The checkout's target directory only caches compiled crates; the build is the sdist's.
+        CARGO_TARGET_DIR="$ROOT/target" pip_install "$venv" --force-reinstall --no-deps "$sdist"
     done
+}
+
+pip_install() {
+    local venv="$1"; shift
+    "$venv/bin/python" -m pip install --quiet --disable-pip-version-check "$@" >&2
 }

@@ -1,25 +1,20 @@
 //! pydbg's core, built as the extension module `pydbg._core`.
 //!
-//! - `protocol`: DAP framing and message types.
+//! - `protocol`: DAP framing and message types (the `pydbg-protocol` crate, shared with the
+//!   adapter).
 //! - `session`: the connected client, its requests and the engine's events (tokio).
 //! - `engine`: the `sys.monitoring` tool: breakpoints, steps and stops.
 //! - `inspect`: frames, scopes, variables and evaluate on a stopped thread.
 //! - `path_mappings`: the client's paths and the program's, when they differ (remote debugging).
 //!
-//! `python_api.rs` is the Python-facing surface that `python/pydbg` calls. Without the default
-//! `python` feature only `protocol` is built, for the stdio adapter.
+//! `python_api.rs` is the Python-facing surface that `python/pydbg` calls. It also runs the stdio
+//! adapter (the `pydbg-adapter` crate, linked in), so one built artifact serves both.
 
-pub mod protocol;
+pub use pydbg_protocol as protocol;
 
-#[cfg(feature = "python")]
 pub mod engine;
-#[cfg(feature = "python")]
 pub mod inspect;
-#[cfg(feature = "python")]
 mod logging;
-#[cfg(feature = "python")]
 pub mod path_mappings;
-#[cfg(feature = "python")]
 mod python_api;
-#[cfg(feature = "python")]
 pub mod session;

@@ -1,5 +1,7 @@
 //! The Python-facing surface of `pydbg._core`, called by `python/pydbg`.
 
+use std::path::PathBuf;
+
 use pyo3::exceptions::PyOSError;
 use pyo3::prelude::*;
 
@@ -104,6 +106,13 @@ fn init_logging(log_dir: Option<&str>) -> PyResult<()> {
     logging::init(log_dir).map_err(|e| PyOSError::new_err(format!("cannot write logs to {log_dir:?}: {e}")))
 }
 
+/// Runs the stdio debug adapter until its session is over and returns its exit code. The GIL is
+/// released meanwhile: the adapter runs no Python code.
+#[pyfunction]
+fn run_adapter(py: Python<'_>, args: Vec<String>, package_dir: PathBuf, python: String) -> i32 {
+    py.detach(|| pydbg_adapter::run(&args, pydbg_adapter::Installation { package_dir, python }))
+}
+
 #[pymodule]
 #[pyo3(name = "_core")]
 fn core_module(m: &Bound<'_, PyModule>) -> PyResult<()> {
@@ -122,5 +131,6 @@ fn core_module(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_function(wrap_pyfunction!(forked_child, m)?)?;
     m.add_function(wrap_pyfunction!(log_warning, m)?)?;
     m.add_function(wrap_pyfunction!(init_logging, m)?)?;
+    m.add_function(wrap_pyfunction!(run_adapter, m)?)?;
     Ok(())
 }

@@ -274,12 +274,20 @@ def free_port():
         return s.getsockname()[1]
 
 
-class Debuggee:
-    """A program started as `python -m pydbg --listen PORT ...`."""
+def console_script(name, python=sys.executable):
+    """A command that pip installed next to `python`: pydbg's (`pydbg`, `pydbg-adapter`) or a
+    tool's."""
+    path = os.path.join(os.path.dirname(python), name)
+    assert os.path.isfile(path), f"{name} is not installed next to {python}"
+    return path
 
-    def __init__(self, program_args, pydbg_args=("--wait-for-client",), cwd=None, env=None, python=sys.executable):
+
+class Debuggee:
+    """A program started as `pydbg --listen PORT ...`, through the console script."""
+
+    def __init__(self, program_args, pydbg_args=("--wait-for-client",), cwd=None, env=None):
         self.port = free_port()
-        self.command = [python, "-m", "pydbg", "--listen", str(self.port), *pydbg_args, *program_args]
+        self.command = [console_script("pydbg"), "--listen", str(self.port), *pydbg_args, *program_args]
         full_env = dict(os.environ, PYTHONUNBUFFERED="1")
         full_env.update(env or {})
         self.process = subprocess.Popen(self.command, stdout=subprocess.PIPE, stderr=subprocess.PIPE,

@@ -1,5 +1,5 @@
-"""End-to-end tests of `pydbg-adapter`: a real `python -m pydbg.adapter` on stdin/stdout, driven by
-the test client as an editor drives it, launching real programs (or attaching to `pydbg --listen`).
+"""End-to-end tests of `pydbg-adapter`: the real console script on stdin/stdout, driven by the test
+client as an editor drives it, launching real programs (or attaching to `pydbg --listen`).
 """
 
 import json
@@ -14,18 +14,20 @@ import jsonschema
 import pytest
 
 from conftest import DEFINITIONS, line_of
-from dap_client import DEFAULT_TIMEOUT, DapClient, free_port
+from dap_client import DEFAULT_TIMEOUT, DapClient, console_script, free_port
 
 BASE_PYTHON = getattr(sys, "_base_executable", sys.executable)
 
 
 class Adapter:
-    """`python -m pydbg.adapter` with a client on its pipes; cleaned up by the `sessions` fixture."""
+    """`pydbg-adapter` (or `command`, e.g. `python -m pydbg.adapter`) with a client on its pipes;
+    cleaned up by the `sessions` fixture."""
 
-    def __init__(self, sessions, env=None, args=()):
+    def __init__(self, sessions, env=None, args=(), command=None):
         self.stderr_path = sessions.tmp_path / f"adapter-stderr-{len(sessions.debuggees)}.txt"
         self.stderr = open(self.stderr_path, "wb")
-        self.process = subprocess.Popen([sys.executable, "-m", "pydbg.adapter", *args], stdin=subprocess.PIPE,
+        command = command or [console_script("pydbg-adapter")]
+        self.process = subprocess.Popen([*command, *args], stdin=subprocess.PIPE,
                                         stdout=subprocess.PIPE, stderr=self.stderr,
                                         env=dict(os.environ, **(env or {})), cwd=sessions.tmp_path)
         self.client = DapClient.from_process(self.process)
@@ -818,14 +820,42 @@ def test_detaching_the_adapter_lets_an_attached_program_run_on(sessions):
 # ---------------------------------------------------------------------- the package
 
 
-def test_the_package_ships_the_adapter_binary_and_console_script():
-    import pydbg
-    binary = os.path.join(os.path.dirname(pydbg.__file__), "bin", "pydbg-adapter")
-    assert os.path.isfile(binary) and os.access(binary, os.X_OK)
-    script = os.path.join(os.path.dirname(sys.executable), "pydbg-adapter")
-    assert os.path.isfile(script)
-    result = subprocess.run([script, "--help"], capture_output=True, text=True, timeout=15)
+@pytest.mark.parametrize("command", [["pydbg-adapter"], ["python", "-m", "pydbg.adapter"]])
+def test_both_entry_points_print_usage(command):
+    command = [console_script("pydbg-adapter")] if command == ["pydbg-adapter"] else [sys.executable, *command[1:]]
+    result = subprocess.run([*command, "--help"], capture_output=True, text=True, timeout=15)
     assert result.returncode == 0 and result.stdout == "" and "usage: pydbg-adapter" in result.stderr
+    result = subprocess.run([*command, "--bogus"], capture_output=True, text=True, timeout=15)
+    assert result.returncode == 2 and "unknown argument" in result.stderr
+
+
+def test_python_m_pydbg_adapter_launches_to_a_breakpoint_and_the_exit(sessions):
+    path = sessions.program("""
+    x = 41
+    x += 1  # stop
+    raise SystemExit(x)
+    """)
+    adapter = Adapter(sessions, command=[sys.executable, "-m", "pydbg.adapter"])
+    assert adapter.launch({"program": path}, breakpoints={path: [line_of(path, "# stop")]})["success"]
+    stop = adapter.client.wait_stopped()
+    assert adapter.client.top_frame(stop["threadId"])["line"] == line_of(path, "# stop")
+    adapter.client.ok("setExceptionBreakpoints", {"filters": []})
+    adapter.client.ok("continue", {"threadId": stop["threadId"]})
+    assert adapter.client.wait_event("exited")["body"]["exitCode"] == 42
+    adapter.client.ok("disconnect")
+    assert adapter.wait() == 0
+
+
+def test_sigint_to_the_adapter_is_not_a_keyboard_interrupt_in_its_python(sessions):
+    # nvim-dap sends SIGINT as it closes; the adapter logs it, and Python must not raise it later.
+    adapter = Adapter(sessions)
+    adapter.initialize()
+    adapter.process.send_signal(signal.SIGINT)
+    time.sleep(0.3)
+    assert adapter.process.poll() is None, "SIGINT ended the adapter"
+    adapter.client.close()
+    assert adapter.wait() == 0
+    assert b"KeyboardInterrupt" not in adapter.stderr_path.read_bytes()
 
 
 def test_an_unreadable_message_is_answered_and_the_session_goes_on(sessions):

@@ -4,7 +4,7 @@
 use std::collections::HashMap;
 use std::sync::Mutex;
 
-use pydbg_core::protocol::Outgoing;
+use pydbg_protocol::Outgoing;
 use serde_json::{json, Value};
 use tokio::io::AsyncWrite;
 use tokio::sync::oneshot;

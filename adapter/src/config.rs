@@ -422,7 +422,7 @@ mod tests {
         let listed = |request: &str| -> BTreeSet<&str> {
             attributes[request]["properties"].as_object().unwrap().keys().map(String::as_str).collect()
         };
-        let core = pydbg_core::protocol::types::ATTACH_ARGUMENT_NAMES.iter().copied();
+        let core = pydbg_protocol::types::ATTACH_ARGUMENT_NAMES.iter().copied();
         let launch: BTreeSet<&str> = PROCESS_KEYS.iter().copied().chain(core.clone()).collect();
         assert_eq!(listed("launch"), launch);
         // stopOnEntry only works while a program waits at its start, which an attach never sees.

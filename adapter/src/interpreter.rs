@@ -98,21 +98,6 @@ fn version_supported(version: &str) -> bool {
     (parts.next().unwrap_or(0), parts.next().unwrap_or(0)) >= (3, 12)
 }
 
-/// The installed pydbg package this adapter belongs to: `PYDBG_PACKAGE_DIR` (set by the Python
-/// entry point), else the package that holds this binary in `pydbg/bin/`.
-pub fn package_dir() -> Option<PathBuf> {
-    let is_package = |dir: &Path| dir.join("__init__.py").is_file();
-    if let Some(dir) = std::env::var_os("PYDBG_PACKAGE_DIR").map(PathBuf::from) {
-        if is_package(&dir) {
-            return Some(dir);
-        }
-        tracing::warn!("PYDBG_PACKAGE_DIR={} is not a Python package", dir.display());
-    }
-    let exe = std::env::current_exe().ok()?.canonicalize().ok()?;
-    let package = exe.parent().filter(|bin| bin.ends_with("bin"))?.parent()?;
-    is_package(package).then(|| package.to_path_buf())
-}
-
 /// A directory to put on `PYTHONPATH` so that `import pydbg` finds `package`, and nothing else.
 /// It lives in the user's runtime or cache directory and is reused across sessions. When no such
 /// directory can be written, the package's parent is used instead.

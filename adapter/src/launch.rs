@@ -18,9 +18,6 @@ use crate::{interpreter, terminal};
 /// How long the program gets to start and connect back.
 const CONNECT_TIMEOUT: Duration = Duration::from_secs(30);
 
-/// Variables the Python entry point sets for the adapter alone; the program does not see them.
-const ADAPTER_VARIABLES: &[&str] = &["PYDBG_PACKAGE_DIR", "PYDBG_ADAPTER_PYTHON"];
-
 /// Where the program's children announce themselves (see `children`).
 pub const CHILD_ANNOUNCE_VARIABLE: &str = "PYDBG_SUBPROCESS";
 
@@ -90,8 +87,7 @@ pub fn program_environment(
     python_path: &[PathBuf],
     unbuffered: bool,
 ) -> Vec<(OsString, OsString)> {
-    let mut env: BTreeMap<OsString, OsString> =
-        std::env::vars_os().filter(|(name, _)| !ADAPTER_VARIABLES.iter().any(|v| name == v)).collect();
+    let mut env: BTreeMap<OsString, OsString> = std::env::vars_os().collect();
     for (name, value) in changes {
         match value {
             Some(value) => env.insert(name.into(), value.into()),

@@ -16,8 +16,8 @@ use std::sync::atomic::{AtomicU32, Ordering};
 use std::sync::Arc;
 use std::time::Duration;
 
-use pydbg_core::protocol::message::parse_incoming;
-use pydbg_core::protocol::Incoming;
+use pydbg_protocol::message::parse_incoming;
+use pydbg_protocol::Incoming;
 use serde_json::{json, Value};
 use tokio::net::TcpStream;
 use tokio::sync::mpsc;
@@ -30,7 +30,7 @@ use crate::configuration::ClientConfiguration;
 use crate::process::{self, ProcessEvent};
 use crate::proxy::{self, Link, Origin};
 use crate::wire::{self, Inbound};
-use crate::{attach, capabilities, interpreter, launch};
+use crate::{attach, capabilities, interpreter, launch, Installation};
 
 /// How long an ended program gets (after a KeyboardInterrupt) before its process group is killed.
 const KILL_GRACE: Duration = Duration::from_secs(5);
@@ -41,6 +41,7 @@ const GIVE_UP: Duration = Duration::from_secs(10);
 
 pub struct Options {
     pub log_dir: Option<PathBuf>,
+    pub installation: Installation,
 }
 
 pub enum Event {
@@ -348,7 +349,7 @@ impl Session {
     fn start_program(&mut self, request: Value, arguments: Value) {
         let context = config::Context {
             cwd: std::env::current_dir().unwrap_or_else(|_| PathBuf::from(".")),
-            default_python: std::env::var("PYDBG_ADAPTER_PYTHON").unwrap_or_else(|_| "python3".into()),
+            default_python: self.options.installation.python.clone(),
             lookup: Box::new(|name| std::env::var(name).ok()),
         };
         let mut plan = match config::parse(&arguments, &context) {
@@ -374,8 +375,8 @@ impl Session {
             self.attach_arguments["redirectOutput"] = Value::Bool(false);
         }
         self.request = Some(request);
-        let package = interpreter::package_dir();
-        let mut python_path: Vec<PathBuf> = package.iter().map(|p| interpreter::import_root(p)).collect();
+        let package = self.options.installation.package_dir.clone();
+        let mut python_path = vec![interpreter::import_root(&package)];
         if plan.sub_process {
             match self.listen_for_children() {
                 Ok(address) => {
@@ -383,7 +384,7 @@ impl Session {
                     if let Some(dir) = &self.options.log_dir {
                         plan.env.insert("PYDBG_LOG_DIR".into(), Some(dir.to_string_lossy().into_owned()));
                     }
-                    python_path.splice(0..0, package.iter().map(|p| p.join("_child_site")));
+                    python_path.insert(0, package.join("_child_site"));
                     self.child_configuration = child_configuration(&plan.attach_arguments);
                 }
                 Err(e) => self.client.output(

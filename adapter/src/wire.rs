@@ -5,8 +5,8 @@
 
 use std::sync::Mutex;
 
-use pydbg_core::protocol::codec::{encode_frame, read_frame, Frame};
-use pydbg_core::protocol::Outgoing;
+use pydbg_protocol::codec::{encode_frame, read_frame, Frame};
+use pydbg_protocol::Outgoing;
 use serde_json::Value;
 use tokio::io::{AsyncRead, AsyncWrite, AsyncWriteExt, BufReader};
 use tokio::sync::mpsc;

@@ -34,9 +34,11 @@ def library_prefixes():
     return sorted(prefixes)
 
 
-def start(mode, host, port, program, log_dir=None):
-    """Installs pydbg and starts serving DAP: `mode` is "listen" or "connect". Returns the port
-    actually used. Raises StartError, with a message for the user, if it cannot."""
+def start(mode, host, port, program, log_dir=None, launchers=()):
+    """Installs pydbg and starts serving DAP: `mode` is "listen" or "connect". `launchers` are
+    the files of the code that started pydbg (never shown, never stopped in, like pydbg's own).
+    Returns the port actually used. Raises StartError, with a message for the user, if it
+    cannot."""
     global _serving, _hooks_installed
     from pydbg import _core, _hooks
 
@@ -48,7 +50,7 @@ def start(mode, host, port, program, log_dir=None):
         except OSError as e:
             raise StartError(str(e)) from None
         try:
-            _core.install(internal_paths(), library_prefixes(), program)
+            _core.install([*internal_paths(), *launchers], library_prefixes(), program)
         except RuntimeError as e:
             raise StartError(str(e)) from None
         try:

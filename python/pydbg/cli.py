@@ -85,6 +85,8 @@ def main(argv=None):
         return 2
     if kind == "-m":
         import importlib.util
+        # As `python -m` does; the console script started with its own directory there.
+        sys.path[0] = os.getcwd()
         try:
             found = importlib.util.find_spec(what)
         except (ImportError, ValueError):
@@ -101,11 +103,23 @@ def main(argv=None):
     else:
         mode, (host, port) = "listen", options["listen"] or (DEFAULT_HOST, 5678)
     try:
-        _setup.start(mode, host, port, program, options["log_dir"])
+        _setup.start(mode, host, port, program, options["log_dir"], launchers=launcher_files())
     except _setup.StartError as e:
         print(f"pydbg: {e}", file=sys.stderr)
         return 1
     return run_program(_core, kind, what, program_args, options["wait"])
+
+
+def launcher_files():
+    """The files of the frames that called `main`: the console script (`bin/pydbg`, wherever its
+    environment is) or `python -m pydbg`'s runpy and `__main__.py`. They are pydbg's launchers,
+    never the user's code, and are known by what they run rather than by where they are."""
+    frame = sys._getframe(2)  # main's caller
+    files = []
+    while frame is not None:
+        files.append(frame.f_code.co_filename)
+        frame = frame.f_back
+    return files
 
 
 def run_program(core, kind, what, program_args, wait_for_client):
@@ -123,7 +137,6 @@ def run_program(core, kind, what, program_args, wait_for_client):
         elif kind == "-m":
             import runpy
             sys.argv = [what, *program_args]
-            sys.path[0] = os.getcwd()
             runpy.run_module(what, run_name="__main__", alter_sys=True)
         else:
             run_code(what, program_args)

@@ -38,6 +38,9 @@ export async function planAdapter(configuration: PydbgConfiguration, inputs: Pla
   return planAdapterProcess(chosen, facts, inputs.bundledAdapterScript);
 }
 
+/** Where pydbg comes from until it is released: the user's own checkout, sdist or wheel. */
+export const INSTALL_SOURCE = "/path/to/pydbg";
+
 const HOW_TO_CHOOSE =
   'Choose a Python 3.12 or newer with "Python: Select Interpreter", the "python" attribute in launch.json, ' +
   "or the pydbg.python setting.";
@@ -57,9 +60,11 @@ export function planAdapterProcess(
   }
   if (facts.hasPydbg) return { kind: "executable", command: facts.executable, args: ["-m", "pydbg.adapter"] };
   if (bundledAdapterScript) return { kind: "executable", command: facts.executable, args: [bundledAdapterScript] };
-  const fixCommand = `${quoteForShell(facts.executable)} -m pip install pydbg`;
+  const fixCommand = `${quoteForShell(facts.executable)} -m pip install ${INSTALL_SOURCE}`;
   return {
-    message: `pydbg is not installed in ${describe(chosen)}. Install it with: ${fixCommand}`,
+    message:
+      `pydbg is not installed in ${describe(chosen)}. Install it from a pydbg checkout, sdist or wheel ` +
+      `(the package index has no release of it yet, and its "pydbg" is another project): ${fixCommand}`,
     fixCommand,
   };
 }

@@ -48,7 +48,7 @@ describe("the pydbg copy bundled in the extension", () => {
     };
 
     const withoutBundle = await planAdapter(configuration, inputs);
-    assert.ok(isProblem(withoutBundle) && withoutBundle.fixCommand?.endsWith("-m pip install pydbg"));
+    assert.ok(isProblem(withoutBundle) && withoutBundle.fixCommand?.endsWith("-m pip install /path/to/pydbg"));
 
     const plan = await planAdapter(configuration, { ...inputs, bundledAdapterScript: script });
     assert.ok(!isProblem(plan) && plan.kind === "executable");

@@ -51,7 +51,8 @@ describe("planAdapter", () => {
     const { planInputs } = inputs({ hasPydbg: false, executable: "/my env/python" });
     const plan = await planAdapter({ request: "launch" }, planInputs);
     assert.ok(isProblem(plan));
-    assert.strictEqual(plan.fixCommand, "'/my env/python' -m pip install pydbg");
+    assert.strictEqual(plan.fixCommand, "'/my env/python' -m pip install /path/to/pydbg");
+    assert.match(plan.message, /checkout, sdist or wheel/);
     assert.match(plan.message, /pydbg is not installed in \/setting\/python \(from the pydbg.python setting\)/);
     assert.ok(plan.message.includes(plan.fixCommand));
   });

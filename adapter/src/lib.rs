@@ -3,6 +3,10 @@
 //! the program under `python -m pydbg --connect`, and proxies between the client and the
 //! program's in-process engine. docs/launch.md lists the launch attributes.
 //!
+//! It is a library linked into the extension module `pydbg._core`, whose `run_adapter` calls
+//! [`run`]; the `pydbg-adapter` command and `python -m pydbg.adapter` are that call. So every
+//! install of pydbg that can import its core has the adapter too (docs/decisions.md).
+//!
 //! - `session`: the state machine (one task, events in order): initialize, launch, attach,
 //!   disconnect, terminate, and the program's end.
 //! - `configuration`: the client's breakpoints and filters, replayed to a restarted program.
@@ -32,7 +36,6 @@ mod wire;
 
 use std::io::IsTerminal;
 use std::path::PathBuf;
-use std::process::ExitCode;
 
 const USAGE: &str = "usage: pydbg-adapter [--log-dir DIR]
 
@@ -40,9 +43,20 @@ Speaks the Debug Adapter Protocol on stdin/stdout. Editors start it for \"reques
 (VS Code, nvim-dap); see docs/launch.md. PYDBG_LOG=debug (or any tracing filter) sets the log
 level; the log goes to DIR/pydbg-adapter-<pid>.log, or to stderr without --log-dir.";
 
-fn main() -> ExitCode {
+/// What the installed Python package tells the adapter about itself.
+pub struct Installation {
+    /// The directory of the `pydbg` package, made importable into the programs the adapter
+    /// launches (see `interpreter::import_root`).
+    pub package_dir: PathBuf,
+    /// The interpreter that runs the adapter: the default for launches that name none.
+    pub python: String,
+}
+
+/// Runs the adapter with the command line `args` (without the program name) until the session is
+/// over; returns the process's exit code.
+pub fn run(args: &[String], installation: Installation) -> i32 {
     let mut log_dir = None;
-    let mut args = std::env::args().skip(1);
+    let mut args = args.iter();
     while let Some(arg) = args.next() {
         match arg.as_str() {
             "--log-dir" => match args.next() {
@@ -51,14 +65,14 @@ fn main() -> ExitCode {
             },
             "-h" | "--help" => {
                 eprintln!("{USAGE}");
-                return ExitCode::SUCCESS;
+                return 0;
             }
             other => return usage_error(&format!("unknown argument {other:?}")),
         }
     }
     if let Err(e) = logging::init(log_dir.as_deref()) {
         eprintln!("pydbg-adapter: cannot write logs to {}: {e}", log_dir.unwrap_or_default().display());
-        return ExitCode::from(2);
+        return 2;
     }
     if std::io::stdin().is_terminal() {
         eprintln!("pydbg-adapter: speaking DAP on stdin/stdout; an editor starts this (see docs/launch.md)");
@@ -68,16 +82,16 @@ fn main() -> ExitCode {
         Ok(runtime) => runtime,
         Err(e) => {
             eprintln!("pydbg-adapter: cannot start: {e}");
-            return ExitCode::FAILURE;
+            return 1;
         }
     };
-    runtime.block_on(session::run(session::Options { log_dir }));
+    runtime.block_on(session::run(session::Options { log_dir, installation }));
     // A read of stdin may still block a runtime thread; it must not hold the process.
     runtime.shutdown_background();
-    ExitCode::SUCCESS
+    0
 }
 
-fn usage_error(message: &str) -> ExitCode {
+fn usage_error(message: &str) -> i32 {
     eprintln!("pydbg-adapter: {message}\n{USAGE}");
-    ExitCode::from(2)
+    2
 }
