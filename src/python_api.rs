@@ -94,6 +94,12 @@ fn is_terminating() -> bool {
     engine::try_engine().is_some_and(|e| e.is_terminating())
 }
 
+/// The signal `terminate` sends when the program does not handle SIGINT in Python.
+#[pyfunction]
+fn set_interrupt_signal(signal: Option<i32>) {
+    engine::engine().set_interrupt_signal(signal);
+}
+
 /// A warning from pydbg's Python side, into pydbg's log.
 #[pyfunction]
 fn log_warning(message: &str) {
@@ -132,5 +138,6 @@ fn core_module(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_function(wrap_pyfunction!(log_warning, m)?)?;
     m.add_function(wrap_pyfunction!(init_logging, m)?)?;
     m.add_function(wrap_pyfunction!(run_adapter, m)?)?;
+    m.add_function(wrap_pyfunction!(set_interrupt_signal, m)?)?;
     Ok(())
 }

@@ -7,6 +7,7 @@ Reverse requests (such as `runInTerminal`) are answered by `reverse_handlers[com
 
 import json
 import os
+import signal
 import socket
 import subprocess
 import sys
@@ -274,6 +275,10 @@ def free_port():
         return s.getsockname()[1]
 
 
+def ignore_sigint():
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+
+
 def console_script(name, python=sys.executable):
     """A command that pip installed next to `python`: pydbg's (`pydbg`, `pydbg-adapter`) or a
     tool's."""
@@ -283,15 +288,17 @@ def console_script(name, python=sys.executable):
 
 
 class Debuggee:
-    """A program started as `pydbg --listen PORT ...`, through the console script."""
+    """A program started as `pydbg --listen PORT ...`, through the console script. With
+    `sigint_ignored`, it inherits SIGINT ignored, as under nohup or from a background job."""
 
-    def __init__(self, program_args, pydbg_args=("--wait-for-client",), cwd=None, env=None):
+    def __init__(self, program_args, pydbg_args=("--wait-for-client",), cwd=None, env=None, sigint_ignored=False):
         self.port = free_port()
         self.command = [console_script("pydbg"), "--listen", str(self.port), *pydbg_args, *program_args]
         full_env = dict(os.environ, PYTHONUNBUFFERED="1")
         full_env.update(env or {})
         self.process = subprocess.Popen(self.command, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
-                                        stdin=subprocess.DEVNULL, cwd=cwd, env=full_env)
+                                        stdin=subprocess.DEVNULL, cwd=cwd, env=full_env,
+                                        preexec_fn=ignore_sigint if sigint_ignored else None)
         self.stdout = b""
         self.stderr = b""
 

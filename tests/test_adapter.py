@@ -91,13 +91,18 @@ class Adapter:
         self.stderr.close()
 
 
-def is_running(pid):
-    """True while `pid` exists and is not a zombie."""
+def process_state(pid):
+    """The state letter of `pid` in /proc (R, S, T for stopped, Z for zombie), or None if gone."""
     try:
         with open(f"/proc/{pid}/stat") as f:
-            return f.read().rsplit(")", 1)[1].split()[0] != "Z"
+            return f.read().rsplit(")", 1)[1].split()[0]
     except (FileNotFoundError, ProcessLookupError, IndexError):
-        return False
+        return None
+
+
+def is_running(pid):
+    """True while `pid` exists and is not a zombie."""
+    return process_state(pid) not in (None, "Z")
 
 
 def wait_gone(pid, timeout=DEFAULT_TIMEOUT):
@@ -520,8 +525,9 @@ def test_terminate_kills_a_program_that_does_not_end(sessions):
     # A stopped process runs nothing, not even the core's own fallback: only the adapter's kill
     # of the process group, after its grace period, ends it.
     path = sessions.program("""
-    import os, signal
+    import os, signal, time
     print("freezing", flush=True)
+    time.sleep(0.5)  # the whole process freezes: pydbg's answers to the launch must be out first
     os.kill(os.getpid(), signal.SIGSTOP)
     """)
     adapter = Adapter(sessions)
@@ -529,6 +535,10 @@ def test_terminate_kills_a_program_that_does_not_end(sessions):
     assert adapter.launch({"program": path})["success"]
     client.wait_output("freezing")
     pid = adapter.program_pid()
+    deadline = time.monotonic() + DEFAULT_TIMEOUT
+    while process_state(pid) != "T":
+        assert time.monotonic() < deadline, "the program never froze"
+        time.sleep(0.02)
     started = time.monotonic()
     terminate_seq = client.start_request("terminate")
     assert client.wait_event("exited", timeout=20)["body"]["exitCode"] == 128 + signal.SIGKILL

@@ -5,6 +5,8 @@ import socket
 import subprocess
 import sys
 
+import pytest
+
 from conftest import line_of
 from dap_client import DapClient
 
@@ -92,9 +94,10 @@ def test_stop_on_entry_and_the_process_event_name(sessions):
     assert debuggee.wait() == 0
 
 
-def test_terminate_while_the_program_waits_for_configuration(sessions):
+@pytest.mark.parametrize("sigint_ignored", [False, True], ids=["sigint-default", "sigint-ignored"])
+def test_terminate_while_the_program_waits_for_configuration(sessions, sigint_ignored):
     path = sessions.program("print('never runs')\n")
-    debuggee = sessions.start([path])
+    debuggee = sessions.start([path], sigint_ignored=sigint_ignored)
     client = sessions.client(debuggee)
     client.ok("initialize", {"adapterID": "pydbg"})
     client.ok("attach", {})

@@ -182,6 +182,8 @@ def test_uncaught_stops_with_the_raising_frames_then_ends_like_python(sessions):
     info = client.ok("exceptionInfo", {"threadId": stop["threadId"]})
     assert info["breakMode"] == "unhandled" and info["details"]["typeName"] == "KeyError"
     assert 'values["total"] * scale' in info["details"]["stackTrace"]
+    assert "pydbg" not in info["details"]["stackTrace"] and "run_program" not in info["details"]["stackTrace"]
+    assert all("presentationHint" not in f for f in frames), "the user's own frames are not set back"
     client.ok("continue", {"threadId": stop["threadId"]})
     assert client.debuggee.wait() == 1
     stderr = client.debuggee.stderr.decode()
@@ -348,6 +350,9 @@ def test_exception_info_lists_causes_and_group_members(sessions):
     assert [d["typeName"] for d in inner] == ["RuntimeError", "TypeError"]
     assert [d["typeName"] for d in inner[0]["innerException"]] == ["KeyError"]
     assert "several" in info["description"]
+    text = info["details"]["stackTrace"]
+    assert "KeyError" in text and "wrapped" in text and "second" in text
+    assert "pydbg" not in text and "runpy" not in text
     client.ok("continue", {"threadId": stop["threadId"]})
     assert client.debuggee.wait() == 1
 

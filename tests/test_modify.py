@@ -1,5 +1,8 @@
 """Changing a stopped program: setVariable, setExpression, REPL assignments; and return values,
-hover's read-only rule, and completions."""
+hovers, and completions."""
+
+import json
+import time
 
 from conftest import line_of
 
@@ -9,6 +12,10 @@ class Box:
         self.size = 1
 
 SETTING = "old"
+
+def slow():
+    while True:
+        pass
 
 def work():
     count = 1
@@ -70,18 +77,39 @@ def test_set_expression_and_repl_assignments_persist(sessions):
     assert "result 100 15 1 2 old" in client.output("stdout")
 
 
-def test_hover_only_reads(sessions):
+def test_hover_evaluates_what_the_user_selected(sessions):
+    # VS Code sends a hover for the name under the mouse or for the text the user selected.
     client, thread, frame_id = stopped(sessions)
-    read = client.ok("evaluate", {"expression": "table['key']", "frameId": frame_id, "context": "hover"})
-    assert read["result"] == "1"
-    assert client.ok("evaluate", {"expression": "box.size", "frameId": frame_id, "context": "hover"})["result"] == "1"
-    for expression in ("items.pop()", "count + 1", "[x for x in items]", "items.append"):
-        response = client.request("evaluate", {"expression": expression, "frameId": frame_id, "context": "hover"})
-        if expression == "items.append":
-            assert response["success"] is True  # an attribute read, not a call
-        else:
-            assert response["success"] is False, expression
-    assert client.locals_of(frame_id)["items"]["value"] == "[1, 2, 3]"
+
+    def hover(expression):
+        return client.request("evaluate", {"expression": expression, "frameId": frame_id, "context": "hover"})
+
+    assert hover("table['key']")["body"]["result"] == "1"
+    assert hover("len(items)")["body"]["result"] == "3"
+    assert hover("count + 1")["body"]["result"] == "2"
+    assert hover("[x * 2 for x in items]")["body"]["result"] == "[2, 4, 6]"
+    missing = hover("undefined_name_xyz")
+    assert missing["success"] is False
+    assert missing["message"] == "NameError: name 'undefined_name_xyz' is not defined"
+    assert json.dumps(missing).count("is not defined") == 1, "the error's text once"
+    assert hover("count = 5")["success"] is False, "no statements"
+    assert hover("(count := 5)")["success"] is True
+    assert client.locals_of(frame_id)["count"]["value"] == "1", "a hover writes nothing back"
+    client.ok("continue", {"threadId": thread})
+    assert client.debuggee.wait() == 0
+    assert "result 1 1 1 2 old" in client.output("stdout")
+
+
+def test_hovers_and_watches_that_never_return_are_cut_off(sessions):
+    client, thread, frame_id = stopped(sessions, attach_args={"reprTimeout": 0.5})
+    for context in ("hover", "watch"):
+        started = time.monotonic()
+        response = client.request("evaluate", {"expression": "slow()", "frameId": frame_id, "context": context})
+        assert response["success"] is False and response["message"] == "timed out after 0.5s", response
+        assert time.monotonic() - started < 5
+    assert client.ok("evaluate", {"expression": "len(items)", "frameId": frame_id, "context": "watch"})["result"] == "3"
+    client.ok("continue", {"threadId": thread})
+    assert client.debuggee.wait() == 0
 
 
 def test_return_value_after_stepping_over_a_return(sessions):
@@ -109,16 +137,53 @@ def test_return_value_after_stepping_over_a_return(sessions):
     assert "(return) compute" not in client.locals_of(client.top_frame(thread)["id"])
 
 
+def test_stepping_over_a_line_shows_what_its_calls_returned(sessions):
+    source = """
+    def compute(n):
+        return n * n
+
+    def label(n):
+        return f"#{n}"
+
+    def main():
+        r = compute(3) + len(label(7))  # call
+        after = r  # next line
+        return after
+
+    main()
+    """
+    client, thread, frame_id = stopped(sessions, source, "# call")
+    client.ok("next", {"threadId": thread})
+    client.wait_stopped()
+    frame = client.top_frame(thread)
+    assert frame["line"] == line_of(client.path, "# next line")
+    names = list(client.locals_of(frame["id"]))
+    assert names[:2] == ["(return) compute", "(return) label"], names
+    local_vars = client.locals_of(frame["id"])
+    assert (local_vars["(return) compute"]["value"], local_vars["(return) label"]["value"]) == ("9", "'#7'")
+    client.ok("next", {"threadId": thread})
+    client.wait_stopped()
+    assert not any(n.startswith("(return)") for n in client.locals_of(client.top_frame(thread)["id"]))
+
+
 def test_return_value_can_be_turned_off(sessions):
     source = """
     def compute():
         return 42  # return line
 
     compute()
-    x = 1
+    x = compute()  # call
+    y = 1
     """
     client, thread, frame_id = stopped(sessions, source, "# return line", attach_args={"showReturnValue": False})
+    client.ok("setBreakpoints", {"source": {"path": client.path}, "breakpoints": []})
     client.ok("stepOut", {"threadId": thread})
+    client.wait_stopped()
+    assert not any(name.startswith("(return)") for name in client.locals_of(client.top_frame(thread)["id"]))
+    client.ok("next", {"threadId": thread})
+    client.wait_stopped()
+    assert client.top_frame(thread)["line"] == line_of(client.path, "# call")
+    client.ok("next", {"threadId": thread})
     client.wait_stopped()
     assert not any(name.startswith("(return)") for name in client.locals_of(client.top_frame(thread)["id"]))
 

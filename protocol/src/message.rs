@@ -124,10 +124,11 @@ impl Outgoing {
                 }
                 v
             }
+            // The text once, in `message` (the schema wants a body, which may be empty): clients
+            // that show both `message` and `body.error` would show it twice.
             Outgoing::Response { request_seq, command, result: Err(message) } => json!({
                 "seq": seq, "type": "response", "request_seq": request_seq, "success": false,
-                "command": command, "message": message,
-                "body": {"error": {"id": 1, "format": message, "showUser": false}}
+                "command": command, "message": message, "body": {},
             }),
             Outgoing::Event { event, body } => {
                 let mut v = json!({"seq": seq, "type": "event", "event": event});
@@ -181,5 +182,6 @@ mod tests {
         assert_eq!(v["success"], false);
         assert_eq!(v["message"], "boom");
         assert_eq!(v["request_seq"], 4);
+        assert_eq!(v["body"], serde_json::json!({}), "the text once, in message");
     }
 }

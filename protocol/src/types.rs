@@ -95,6 +95,9 @@ pub struct Source {
     pub path: Option<String>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub source_reference: Option<i64>,
+    /// "deemphasize" for code that is not the user's: VS Code folds runs of such frames.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub presentation_hint: Option<String>,
 }
 
 #[derive(Debug, Default, Clone, Deserialize)]
@@ -427,6 +430,8 @@ pub struct StackFrame {
     pub source: Option<Source>,
     pub line: i64,
     pub column: i64,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub presentation_hint: Option<&'static str>,
 }
 
 #[derive(Debug, Serialize)]

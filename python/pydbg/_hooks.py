@@ -2,6 +2,7 @@
 calls to `breakpoint()`."""
 
 import os
+import signal
 import sys
 import threading
 
@@ -73,3 +74,18 @@ def _breakpointhook(*args, **kwargs):
         return sys.__breakpointhook__(*args, **kwargs)
     _core.breakpoint(sys._getframe(1))
     return None
+
+
+def install_interrupt_signal():
+    """`terminate` raises KeyboardInterrupt in the main thread by sending it SIGINT, as Ctrl-C
+    would. A program that inherited SIGINT ignored (nohup, a background job, some process
+    managers) would never see that, so pydbg also gives a signal of its own Python's default
+    SIGINT handler, which leaves the program's SIGINT as it found it. Returns the signal's number,
+    or None where there is none to take: no real-time signals, the program's own handler on it,
+    or not the main thread, the only one that may set handlers."""
+    if not hasattr(signal, "SIGRTMAX") or threading.current_thread() is not threading.main_thread():
+        return None
+    if signal.getsignal(signal.SIGRTMAX) != signal.SIG_DFL:
+        return None
+    signal.signal(signal.SIGRTMAX, signal.default_int_handler)
+    return int(signal.SIGRTMAX)

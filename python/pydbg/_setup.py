@@ -65,6 +65,7 @@ def start(mode, host, port, program, log_dir=None, launchers=()):
             _hooks.install_output_tee(sys)
             _hooks.install_thread_hook()
             _hooks.install_breakpoint_hook()
+            _core.set_interrupt_signal(_hooks.install_interrupt_signal())
             os.register_at_fork(after_in_child=_after_fork_in_child)
             _hooks_installed = True
         _serving = f"{'connected to' if mode == 'connect' else 'listening on'} {host}:{port}"

@@ -187,6 +187,14 @@ impl Engine {
         if (stepping_in && stoppable) || self.must_stop_for_all_stop() {
             self.watch_code_for_step(py, code)?;
         }
+        if self.plans.contains_key(&ident) {
+            if let Some(frame) = current_frame(py) {
+                let caller = frame.getattr("f_back")?.as_ptr() as usize;
+                if self.plans.get(&ident).is_some_and(|p| p.steps_over_calls_from(caller)) {
+                    self.watch_code_for_return_value(py, code)?;
+                }
+            }
+        }
         Ok(if keep || !self.quiet() { Answer::Keep } else { Answer::Disable })
     }
 
@@ -230,7 +238,10 @@ impl Engine {
         let Some(frame) = current_frame(py) else { return Ok(Answer::Keep) };
         let caller = match (self.plans.get_mut(&current_ident()), how) {
             (Some(mut plan), Leave::Yield) => plan.on_frame_yield(&frame)?,
-            (Some(mut plan), Leave::Return(value)) => plan.on_frame_exit(&frame, Some(value))?,
+            (Some(mut plan), Leave::Return(value)) => {
+                plan.on_call_return(&frame, value)?;
+                plan.on_frame_exit(&frame, Some(value))?
+            }
             (Some(mut plan), Leave::Unwind) => plan.on_frame_exit(&frame, None)?,
             (None, _) => None,
         };

@@ -14,7 +14,7 @@ pub mod threads;
 
 use std::cell::Cell;
 use std::collections::{BTreeMap, HashMap};
-use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicI32, AtomicU64, Ordering};
 use std::sync::{mpsc, Arc, OnceLock};
 use std::time::Duration;
 
@@ -92,9 +92,9 @@ struct State {
     /// Code objects with LINE on because their file has breakpoints, by address. Held strongly
     /// while the file has breakpoints, so an address can't be reused by another code object.
     breakpoint_code: HashMap<usize, Py<PyAny>>,
-    /// Code objects with events on for a step or an all-threads stop, and whether a step waits
-    /// for their next instruction; reset when no step or stop is active.
-    step_code: HashMap<usize, (Py<PyAny>, bool)>,
+    /// Code objects with events on for a step or an all-threads stop, with those events; reset
+    /// when no step or stop is active.
+    step_code: HashMap<usize, (Py<PyAny>, i64)>,
     global_events: i64,
     exception_filters: Arc<ExceptionFilters>,
     /// Each exception type's names for filter matching, by type; types are kept alive here.
@@ -127,6 +127,8 @@ pub struct Engine {
     terminating: AtomicBool,
     /// The interpreter's main thread (`threading.main_thread().ident`), where signals are handled.
     main_thread: AtomicU64,
+    /// pydbg's own signal for KeyboardInterrupt (`_hooks.install_interrupt_signal`), 0 if none.
+    interrupt_signal: AtomicI32,
 }
 
 static ENGINE: OnceLock<Engine> = OnceLock::new();
@@ -168,6 +170,14 @@ pub fn unmark_pydbg_thread() {
 
 fn is_pydbg_thread() -> bool {
     IS_PYDBG_THREAD.with(|f| f.get())
+}
+
+/// Whether SIGINT has a Python handler (the default one raises KeyboardInterrupt), rather than
+/// being ignored or left to the system.
+fn sigint_handled_in_python(py: Python<'_>) -> bool {
+    py.import("signal")
+        .and_then(|signal| signal.call_method1("getsignal", (libc::SIGINT,)))
+        .is_ok_and(|handler| handler.is_callable())
 }
 
 /// # Safety
@@ -237,6 +247,7 @@ pub fn install(py: Python<'_>, internal: Vec<String>, library: Vec<String>, prog
         configuration_done: (Mutex::new(false), Condvar::new()),
         terminating: AtomicBool::new(false),
         main_thread: AtomicU64::new(current_ident()),
+        interrupt_signal: AtomicI32::new(0),
     };
     callbacks::register(py, &monitoring, &ids)?;
     let _ = ENGINE.set(instance);
@@ -424,16 +435,23 @@ impl Engine {
         });
     }
 
+    pub fn set_interrupt_signal(&self, signal: Option<i32>) {
+        self.interrupt_signal.store(signal.unwrap_or(0), Ordering::Release);
+    }
+
     /// Ends the program as Ctrl-C would, after releasing every stop.
     pub fn terminate(&self, py: Python<'_>) {
         self.terminating.store(true, Ordering::Release);
         // To the main thread, where Python handles signals: a blocking call there is interrupted,
-        // and a parked main thread raises it as it is released.
+        // and a parked main thread raises it as it is released. SIGINT runs the program's own
+        // handler, as Ctrl-C does; pydbg's signal serves a program that has none (SIGINT ignored).
+        let own = self.interrupt_signal.load(Ordering::Acquire);
+        let signal = if own == 0 || sigint_handled_in_python(py) { libc::SIGINT } else { own };
         let main = self.main_thread.load(Ordering::Acquire);
         // SAFETY: `main` is the pthread_t of the interpreter's main thread, which lives as long
         // as the process; signalling it has no memory-safety preconditions.
         unsafe {
-            libc::pthread_kill(main as libc::pthread_t, libc::SIGINT);
+            libc::pthread_kill(main as libc::pthread_t, signal);
         }
         self.clear_debugging(py);
         // A program held by --wait-for-client goes on, to meet its KeyboardInterrupt.
@@ -499,6 +517,16 @@ impl Engine {
         self.state.lock().files.info(filename).origin
     }
 
+    pub fn origin_of_frame(&self, frame: &Bound<'_, PyAny>) -> Option<Origin> {
+        let filename = frame.getattr("f_code").and_then(|c| c.getattr("co_filename")).ok()?;
+        Some(self.origin_of(filename.cast::<pyo3::types::PyString>().ok()?.to_str().ok()?))
+    }
+
+    /// Whether code other than the user's is only shown, never stopped or stepped in.
+    pub fn just_my_code(&self) -> bool {
+        self.state.lock().just_my_code
+    }
+
     /// The frames a parked thread shows, innermost first; None for the frame's own callers.
     pub fn parked_frames(&self, py: Python<'_>, ident: u64) -> Option<(Py<PyAny>, Option<Vec<Py<PyAny>>>)> {
         let state = self.state.lock();
@@ -507,19 +535,21 @@ impl Engine {
         Some((parked.frame.clone_ref(py), frames))
     }
 
-    /// What the function stepped out of returned, if the thread stopped in `frame` after it.
-    pub fn parked_return_value(
+    /// What the functions a step left or stepped over returned, if the thread stopped in `frame`
+    /// after them.
+    pub fn parked_return_values(
         &self,
         py: Python<'_>,
         ident: u64,
         frame: &Bound<'_, PyAny>,
-    ) -> Option<(String, Py<PyAny>)> {
+    ) -> Vec<(String, Py<PyAny>)> {
         let state = self.state.lock();
-        let parked = state.threads.parked.get(&ident)?;
-        if parked.frame.as_ptr() != frame.as_ptr() {
-            return None;
+        match state.threads.parked.get(&ident) {
+            Some(parked) if parked.frame.as_ptr() == frame.as_ptr() => {
+                parked.return_values.iter().map(|(name, value)| (name.clone(), value.clone_ref(py))).collect()
+            }
+            _ => Vec::new(),
         }
-        parked.return_value.as_ref().map(|(name, value)| (name.clone(), value.clone_ref(py)))
     }
 
     /// The exception a parked thread stopped on, and how.
@@ -632,7 +662,10 @@ impl Engine {
     ) -> Option<PyErr> {
         let ident = current_ident();
         let finished_plan = self.plans.remove(&ident).map(|(_, plan)| plan);
-        let return_value = finished_plan.and_then(|p| p.return_value).filter(|_| self.state.lock().show_return_value);
+        let return_values = match finished_plan {
+            Some(plan) if self.state.lock().show_return_value => plan.return_values,
+            _ => Vec::new(),
+        };
         let (commands, inbox) = mpsc::channel();
         // Sync wrapper: detach() needs a closure that can be shared across threads.
         let inbox = Mutex::new(inbox);
@@ -642,7 +675,7 @@ impl Engine {
             reason,
             exception: exception.map(|e| e.clone().unbind()),
             frames,
-            return_value,
+            return_values,
         };
         let outcome: Outcome = self.state.lock().threads.park(ident, parked);
         if let Some(generation) = outcome.stop_all {
@@ -724,11 +757,8 @@ impl Engine {
         if state.breakpoint_code.contains_key(&address) {
             events |= ids.line;
         }
-        if let Some((_, instruction)) = state.step_code.get(&address) {
-            events |= ids.line | ids.py_return | ids.py_yield;
-            if *instruction {
-                events |= ids.instruction;
-            }
+        if let Some((_, step_events)) = state.step_code.get(&address) {
+            events |= step_events;
         }
         events
     }
@@ -740,23 +770,30 @@ impl Engine {
     }
 
     fn watch_code_for_step(&self, py: Python<'_>, code: &Bound<'_, PyAny>) -> PyResult<()> {
-        self.watch_code(py, code, false)
+        let ids = self.monitoring.ids;
+        self.watch_code(py, code, ids.line | ids.py_return | ids.py_yield)
     }
 
     /// A stepping frame returned into `code`: its next instruction ends the step.
     fn watch_code_for_return(&self, py: Python<'_>, code: &Bound<'_, PyAny>) -> PyResult<()> {
-        self.watch_code(py, code, true)
+        let ids = self.monitoring.ids;
+        self.watch_code(py, code, ids.line | ids.py_return | ids.py_yield | ids.instruction)
     }
 
-    fn watch_code(&self, py: Python<'_>, code: &Bound<'_, PyAny>, instruction: bool) -> PyResult<()> {
+    /// A function called by the line a step is over: what it returns is shown at the stop.
+    fn watch_code_for_return_value(&self, py: Python<'_>, code: &Bound<'_, PyAny>) -> PyResult<()> {
+        self.watch_code(py, code, self.monitoring.ids.py_return)
+    }
+
+    fn watch_code(&self, py: Python<'_>, code: &Bound<'_, PyAny>, events: i64) -> PyResult<()> {
         let filename: String = code.getattr(pyo3::intern!(py, "co_filename"))?.extract()?;
         let mut state = self.state.lock();
         if state.files.info(&filename).origin == Origin::Internal {
             return Ok(());
         }
         let address = code.as_ptr() as usize;
-        let entry = state.step_code.entry(address).or_insert_with(|| (code.clone().unbind(), false));
-        entry.1 |= instruction;
+        let entry = state.step_code.entry(address).or_insert_with(|| (code.clone().unbind(), 0));
+        entry.1 |= events;
         let events = self.local_events_for(&state, address);
         drop(state);
         self.set_local_events(py, code, events);
@@ -853,13 +890,17 @@ impl Engine {
         let mut tb = exception.getattr("__traceback__")?;
         while !tb.is_none() {
             let frame = tb.getattr("tb_frame")?;
-            let filename: String = frame.getattr("f_code")?.getattr("co_filename")?.extract()?;
-            if self.origin_of(&filename) != Origin::Internal {
+            if self.origin_of_frame(&frame) != Some(Origin::Internal) {
                 frames.push(frame.unbind());
             }
             tb = tb.getattr("tb_next")?;
         }
         frames.reverse();
+        // With justMyCode, an exception that never passed through the user's code is a library's
+        // business: a SystemExit that pytest raises at its end is the program ending.
+        if self.just_my_code() && !frames.iter().any(|f| self.origin_of_frame(f.bind(py)) == Some(Origin::User)) {
+            return Ok(());
+        }
         let Some(top) = frames.first().map(|f| f.bind(py).clone()) else { return Ok(()) };
         let text = exception_text(py, exception);
         // The program is ending already: an interrupt from terminate changes nothing here.

@@ -29,8 +29,9 @@ pub struct StepPlan {
     /// The frame the origin returned to: its next instruction ends the step, so the step shows
     /// the calling line again, as it does in debugpy.
     return_to: Option<Py<PyAny>>,
-    /// What the origin returned, and the function's name, for `(return) name` in Locals.
-    pub return_value: Option<(String, Py<PyAny>)>,
+    /// What the origin returned, or what the calls a step over made returned to it, by function
+    /// name, for `(return) name` in Locals. A name that returns again keeps its last value.
+    pub return_values: Vec<(String, Py<PyAny>)>,
     /// IntoTarget: the name of the function to stop in.
     target: Option<String>,
 }
@@ -84,7 +85,7 @@ impl StepPlan {
             origin_is_generator: flags & RESUMABLE_FLAGS != 0,
             origin_done: false,
             return_to: None,
-            return_value: None,
+            return_values: Vec::new(),
             target,
         })
     }
@@ -99,7 +100,7 @@ impl StepPlan {
             origin_is_generator: false,
             origin_done: true,
             return_to: None,
-            return_value: None,
+            return_values: Vec::new(),
             target: None,
         }
     }
@@ -159,9 +160,31 @@ impl StepPlan {
         }
         self.origin_done = true;
         let Some(value) = returned else { return Ok(None) };
-        let name: String = frame.getattr("f_code")?.getattr("co_name")?.extract()?;
-        self.return_value = Some((name, value.clone().unbind()));
+        self.return_values.clear();
+        self.record_return(frame, value)?;
         self.returned_to(frame)
+    }
+
+    /// Whether a function that starts in `caller` is one the step is over, whose return value
+    /// the stop shows.
+    pub fn steps_over_calls_from(&self, caller: usize) -> bool {
+        matches!(self.kind, StepKind::Over | StepKind::IntoTarget(_)) && !self.origin_done && self.is_origin(caller)
+    }
+
+    /// PY_RETURN of `frame`, a function the origin's line called, with its value.
+    pub fn on_call_return(&mut self, frame: &Bound<'_, PyAny>, value: &Bound<'_, PyAny>) -> PyResult<()> {
+        let caller = frame.getattr("f_back")?;
+        if self.steps_over_calls_from(caller.as_ptr() as usize) {
+            self.record_return(frame, value)?;
+        }
+        Ok(())
+    }
+
+    fn record_return(&mut self, frame: &Bound<'_, PyAny>, value: &Bound<'_, PyAny>) -> PyResult<()> {
+        let name: String = frame.getattr("f_code")?.getattr("co_name")?.extract()?;
+        self.return_values.retain(|(known, _)| *known != name);
+        self.return_values.push((name, value.clone().unbind()));
+        Ok(())
     }
 
     /// PY_YIELD of `frame`: stepping out of a generator ends at its consumer.

@@ -73,8 +73,8 @@ pub struct Parked {
     /// The frames to show, innermost first, when they are not `frame`'s callers: an uncaught
     /// exception shows the frames its traceback went through.
     pub frames: Option<Vec<Py<PyAny>>>,
-    /// The value the stepped-out-of function returned, and its name.
-    pub return_value: Option<(String, Py<PyAny>)>,
+    /// What the functions the step left or stepped over returned, by function name.
+    pub return_values: Vec<(String, Py<PyAny>)>,
 }
 
 struct ThreadInfo {

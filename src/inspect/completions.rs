@@ -3,7 +3,7 @@
 use pyo3::prelude::*;
 use pyo3::types::PyDict;
 
-use super::{frame_locals, hover};
+use super::{frame_locals, read_only};
 use crate::protocol::types::CompletionItem;
 
 /// At most this many suggestions are sent.
@@ -50,7 +50,7 @@ pub fn complete(
     if let Some(object_text) = head.strip_suffix('.') {
         // Attributes of the expression before the dot, if it is safe to evaluate.
         let object_text = trailing_expression(object_text);
-        if let Ok(object) = hover::evaluate_safely(py, object_text, &globals, &locals) {
+        if let Ok(object) = read_only::evaluate_read_only(py, object_text, &globals, &locals) {
             for name in object.dir()?.iter().filter_map(|n| n.extract::<String>().ok()) {
                 if name.starts_with(prefix) && (prefix.starts_with('_') || !name.starts_with('_')) {
                     items.push(item(name, "property"));
@@ -58,7 +58,7 @@ pub fn complete(
             }
         }
     } else if let Some(object_text) = dict_key_context(head) {
-        if let Ok(object) = hover::evaluate_safely(py, trailing_expression(object_text), &globals, &locals) {
+        if let Ok(object) = read_only::evaluate_read_only(py, trailing_expression(object_text), &globals, &locals) {
             if let Ok(dict) = object.cast::<PyDict>() {
                 for key in dict.keys() {
                     let label = key.repr()?.to_string();

@@ -2,9 +2,10 @@
 //! ExceptionGroup, its members.
 
 use pyo3::prelude::*;
-use pyo3::types::PyList;
 
+use crate::engine::engine;
 use crate::engine::exceptions::BreakMode;
+use crate::engine::files::Origin;
 use crate::protocol::types::{ExceptionDetails, ExceptionInfoBody};
 
 /// How deep `__cause__`/`__context__` chains and groups are followed.
@@ -27,9 +28,7 @@ fn details(py: Python<'_>, exception: &Bound<'_, PyAny>, depth: usize) -> PyResu
     let full_type_name =
         if module == "builtins" || module.is_empty() { type_name.clone() } else { format!("{module}.{type_name}") };
     let message = exception.str().map(|s| s.to_string()).unwrap_or_else(|_| "<str() failed>".into());
-    let lines = py.import("traceback")?.call_method1("format_exception", (exception,))?;
-    let stack_trace: String =
-        lines.cast::<PyList>()?.iter().map(|l| l.extract::<String>().unwrap_or_default()).collect();
+    let stack_trace = traceback_text(py, exception)?;
     let mut inner = Vec::new();
     if depth > 0 {
         // An ExceptionGroup's members, then the exception that caused or preceded this one
@@ -54,4 +53,44 @@ fn details(py: Python<'_>, exception: &Bound<'_, PyAny>, depth: usize) -> PyResu
         }
     }
     Ok(ExceptionDetails { message, type_name, full_type_name, stack_trace, inner_exception: inner })
+}
+
+/// The traceback as Python prints it, causes included, without pydbg's own frames (its runner
+/// and runpy, which the program never sees).
+fn traceback_text(py: Python<'_>, exception: &Bound<'_, PyAny>) -> PyResult<String> {
+    let traceback = py.import("traceback")?;
+    let summary = traceback.getattr("TracebackException")?.call_method1("from_exception", (exception,))?;
+    drop_internal_frames(&traceback, &summary, MAX_DEPTH)?;
+    let lines = summary.call_method0("format")?;
+    lines.try_iter()?.map(|line| line?.extract::<String>()).collect()
+}
+
+fn drop_internal_frames(traceback: &Bound<'_, PyModule>, summary: &Bound<'_, PyAny>, depth: usize) -> PyResult<()> {
+    let mut kept = Vec::new();
+    for frame in summary.getattr("stack")?.try_iter()? {
+        let frame = frame?;
+        let filename: String = frame.getattr("filename")?.extract()?;
+        if engine().origin_of(&filename) != Origin::Internal {
+            kept.push(frame);
+        }
+    }
+    summary.setattr("stack", traceback.getattr("StackSummary")?.call_method1("from_list", (kept,))?)?;
+    if depth == 0 {
+        return Ok(());
+    }
+    let mut linked: Vec<Bound<'_, PyAny>> = Vec::new();
+    for link in ["__cause__", "__context__"] {
+        linked.push(summary.getattr(link)?);
+    }
+    if let Ok(members) = summary.getattr("exceptions") {
+        if !members.is_none() {
+            for member in members.try_iter()? {
+                linked.push(member?);
+            }
+        }
+    }
+    for next in linked.iter().filter(|s| !s.is_none()) {
+        drop_internal_frames(traceback, next, depth - 1)?;
+    }
+    Ok(())
 }

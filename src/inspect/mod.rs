@@ -8,8 +8,8 @@ mod completions;
 mod exception_info;
 mod frame_locals;
 pub mod handles;
-mod hover;
 pub mod presentation;
+mod read_only;
 pub mod step_targets;
 mod values;
 pub mod watchdog;
@@ -57,17 +57,25 @@ pub fn stack_trace(
 ) -> PyResult<StackTraceBody> {
     let total = frames.len();
     let end = levels.filter(|&l| l > 0).map_or(total, |l| (start + l).min(total));
+    let just_my_code = engine().just_my_code();
     let mut stack_frames = Vec::new();
     for frame in frames.get(start.min(total)..end).unwrap_or_default() {
         let code = frame.getattr("f_code")?;
         let filename: String = code.getattr("co_filename")?.extract()?;
         let line: Option<i64> = frame.getattr("f_lineno")?.extract()?;
+        // With justMyCode, other code is shown for context but set back, as a step skips it.
+        let not_mine = just_my_code && engine().origin_of(&filename) != Origin::User;
+        let mut source = source_for(&filename);
+        if not_mine {
+            source.presentation_hint = Some("deemphasize".into());
+        }
         stack_frames.push(StackFrame {
             id: handles::add_frame(thread, frame.clone().unbind()),
             name: code.getattr("co_qualname")?.extract()?,
-            source: Some(source_for(&filename)),
+            source: Some(source),
             line: line.unwrap_or(0),
             column: 1,
+            presentation_hint: not_mine.then_some("subtle"),
         });
     }
     Ok(StackTraceBody { stack_frames, total_frames: total as i64 })
@@ -114,7 +122,7 @@ pub fn variables(
         Target::Locals(frame) => {
             let frame = frame.bind(py);
             let mut entries = Vec::new();
-            if let Some((name, value)) = engine().parked_return_value(py, thread, frame) {
+            for (name, value) in engine().parked_return_values(py, thread, frame) {
                 let value = ChildValue::Value(value.into_bound(py));
                 entries.push(Child { name: format!("(return) {name}"), value, evaluate_name: None });
             }
@@ -242,7 +250,9 @@ fn add_value(thread: u64, value: &Bound<'_, PyAny>, evaluate_name: Option<String
 }
 
 /// Evaluates `expression` in `frame` (or in `__main__` without one). In the REPL, statements are
-/// executed when the text is not an expression.
+/// executed when the text is not an expression. Hovers and watches run without the user asking
+/// each time, so they get the time limit of user code run for inspection; a hover writes nothing
+/// back to the frame.
 pub fn evaluate(
     py: Python<'_>,
     thread: u64,
@@ -252,17 +262,18 @@ pub fn evaluate(
     hex: bool,
 ) -> Result<EvaluateBody, String> {
     let run = || -> PyResult<Bound<'_, PyAny>> {
-        let (globals, locals) = match frame {
+        let (globals, mut locals) = match frame {
             Some(f) => (f.getattr("f_globals")?, frame_locals::locals(f)?),
             None => {
                 let globals = py.import("__main__")?.getattr("__dict__")?;
                 (globals.clone(), globals)
             }
         };
-        if context == "hover" {
-            return hover::evaluate_safely(py, expression, &globals, &locals);
-        }
         let builtins = py.import("builtins")?;
+        if context == "hover" {
+            // A copy: on 3.13 the frame's locals write through.
+            locals = builtins.getattr("dict")?.call1((&locals,))?;
+        }
         let compile = builtins.getattr("compile")?;
         // `await` is allowed at the top level; such code evaluates to a coroutine, run below.
         let flags = TOP_LEVEL_AWAIT;
@@ -281,7 +292,14 @@ pub fn evaluate(
         }
         result
     };
-    let value = run().map_err(|e| describe_error(py, &e))?;
+    let value = if matches!(context, "hover" | "watch") {
+        watchdog::limited(py, run).map_err(|error| match error {
+            Some(e) => describe_error(py, &e),
+            None => format!("timed out after {:.1}s", watchdog::limit().as_secs_f64()),
+        })?
+    } else {
+        run().map_err(|e| describe_error(py, &e))?
+    };
     let limit = if context == "clipboard" { usize::MAX / 2 } else { values::VALUE_LIMIT };
     let described = describe(py, thread, &value, Some(expression.to_owned()), Format::new(limit, hex));
     let result = if value.is_none() && context == "repl" { String::new() } else { described.text };

@@ -1,4 +1,5 @@
-//! Evaluation for hovers and completions: only expressions that read, never ones that call.
+//! Evaluation for completions, which run as the user types: only expressions that read, never
+//! ones that call.
 //!
 //! The rule, checked on the parsed expression: names, constants, attribute access and subscripts
 //! (with constant, name or slice indices) are allowed; calls, operators, comprehensions,
@@ -8,21 +9,19 @@
 use pyo3::prelude::*;
 
 /// Evaluates `expression` if it only reads names, attributes and subscripts.
-pub fn evaluate_safely<'py>(
+pub fn evaluate_read_only<'py>(
     py: Python<'py>,
     expression: &str,
     globals: &Bound<'py, PyAny>,
     locals: &Bound<'py, PyAny>,
 ) -> PyResult<Bound<'py, PyAny>> {
     let ast = py.import("ast")?;
-    let tree = ast.call_method1("parse", (expression.trim(), "<hover>", "eval"))?;
+    let tree = ast.call_method1("parse", (expression.trim(), "<completion>", "eval"))?;
     if !reads_only(&ast, &tree.getattr("body")?)? {
-        return Err(pyo3::exceptions::PyValueError::new_err(
-            "hover shows names, attributes and subscripts only; use the debug console to run code",
-        ));
+        return Err(pyo3::exceptions::PyValueError::new_err("not a read-only expression"));
     }
     let builtins = py.import("builtins")?;
-    let code = builtins.getattr("compile")?.call1((tree, "<hover>", "eval"))?;
+    let code = builtins.getattr("compile")?.call1((tree, "<completion>", "eval"))?;
     builtins.getattr("eval")?.call1((code, globals, locals))
 }
 
