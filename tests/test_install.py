@@ -1,11 +1,12 @@
-"""pydbg as users install it: an sdist built from this checkout, installed by pip into a fresh
-venv, launched through that venv's `pydbg-adapter`; and the console scripts' own frames, which are
-never the user's code."""
+"""pydbg as users install it: this checkout, or an sdist built from it, installed by pip into a
+fresh venv and launched through that venv's `pydbg-adapter`; and the console scripts' own frames,
+which are never the user's code."""
 
 import glob
 import os
 import subprocess
-import sys
+
+import pytest
 
 from conftest import line_of
 from dap_client import console_script
@@ -21,15 +22,19 @@ def run(command, **kwargs):
     return result
 
 
-def test_an_sdist_installs_with_pip_and_launches_through_its_adapter(sessions, tmp_path):
-    dist = tmp_path / "dist"
-    run([console_script("maturin"), "sdist", "--out", str(dist)], cwd=ROOT, timeout=BUILD_TIMEOUT)
-    [sdist] = glob.glob(str(dist / "pydbg_dap-*.tar.gz"))
+@pytest.mark.parametrize("source", ["checkout", "sdist"])
+def test_pip_installs_pydbg_that_launches_through_its_adapter(sessions, tmp_path, source):
+    if source == "sdist":
+        dist = tmp_path / "dist"
+        run([console_script("maturin"), "sdist", "--out", str(dist)], cwd=ROOT, timeout=BUILD_TIMEOUT)
+        [installable] = glob.glob(str(dist / "pydbg_dap-*.tar.gz"))
+    else:
+        installable = ROOT
     venv = tmp_path / "venv"
     run([BASE_PYTHON, "-m", "venv", str(venv)], timeout=120)
     python = str(venv / "bin" / "python")
-    # The checkout's target directory only caches compiled crates; pip builds the sdist.
-    run([python, "-m", "pip", "install", "--disable-pip-version-check", sdist], timeout=BUILD_TIMEOUT,
+    # The checkout's target directory only caches compiled crates; pip runs the build.
+    run([python, "-m", "pip", "install", "--disable-pip-version-check", installable], timeout=BUILD_TIMEOUT,
         env=dict(os.environ, CARGO_TARGET_DIR=os.path.join(ROOT, "target")))
 
     for command in ([console_script("pydbg", python), "--help"], [python, "-m", "pydbg", "--help"]):
