@@ -100,6 +100,11 @@ def process_state(pid):
         return None
 
 
+def parent_of(pid):
+    with open(f"/proc/{pid}/stat") as f:
+        return int(f.read().rsplit(")", 1)[1].split()[1])
+
+
 def is_running(pid):
     """True while `pid` exists and is not a zombie."""
     return process_state(pid) not in (None, "Z")
@@ -681,6 +686,9 @@ def test_run_in_terminal(sessions, console, kind):
     client = adapter.client
     stop = client.wait_stopped()
     assert client.locals_of(client.top_frame(stop["threadId"])["id"])["greeting"]["value"] == "'hello from the terminal'"
+    [process] = spawned
+    program_pid = client.wait_event("process")["body"]["systemProcessId"]
+    assert parent_of(program_pid) == process.pid, "pydbg's launcher, in the terminal, runs the program"
     client.ok("continue", {"threadId": stop["threadId"]})
     assert client.wait_event("exited")["body"]["exitCode"] == 4
     client.wait_event("terminated")
@@ -689,12 +697,30 @@ def test_run_in_terminal(sessions, console, kind):
     schema_check(request, "RunInTerminalRequest")
     arguments = request["arguments"]
     assert arguments["kind"] == kind and arguments["cwd"] == os.path.dirname(path)
-    assert arguments["args"][:3] == [BASE_PYTHON, "-m", "pydbg"] and arguments["args"][-1] == path
-    [process] = spawned
+    launcher, program = arguments["args"][:4], arguments["args"][4:]
+    assert launcher[:3] == [BASE_PYTHON, "-m", "pydbg._launcher"] and launcher[3].startswith("127.0.0.1:")
+    assert program[:3] == [BASE_PYTHON, "-m", "pydbg"] and program[-1] == path
     out, err = process.communicate(timeout=15)
     assert out == b"hello from the terminal set\n" and process.returncode == 4, err
     assert "hello from the terminal" not in client.output(), "the terminal shows the output, not the console"
-    assert client.wait_event("process")["body"]["systemProcessId"] == process.pid
+
+
+@pytest.mark.parametrize("ending, code", [("os._exit(3)", 3), ("os.kill(os.getpid(), signal.SIGKILL)", 137),
+                                          ("raise SystemExit(5)", 5)])
+def test_a_program_in_a_terminal_reports_its_exit_code_however_it_ends(sessions, ending, code):
+    path = sessions.program(f"""
+    import os, signal
+    print("ending", flush=True)
+    {ending}
+    """)
+    adapter = Adapter(sessions)
+    spawned = []
+    adapter.client.reverse_handlers["runInTerminal"] = terminal_runner(spawned)
+    response = adapter.launch({"program": path, "console": "integratedTerminal"}, terminal=True, exceptions=[])
+    assert response["success"], response
+    assert adapter.client.wait_event("exited")["body"]["exitCode"] == code
+    adapter.client.wait_event("terminated")
+    assert spawned[0].wait(timeout=15) == code
 
 
 def test_redirect_output_copies_terminal_output_to_the_console(sessions):

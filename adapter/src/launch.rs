@@ -12,7 +12,7 @@ use tokio::net::{TcpListener, TcpStream};
 
 use crate::client::Client;
 use crate::config::{Console, EnvChanges, LaunchPlan};
-use crate::process::{self, Sink};
+use crate::process::{self, ProcessEvent, Sink};
 use crate::{interpreter, terminal};
 
 /// How long the program gets to start and connect back.
@@ -64,9 +64,14 @@ pub async fn launch(plan: LaunchPlan, console: Console, context: Context) -> Res
         }
     } else {
         let changes = terminal_environment(&plan.env, &context.python_path);
+        let reports =
+            TcpListener::bind(("127.0.0.1", 0)).await.map_err(|e| format!("cannot listen on loopback: {e}"))?;
+        let report_port = reports.local_addr().map_err(|e| e.to_string())?.port();
+        let command = in_launcher(&plan.python, report_port, command);
         tokio::time::timeout(CONNECT_TIMEOUT, terminal::run(&context.client, &plan, console, command, changes))
             .await
             .map_err(|_| format!("the client did not answer runInTerminal within {CONNECT_TIMEOUT:?}"))??;
+        tokio::spawn(read_exit_report(reports, context.sink.clone()));
         match tokio::time::timeout(CONNECT_TIMEOUT, listener.accept()).await {
             Ok(accepted) => {
                 accepted.map(|(stream, _)| stream).map_err(|e| format!("accepting the program's connection: {e}"))
@@ -77,6 +82,30 @@ pub async fn launch(plan: LaunchPlan, console: Console, context: Context) -> Res
             )),
         }
     }
+}
+
+/// `command` run by pydbg's launcher (`pydbg/_launcher.py`), which waits for the program in the
+/// terminal and reports its exit code to `report_port`, however it ended.
+fn in_launcher(python: &[String], report_port: u16, command: Vec<String>) -> Vec<String> {
+    let mut launcher = python.to_vec();
+    launcher.extend(["-m".into(), "pydbg._launcher".into(), format!("127.0.0.1:{report_port}")]);
+    launcher.extend(command);
+    launcher
+}
+
+/// Waits for the launcher's one line, `exit CODE`, and passes the code on; or says that none
+/// will come (the launcher never connected, or went away first).
+async fn read_exit_report(reports: TcpListener, sink: Sink) {
+    use tokio::io::AsyncBufReadExt;
+    let code = async {
+        let (stream, _) = tokio::time::timeout(CONNECT_TIMEOUT, reports.accept()).await.ok()?.ok()?;
+        let mut line = String::new();
+        tokio::io::BufReader::new(stream).read_line(&mut line).await.ok()?;
+        line.trim().strip_prefix("exit ")?.parse::<i64>().ok()
+    }
+    .await;
+    tracing::info!(?code, "the launcher's report");
+    sink(code.map_or(ProcessEvent::ExitUnreported, ProcessEvent::Exited));
 }
 
 /// The program's whole environment when the adapter starts it: the adapter's own, changed by

@@ -19,6 +19,8 @@ pub enum ProcessEvent {
     /// One of the two pipes reached its end.
     OutputClosed,
     Exited(i64),
+    /// The launcher of a program in a terminal went away without saying how the program ended.
+    ExitUnreported,
 }
 
 pub type Sink = Arc<dyn Fn(ProcessEvent) + Send + Sync>;

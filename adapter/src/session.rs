@@ -176,6 +176,8 @@ struct Session {
     spawned: Arc<AtomicU32>,
     exit_code: Option<i64>,
     core_exit_code: Option<i64>,
+    /// A program in a terminal: its launcher has yet to report how it ended.
+    exit_report_pending: bool,
     open_pipes: u8,
     drained: bool,
     /// The launch or attach failed: the session ends without exited/terminated.
@@ -219,6 +221,7 @@ impl Session {
             spawned: Arc::new(AtomicU32::new(0)),
             exit_code: None,
             core_exit_code: None,
+            exit_report_pending: false,
             open_pipes: 0,
             drained: false,
             failed: false,
@@ -367,6 +370,7 @@ impl Session {
             console = Console::Internal;
         }
         let own_process = console == Console::Internal;
+        self.exit_report_pending = !own_process;
         let output_elsewhere = own_process || plan.redirect_output != Some(true);
         self.mode = Mode::Launch(LaunchMode { own_process, name: plan.name.clone() });
         self.attach_arguments = plan.attach_arguments.clone();
@@ -528,6 +532,7 @@ impl Session {
         self.spawned = Arc::new(AtomicU32::new(0));
         self.exit_code = None;
         self.core_exit_code = None;
+        self.exit_report_pending = false;
         self.open_pipes = 0;
         self.drained = false;
         self.failed = false;
@@ -778,13 +783,19 @@ impl Session {
             }
             ProcessEvent::Exited(code) => {
                 self.exit_code = Some(code);
-                if self.terminating {
+                self.exit_report_pending = false;
+                let own = matches!(&self.mode, Mode::Launch(l) if l.own_process);
+                if self.terminating && own {
                     // Whatever the program started goes with it.
                     if let Some(pid) = self.pid {
                         process::signal_group(pid, libc::SIGKILL);
                     }
                 }
                 self.after(DRAIN_GRACE, Timer::Drain);
+                self.check_end();
+            }
+            ProcessEvent::ExitUnreported => {
+                self.exit_report_pending = false;
                 self.check_end();
             }
         }
@@ -897,7 +908,11 @@ impl Session {
                     && (self.exit_code.is_some() && ((self.open_pipes == 0 && self.link.is_none()) || self.drained)
                         || self.failed && self.pid.is_none())
             }
-            _ => self.connecting.is_none() && self.link.is_none() && (self.linked || self.failed),
+            _ => {
+                self.connecting.is_none()
+                    && self.link.is_none()
+                    && (self.linked && !self.exit_report_pending || self.failed)
+            }
         };
         if !over {
             return;
