@@ -13,10 +13,19 @@ import textwrap
 
 import pytest
 
+from dap_client import console_script
+
 # No client ever connects here: --listen 0 binds a free port and the program runs at once.
 PYDBG = [sys.executable, "-m", "pydbg", "--listen", "0"]
 PLAIN = [sys.executable]
 TIMEOUT = 20
+# (plain python, the same under pydbg): started as a module, through the console script, and with
+# an interpreter option.
+ENTRIES = {
+    "python-m-pydbg": (PLAIN, PYDBG),
+    "console-script": (PLAIN, [console_script("pydbg"), "--listen", "0"]),
+    "python-option": ([*PLAIN, "-X", "utf8"], [*PLAIN, "-X", "utf8", "-m", "pydbg", "--listen", "0"]),
+}
 
 # Prints what a program can see of how it was started.
 REPORT = """
@@ -28,6 +37,8 @@ print(json.dumps({
     "file": globals().get("__file__"),
     "spec": __spec__.name if __spec__ is not None else None,
     "main_is_this_module": sys.modules["__main__"].__dict__ is globals(),
+    "orig_argv": sys.orig_argv,
+    "flags": list(sys.flags),
 }))
 """
 
@@ -73,38 +84,43 @@ def assert_one_clean_line(result):
 # ------------------------------------------------------------------ what the program sees
 
 
+@pytest.fixture(params=list(ENTRIES))
+def entry(request):
+    return ENTRIES[request.param]
+
+
 @pytest.mark.parametrize("given", ["app.py", "./app.py", "sub/app.py", "ABSOLUTE/sub/app.py", "sub/link.py"],
                          ids=["relative", "dot-relative", "subdir", "absolute", "symlink"])
-def test_file_sees_the_same_as_plain_python(tmp_path, given):
+def test_file_sees_the_same_as_plain_python(tmp_path, given, entry):
     write(tmp_path / "app.py", REPORT)
     write(tmp_path / "sub" / "app.py", REPORT)
     write(tmp_path / "real" / "app.py", REPORT)
     os.symlink(tmp_path / "real" / "app.py", tmp_path / "sub" / "link.py")
     target = given.replace("ABSOLUTE", str(tmp_path))
-    plain = run([*PLAIN, target, "a", "b c", "--flag"], cwd=tmp_path)
-    debugged = run([*PYDBG, target, "a", "b c", "--flag"], cwd=tmp_path)
+    plain = run([*entry[0], target, "a", "b c", "--flag"], cwd=tmp_path)
+    debugged = run([*entry[1], target, "a", "b c", "--flag"], cwd=tmp_path)
     assert plain.returncode == 0, plain.stderr
     assert_same_run(plain, debugged)
 
 
 @pytest.mark.parametrize("module", ["pkg", "mod", "outer.inner.tool"])
-def test_module_sees_the_same_as_plain_python(tmp_path, module):
+def test_module_sees_the_same_as_plain_python(tmp_path, module, entry):
     write(tmp_path / "pkg" / "__init__.py", "")
     write(tmp_path / "pkg" / "__main__.py", REPORT)
     write(tmp_path / "mod.py", REPORT)
     write(tmp_path / "outer" / "__init__.py", "")
     write(tmp_path / "outer" / "inner" / "__init__.py", "")
     write(tmp_path / "outer" / "inner" / "tool.py", REPORT)
-    plain = run([*PLAIN, "-m", module, "x", "-y"], cwd=tmp_path)
-    debugged = run([*PYDBG, "-m", module, "x", "-y"], cwd=tmp_path)
+    plain = run([*entry[0], "-m", module, "x", "-y"], cwd=tmp_path)
+    debugged = run([*entry[1], "-m", module, "x", "-y"], cwd=tmp_path)
     assert plain.returncode == 0, plain.stderr
     assert_same_run(plain, debugged)
 
 
-def test_code_sees_the_same_as_plain_python(tmp_path):
+def test_code_sees_the_same_as_plain_python(tmp_path, entry):
     code = textwrap.dedent(REPORT)
-    plain = run([*PLAIN, "-c", code, "x", "-y"], cwd=tmp_path)
-    debugged = run([*PYDBG, "-c", code, "x", "-y"], cwd=tmp_path)
+    plain = run([*entry[0], "-c", code, "x", "-y"], cwd=tmp_path)
+    debugged = run([*entry[1], "-c", code, "x", "-y"], cwd=tmp_path)
     assert plain.returncode == 0, plain.stderr
     assert_same_run(plain, debugged)
 

@@ -1,12 +1,21 @@
 """Debugging with the tools users run every day: a pytest run under `module: pytest`, where
-justMyCode keeps pytest's own frames and exceptions out of the way."""
+justMyCode keeps pytest's own frames and exceptions out of the way; Flask's and Django's
+reloading development servers, whose reloaded processes are child sessions."""
 
+import http.client
 import os
+import queue
+import textwrap
+import threading
+import time
+import urllib.request
 
 import pytest
 
 from conftest import line_of
+from dap_client import free_port
 from test_adapter import Adapter
+from test_subprocesses import ChildSessions
 
 FAILING_TEST = """
 def helper(value):
@@ -71,3 +80,115 @@ def test_library_frames_are_set_back_under_just_my_code(sessions, tmp_path, just
             assert "presentationHint" not in frame and "presentationHint" not in frame["source"]
     client.ok("continue", {"threadId": stop["threadId"]})
     assert client.wait_event("exited")["body"]["exitCode"] == 1
+
+
+# ---------------------------------------------------------------------- web frameworks' reloaders
+
+FLASK_APP = """
+from flask import Flask
+
+app = Flask(__name__)
+
+@app.route("/")
+def index():
+    greeting = "GREETING"
+    return greeting  # view stop
+"""
+
+DJANGO_MANAGE = """
+import sys
+
+from django.conf import settings
+from django.http import HttpResponse
+from django.urls import path
+
+settings.configure(DEBUG=True, ROOT_URLCONF=__name__, ALLOWED_HOSTS=["*"], SECRET_KEY="test")
+
+def index(request):
+    greeting = "GREETING"
+    return HttpResponse(greeting)  # view stop
+
+urlpatterns = [path("", index)]
+
+if __name__ == "__main__":
+    from django.core.management import execute_from_command_line
+    execute_from_command_line(sys.argv)
+"""
+
+
+def get_in_background(url):
+    """GETs `url` on a thread, retrying while the server is not up yet; returns a queue that
+    gets the body (or the error)."""
+    results = queue.Queue()
+
+    def fetch():
+        deadline = time.monotonic() + 30
+        while True:
+            try:
+                with urllib.request.urlopen(url, timeout=30) as response:
+                    results.put(response.read().decode())
+                    return
+            except (OSError, http.client.HTTPException) as e:
+                if time.monotonic() > deadline:
+                    results.put(e)
+                    return
+                time.sleep(0.2)
+
+    threading.Thread(target=fetch, daemon=True).start()
+    return results
+
+
+def stop_in_view(children, url, path, greeting):
+    """The reloader starts the server as a new process, a child session; a request to it stops
+    in the view."""
+    child = children.next(timeout=30)
+    response = get_in_background(url)
+    stop = child.client.wait_stopped(timeout=30)
+    frame = child.client.top_frame(stop["threadId"])
+    assert (frame["source"]["path"], frame["line"]) == (path, line_of(path, "# view stop"))
+    assert child.client.locals_of(frame["id"])["greeting"]["value"] == repr(greeting)
+    child.client.ok("continue", {"threadId": stop["threadId"]})
+    assert response.get(timeout=30) == greeting
+
+
+@pytest.mark.parametrize("framework", ["flask", "django"])
+def test_a_reloading_server_stops_in_a_view_after_each_reload(sessions, tmp_path, framework):
+    port = free_port()
+    if framework == "flask":
+        path = sessions.program(FLASK_APP.replace("GREETING", "hello"), name="webapp.py")
+        target = {"module": "flask", "args": ["--app", "webapp", "run", "--reload", "--port", str(port)]}
+    else:
+        path = sessions.program(DJANGO_MANAGE.replace("GREETING", "hello"), name="manage.py")
+        target = {"program": path, "args": ["runserver", f"127.0.0.1:{port}"]}
+    breakpoints = {path: [line_of(path, "# view stop")]}
+    parent = Adapter(sessions)
+    children = ChildSessions(sessions, parent, breakpoints)
+    response = parent.launch({**target, "cwd": str(tmp_path)}, breakpoints=breakpoints, start_debugging=True,
+                             exceptions=["uncaught"])
+    assert response["success"], response
+    url = f"http://127.0.0.1:{port}/"
+    stop_in_view(children, url, path, "hello")
+
+    # An edit reloads the server: a new process, a new child session, the same breakpoint.
+    time.sleep(1.1)  # a modification time the reloaders can tell from the first
+    source = (FLASK_APP if framework == "flask" else DJANGO_MANAGE).replace("GREETING", "edited")
+    with open(path, "w") as f:
+        f.write(textwrap.dedent(source).lstrip("\n"))
+    stop_in_view(children, url, path, "edited")
+    assert parent.client.events("stopped") == [], "the reloader's own process never stops"
+    parent.client.ok("terminate")
+    parent.client.wait_event("terminated", timeout=30)
+
+
+def test_without_sub_process_the_reloaded_server_runs_undebugged(sessions, tmp_path):
+    port = free_port()
+    path = sessions.program(FLASK_APP.replace("GREETING", "hello"), name="webapp.py")
+    adapter = Adapter(sessions)
+    response = adapter.launch({"module": "flask", "args": ["--app", "webapp", "run", "--reload", "--port", str(port)],
+                               "cwd": str(tmp_path), "subProcess": False},
+                              breakpoints={path: [line_of(path, "# view stop")]}, start_debugging=True)
+    assert response["success"], response
+    assert get_in_background(f"http://127.0.0.1:{port}/").get(timeout=30) == "hello"
+    assert adapter.client.events("stopped") == [] and adapter.client.reverse_requests("startDebugging") == []
+    adapter.client.ok("terminate")
+    adapter.client.wait_event("terminated", timeout=30)

@@ -76,6 +76,7 @@ def main(argv=None):
         return 2
     try:
         options, target, program_args = parse_args(sys.argv[1:] if argv is None else argv)
+        interpreter = interpreter_argv() if argv is None else [sys.executable]
     except UsageError as e:
         print(f"pydbg: {e}" + (f"\n{USAGE}" if e.show_usage else ""), file=sys.stderr)
         return 2
@@ -107,7 +108,19 @@ def main(argv=None):
     except _setup.StartError as e:
         print(f"pydbg: {e}", file=sys.stderr)
         return 1
+    # What plain `python` shows: werkzeug's reloader restarts the program from it.
+    sys.orig_argv = [*interpreter, *([what] if kind == "file" else [kind, what]), *program_args]
     return run_program(_core, kind, what, program_args, options["wait"])
+
+
+def interpreter_argv():
+    """The interpreter and its options as the command line gave them, without pydbg's own part:
+    `python -X dev -m pydbg --listen 5678 app.py` gives `['python', '-X', 'dev']`, and so does
+    the console script run by that interpreter."""
+    pydbg_args = len(sys.argv) - 1
+    head = sys.orig_argv[:len(sys.orig_argv) - pydbg_args]
+    # `-m pydbg`, `-mpydbg`, or the console script's path.
+    return head[:-2] if head[-2:] == ["-m", "pydbg"] else head[:-1]
 
 
 def launcher_files():
