@@ -5,6 +5,7 @@ and sends it the same breakpoints."""
 
 import queue
 import threading
+import time
 
 import pytest
 
@@ -23,20 +24,25 @@ class ChildSessions:
     """Answers the parent adapter's startDebugging requests: each child gets an adapter of its
     own, attached with the configuration the parent's adapter sent."""
 
-    def __init__(self, sessions, parent, breakpoints):
+    def __init__(self, sessions, parent, breakpoints, stagger=0.0):
+        """`stagger`: the n-th child's session opens n * stagger seconds late, as a slow client's
+        would."""
         self.sessions = sessions
         self.breakpoints = breakpoints
+        self.stagger = stagger
         self.configurations = []
         self._attached = queue.Queue()
         parent.client.reverse_handlers["startDebugging"] = self._start_debugging
 
     def _start_debugging(self, arguments):
         assert arguments["request"] == "attach"
+        delay = self.stagger * len(self.configurations)
         self.configurations.append(arguments["configuration"])
-        threading.Thread(target=self._attach, args=(arguments["configuration"],), daemon=True).start()
+        threading.Thread(target=self._attach, args=(arguments["configuration"], delay), daemon=True).start()
         return None
 
-    def _attach(self, configuration):
+    def _attach(self, configuration, delay):
+        time.sleep(delay)
         child = Adapter(self.sessions)
         child.handshake("attach", configuration, self.breakpoints)
         self._attached.put(child)
@@ -196,3 +202,48 @@ def test_sub_process_false_leaves_children_alone(sessions):
     parent.client.wait_output("announce to None")
     parent.client.wait_output("child says alone")
     assert children.configurations == []
+
+
+def test_pool_workers_that_end_before_their_session_opens_end_it_quietly(sessions):
+    """Pool workers on fork, over quick items: most end before the client (slow to open child
+    sessions, as nvim-dap is) has attached to them. Their sessions end with `terminated` and no
+    request of the client's gets an error."""
+    parent_path = sessions.program("""
+    import multiprocessing
+    import child
+
+    if __name__ == "__main__":
+        multiprocessing.set_start_method("fork")
+        with multiprocessing.Pool(8) as pool:
+            print("total", sum(pool.map(child.work, range(16))))
+    """)
+    child_path = sessions.program("""
+    def work(n):
+        return n * 2  # child stop
+    """, name="child.py")
+    breakpoints = {child_path: [line_of(child_path, "# child stop")]}
+    parent = Adapter(sessions)
+    children = ChildSessions(sessions, parent, breakpoints, stagger=0.5)
+    assert parent.launch({"program": parent_path}, breakpoints=breakpoints, start_debugging=True)["success"]
+    opened, continued = [], set()
+    deadline = time.monotonic() + 60
+    while not parent.client.events("exited"):
+        assert time.monotonic() < deadline, "the pool never finished"
+        try:
+            opened.append(children.next(timeout=0.05))
+        except queue.Empty:
+            pass
+        for child in opened:
+            for stop in child.client.events("stopped"):
+                if (id(child), stop["seq"]) not in continued:
+                    continued.add((id(child), stop["seq"]))
+                    child.client.request("continue", {"threadId": stop["body"]["threadId"]})
+    assert parent.client.wait_event("exited", timeout=30)["body"]["exitCode"] == 0
+    parent.client.wait_output("total 240")
+    while len(opened) < len(children.configurations):
+        opened.append(children.next(timeout=30))
+    for child in opened:
+        child.client.wait_event("terminated", timeout=30)
+    errors = [m for c in sessions.clients for m in c.received if m["type"] == "response" and not m["success"]]
+    assert errors == [], errors
+    assert len(children.configurations) == 8

@@ -55,14 +55,19 @@ pub fn endpoint(arguments: &Value) -> Result<Endpoint, String> {
     }
 }
 
-pub async fn open(endpoint: Endpoint) -> Result<TcpStream, String> {
+/// Reaches the program. `child_pid`: a child process's session stops trying once the process is
+/// gone.
+pub async fn open(endpoint: Endpoint, child_pid: Option<u32>) -> Result<TcpStream, String> {
     match endpoint {
         Endpoint::Connect(host, port) => {
             let deadline = tokio::time::Instant::now() + CONNECT_RETRY;
             loop {
                 match TcpStream::connect((host.as_str(), port)).await {
                     Ok(stream) => return Ok(stream),
-                    Err(e) if tokio::time::Instant::now() >= deadline => {
+                    Err(e)
+                        if tokio::time::Instant::now() >= deadline
+                            || child_pid.is_some_and(crate::process::is_gone) =>
+                    {
                         return Err(format!("cannot connect to a pydbg server at {host}:{port}: {e}"))
                     }
                     Err(_) => tokio::time::sleep(Duration::from_millis(100)).await,

@@ -14,7 +14,8 @@
 //! - `launch`: starting the program and waiting for it to connect; `process` (pipes, exit,
 //!   signals) and `terminal` (runInTerminal) are its two ways.
 //! - `attach`: reaching a `pydbg --listen` server, or waiting for `pydbg --connect`.
-//! - `children`: the program's child processes announce themselves, for `startDebugging`.
+//! - `children`: the program's child processes announce themselves, for `startDebugging`;
+//!   `ended`: what a child session answers once its process is gone.
 //! - `proxy`: the debuggee link and its sequence numbers; `client` and `wire`: stdio and framing.
 //!
 //! stdout is the DAP channel: nothing else is ever printed there.
@@ -25,6 +26,7 @@ mod children;
 mod client;
 mod config;
 mod configuration;
+mod ended;
 mod interpreter;
 mod launch;
 mod logging;

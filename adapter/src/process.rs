@@ -168,6 +168,16 @@ pub fn signal_process(pid: u32, signal: i32) -> bool {
     unsafe { libc::kill(pid as libc::pid_t, signal) == 0 }
 }
 
+/// Whether process `pid` has ended: it is not there, or only its exit status is (a zombie).
+pub fn is_gone(pid: u32) -> bool {
+    match std::fs::read_to_string(format!("/proc/{pid}/stat")) {
+        // The state follows the command name, which is in parentheses and may hold anything.
+        Ok(stat) => stat.rsplit_once(')').and_then(|(_, rest)| rest.split_whitespace().next()) == Some("Z"),
+        // SAFETY: kill(2) with signal 0 only checks that the process exists.
+        Err(_) => unsafe { libc::kill(pid as libc::pid_t, 0) != 0 },
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -30,7 +30,7 @@ use crate::configuration::ClientConfiguration;
 use crate::process::{self, ProcessEvent};
 use crate::proxy::{self, Link, Origin};
 use crate::wire::{self, Inbound};
-use crate::{attach, capabilities, interpreter, launch, Installation};
+use crate::{attach, capabilities, ended, interpreter, launch, Installation};
 
 /// How long an ended program gets (after a KeyboardInterrupt) before its process group is killed.
 const KILL_GRACE: Duration = Duration::from_secs(5);
@@ -38,6 +38,9 @@ const KILL_GRACE: Duration = Duration::from_secs(5);
 const DRAIN_GRACE: Duration = Duration::from_secs(2);
 /// After the client left or asked to disconnect, the adapter ends within this, whatever happens.
 const GIVE_UP: Duration = Duration::from_secs(10);
+/// How long a child process whose connection closed gets to be gone, before its session takes
+/// the close for something else.
+const CHILD_EXIT_GRACE: Duration = Duration::from_millis(500);
 
 pub struct Options {
     pub log_dir: Option<PathBuf>,
@@ -178,6 +181,11 @@ struct Session {
     core_exit_code: Option<i64>,
     /// A program in a terminal: its launcher has yet to report how it ended.
     exit_report_pending: bool,
+    /// An attach to a child process of a launched program (`subProcessId`).
+    child_pid: Option<u32>,
+    /// That child process ended before or while its session was opened: the session ends
+    /// quietly, answering what the client sends without errors (see `ended`).
+    child_gone: bool,
     open_pipes: u8,
     drained: bool,
     /// The launch or attach failed: the session ends without exited/terminated.
@@ -222,6 +230,8 @@ impl Session {
             exit_code: None,
             core_exit_code: None,
             exit_report_pending: false,
+            child_pid: None,
+            child_gone: false,
             open_pipes: 0,
             drained: false,
             failed: false,
@@ -261,7 +271,11 @@ impl Session {
             ProgramNews::Linked(Ok(stream)) => self.on_linked(stream),
             ProgramNews::Linked(Err(message)) => {
                 self.connecting = None;
-                self.fail(message);
+                if self.is_child_gone() {
+                    self.end_child_session();
+                } else {
+                    self.fail(message);
+                }
             }
             ProgramNews::Timer(timer) => self.on_timer(timer),
         }
@@ -428,10 +442,15 @@ impl Session {
         };
         self.mode = Mode::Attach;
         self.client.event("capabilities", capabilities::attach_changes());
+        self.child_pid = wire::arguments_of(&request)
+            .get("subProcessId")
+            .and_then(Value::as_u64)
+            .and_then(|pid| u32::try_from(pid).ok());
         self.request = Some(request);
         let news = self.program_news();
+        let child_pid = self.child_pid;
         self.connecting = Some(tokio::spawn(async move {
-            news(ProgramNews::Linked(attach::open(endpoint).await));
+            news(ProgramNews::Linked(attach::open(endpoint, child_pid).await));
         }));
     }
 
@@ -545,6 +564,8 @@ impl Session {
     fn forward(&mut self, request: Value) {
         if let Some(link) = &mut self.link {
             link.forward(request);
+        } else if self.child_gone {
+            self.respond(&request, ended::answer(&request));
         } else if !self.linked && !self.failed {
             self.waiting.push(request);
         } else {
@@ -739,12 +760,14 @@ impl Session {
 
     fn on_link_closed(&mut self) {
         tracing::info!("the debuggee's connection closed");
+        let child_gone = self.is_child_gone();
         if let Some(mut link) = self.link.take() {
             for (seq, command) in link.unanswered_client_requests() {
                 if !self.client_gone {
                     let request = json!({"seq": seq, "command": command});
                     // What terminate and disconnect asked for has happened.
                     let result = match command.as_str() {
+                        _ if child_gone => ended::answer(&request),
                         "terminate" | "disconnect" => Ok(Value::Null),
                         _ => Err(format!("the program ended before answering '{command}'")),
                     };
@@ -753,8 +776,39 @@ impl Session {
             }
             link.close();
         }
-        if self.request.is_some() {
+        if child_gone {
+            self.end_child_session();
+        } else if self.request.is_some() {
             self.fail("the program ended before pydbg could attach to it".into());
+        }
+        self.check_end();
+    }
+
+    /// Whether this is a child session whose process has ended (waiting, bounded, for the
+    /// process to be gone when its connection has only just closed).
+    fn is_child_gone(&self) -> bool {
+        let Some(pid) = self.child_pid else { return false };
+        let deadline = std::time::Instant::now() + CHILD_EXIT_GRACE;
+        while !process::is_gone(pid) {
+            if std::time::Instant::now() >= deadline {
+                return false;
+            }
+            std::thread::sleep(Duration::from_millis(5));
+        }
+        true
+    }
+
+    /// The child process ended before or while its session was opened: what the client asked
+    /// is answered without errors, and the session ends with `terminated` (the exit code is not
+    /// known here).
+    fn end_child_session(&mut self) {
+        tracing::info!(pid = self.child_pid, "the child process is gone; its session ends");
+        self.child_gone = true;
+        if let Some(request) = self.request.take() {
+            self.respond(&request, ended::answer(&request));
+        }
+        for request in std::mem::take(&mut self.waiting) {
+            self.respond(&request, ended::answer(&request));
         }
         self.check_end();
     }
@@ -911,7 +965,7 @@ impl Session {
             _ => {
                 self.connecting.is_none()
                     && self.link.is_none()
-                    && (self.linked && !self.exit_report_pending || self.failed)
+                    && (self.linked && !self.exit_report_pending || self.failed || self.child_gone)
             }
         };
         if !over {

@@ -19,10 +19,12 @@ export interface PlanInputs {
 
 /**
  * An attach with `connect` goes straight to the `pydbg --listen` port. Everything else (launch,
- * attach with `listen`) needs the adapter process, run by a Python 3.12+ interpreter.
+ * attach with `listen`) needs the adapter process, run by a Python 3.12+ interpreter. So does a
+ * child process's session: a short-lived child can be gone before its session opens, and the
+ * adapter then ends the session quietly where a refused connection would be an error.
  */
 export async function planAdapter(configuration: PydbgConfiguration, inputs: PlanInputs): Promise<AdapterPlan | Problem> {
-  const server = serverAddress(configuration);
+  const server = configuration.subProcessId === undefined ? serverAddress(configuration) : undefined;
   if (server) return { kind: "server", ...server };
   const chosen = await chooseInterpreter(configuration, inputs.interpreters);
   let facts: InterpreterFacts;

@@ -9,6 +9,8 @@ export interface PydbgConfiguration {
   listen?: { host?: string; port?: number };
   host?: string;
   port?: number;
+  /** Set by the adapter in a child process's session (startDebugging): that process's id. */
+  subProcessId?: number;
   [attribute: string]: unknown;
 }
 

@@ -28,6 +28,15 @@ describe("planAdapter", () => {
     assert.deepStrictEqual(probed, []);
   });
 
+  it("opens a child process's session through the adapter process, which ends it quietly if the child is gone", async () => {
+    const { planInputs } = inputs({});
+    const plan = await planAdapter(
+      { request: "attach", connect: { host: "127.0.0.1", port: 5678 }, subProcessId: 4242 },
+      planInputs,
+    );
+    assert.deepStrictEqual(plan, { kind: "executable", command: "/env/bin/python3", args: ["-m", "pydbg.adapter"] });
+  });
+
   it("runs `<python> -m pydbg.adapter` for a launch when the interpreter has pydbg", async () => {
     const { planInputs, probed } = inputs({}, "/ext/bundled/pydbg/adapter.py");
     const plan = await planAdapter({ request: "launch", python: ["/venv/python", "-X", "dev"] }, planInputs);
