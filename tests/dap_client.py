@@ -279,6 +279,10 @@ def ignore_sigint():
     signal.signal(signal.SIGINT, signal.SIG_IGN)
 
 
+def default_sigint():
+    signal.signal(signal.SIGINT, signal.SIG_DFL)
+
+
 def console_script(name, python=sys.executable):
     """A command that pip installed next to `python`: pydbg's (`pydbg`, `pydbg-adapter`) or a
     tool's."""
@@ -288,8 +292,9 @@ def console_script(name, python=sys.executable):
 
 
 class Debuggee:
-    """A program started as `pydbg --listen PORT ...`, through the console script. With
-    `sigint_ignored`, it inherits SIGINT ignored, as under nohup or from a background job."""
+    """A program started as `pydbg --listen PORT ...`, through the console script. It inherits
+    SIGINT's default action, or with `sigint_ignored` SIGINT ignored, as under nohup or from a
+    background job, whatever the test run itself inherited."""
 
     def __init__(self, program_args, pydbg_args=("--wait-for-client",), cwd=None, env=None, sigint_ignored=False):
         self.port = free_port()
@@ -298,7 +303,7 @@ class Debuggee:
         full_env.update(env or {})
         self.process = subprocess.Popen(self.command, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
                                         stdin=subprocess.DEVNULL, cwd=cwd, env=full_env,
-                                        preexec_fn=ignore_sigint if sigint_ignored else None)
+                                        preexec_fn=ignore_sigint if sigint_ignored else default_sigint)
         self.stdout = b""
         self.stderr = b""
 

@@ -85,9 +85,12 @@ pub async fn disconnect(session: &Arc<Session>, request: &Request) {
     if args.terminate_debuggee == Some(true) {
         return terminate(session, request).await;
     }
+    // Answered, and written, before the program is released: it may run to its end and exit at
+    // once, and the answer must not die with it.
+    session.respond(request, Ok(()));
+    session.flush().await;
     with_gil(|py| engine().detach_client(py)).await;
     crate::inspect::handles::clear();
-    session.respond(request, Ok(()));
     session.closing.store(true, Ordering::Release);
 }
 
