@@ -588,7 +588,7 @@ def machine_facts():
         "python": platform.python_version(),
         "python_executable": PY,
         "debugpy": debugpy_version,
-        "pydbg": importlib.metadata.version("pydbg"),
+        "pydbg": importlib.metadata.version("pydbg-dap"),
         "pydbg_commit": commit,
         "nproc": os.cpu_count(),
         "cpus_usable": len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else None,
