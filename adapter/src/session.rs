@@ -760,9 +760,12 @@ impl Session {
 
     fn on_link_closed(&mut self) {
         tracing::info!("the debuggee's connection closed");
-        let child_gone = self.is_child_gone();
-        if let Some(mut link) = self.link.take() {
-            for (seq, command) in link.unanswered_client_requests() {
+        let unanswered = self.link.as_mut().map(|link| link.unanswered_client_requests()).unwrap_or_default();
+        // Only a session that still has something to answer asks; a child whose session simply
+        // ended (a disconnect) is never waited for.
+        let child_gone = (self.request.is_some() || !unanswered.is_empty()) && self.is_child_gone();
+        if let Some(link) = self.link.take() {
+            for (seq, command) in unanswered {
                 if !self.client_gone {
                     let request = json!({"seq": seq, "command": command});
                     // What terminate and disconnect asked for has happened.

@@ -182,12 +182,12 @@ impl Engine {
             keep = self.check_function_breakpoints(py, code)?;
         }
         let ident = current_ident();
-        let stepping_in = self.plans.get(&ident).is_some_and(|p| p.wants_new_frames());
+        let plan = self.plans.get(&ident).map(|p| p.wants_new_frames());
         let stoppable = origin == Origin::User || !just_my_code;
-        if (stepping_in && stoppable) || self.must_stop_for_all_stop() {
+        if (plan == Some(true) && stoppable) || self.must_stop_for_all_stop() {
             self.watch_code_for_step(py, code)?;
         }
-        if self.plans.contains_key(&ident) {
+        if plan.is_some() {
             if let Some(frame) = current_frame(py) {
                 let caller = frame.getattr("f_back")?.as_ptr() as usize;
                 if self.plans.get(&ident).is_some_and(|p| p.steps_over_calls_from(caller)) {
