@@ -5,6 +5,7 @@
 //! the frames a step or a stop needs, PY_START globally only while something must see new frames,
 //! and DISABLE returned wherever no thread can need an event again.
 
+mod all_stop;
 pub mod breakpoints;
 pub mod callbacks;
 pub mod exceptions;
@@ -25,11 +26,12 @@ use pyo3::types::PyDict;
 use tokio::sync::mpsc::UnboundedSender;
 
 use crate::protocol::types::{self as dap, SourceBreakpoint, StoppedEventBody, ThreadEventBody};
+use all_stop::AllThreadsStop;
 use breakpoints::{code_lines, compile_log_message, resolve_line, Breakpoint, Expression, HitCondition};
 use exceptions::{type_names, BreakMode, ExceptionFilters};
 use files::{canonical_key, CodeRule, FileClassifier, Origin};
 use stepping::{StepKind, StepPlan};
-use threads::{Command, Outcome, Parked, ParkedWork, StopReason, Threads};
+use threads::{Command, Parked, ParkedWork, StopReason, Threads};
 
 /// Where a module's code lives: its package directory, or its file.
 fn module_location(py: Python<'_>, module: &str) -> Option<String> {
@@ -117,12 +119,8 @@ pub struct Engine {
     /// What the program is (a file, `-m module`, `-c`), for the `process` event.
     program_name: String,
     plans: DashMap<u64, StepPlan>,
-    stop_all_active: AtomicBool,
-    /// Bumped by each all-threads stop; a thread resumed alone is exempt from the stop it saw.
-    stop_all_epoch: AtomicU64,
+    all_stop: AllThreadsStop,
     pydbg_threads: DashSet<u64>,
-    /// Threads resumed alone, by the all-threads stop (epoch) they are exempt from.
-    exempt: DashMap<u64, u64>,
     configuration_done: (Mutex<bool>, Condvar),
     terminating: AtomicBool,
     /// The interpreter's main thread (`threading.main_thread().ident`), where signals are handled.
@@ -240,10 +238,8 @@ pub fn install(py: Python<'_>, internal: Vec<String>, library: Vec<String>, prog
         program_waiting: AtomicBool::new(false),
         program_name,
         plans: DashMap::new(),
-        stop_all_active: AtomicBool::new(false),
-        stop_all_epoch: AtomicU64::new(0),
+        all_stop: AllThreadsStop::default(),
         pydbg_threads: DashSet::new(),
-        exempt: DashMap::new(),
         configuration_done: (Mutex::new(false), Condvar::new()),
         terminating: AtomicBool::new(false),
         main_thread: AtomicU64::new(current_ident()),
@@ -340,7 +336,7 @@ impl Engine {
     fn clear_debugging(&self, py: Python<'_>) {
         let (line_bps, function_bps, codes, parked) = {
             let mut state = self.state.lock();
-            self.stop_all_active.store(false, Ordering::Release);
+            self.all_stop.end();
             (
                 std::mem::take(&mut state.line_breakpoints),
                 std::mem::take(&mut state.function_breakpoints),
@@ -416,7 +412,7 @@ impl Engine {
         self.state.lock().threads = Threads::default();
         self.main_thread.store(current_ident(), Ordering::Release);
         self.pydbg_threads.clear();
-        self.exempt.clear();
+        self.all_stop.forget_all();
         *self.configuration_done.0.lock() = false;
         self.terminating.store(false, Ordering::Release);
         self.clear_debugging(py);
@@ -487,7 +483,7 @@ impl Engine {
 
     pub fn thread_exited(&self, ident: u64) {
         self.plans.remove(&ident);
-        self.exempt.remove(&ident);
+        self.all_stop.forget(ident);
         if let Some(id) = self.state.lock().threads.forget(ident) {
             self.emit(EngineEvent::Thread(ThreadEventBody { reason: "exited", thread_id: id }));
         }
@@ -576,11 +572,11 @@ impl Engine {
             if single_thread {
                 if !state.threads.resume_one(ident, step) {
                     // Blocked in C code, not parked yet: keep it from parking for this stop.
-                    self.exempt.insert(ident, self.stop_all_epoch.load(Ordering::Acquire));
+                    self.all_stop.exempt(ident);
                 }
                 return Ok(false);
             }
-            self.stop_all_active.store(false, Ordering::Release);
+            self.all_stop.end();
             let outcome = state.threads.resume_all(ident, step);
             if let Some(generation) = outcome.stop_all {
                 // The next pending stop is reported at once; the stopped thread brings the others
@@ -621,8 +617,7 @@ impl Engine {
             if state.threads.generation != generation {
                 return; // resumed since this stop was decided
             }
-            self.stop_all_epoch.fetch_add(1, Ordering::AcqRel);
-            self.stop_all_active.store(true, Ordering::Release);
+            self.all_stop.begin();
         }
         let result: PyResult<()> = (|| {
             let frames = py.import("sys")?.call_method0("_current_frames")?;
@@ -661,9 +656,11 @@ impl Engine {
         frames: Option<Vec<Py<PyAny>>>,
     ) -> Option<PyErr> {
         let ident = current_ident();
-        let finished_plan = self.plans.remove(&ident).map(|(_, plan)| plan);
-        let return_values = match finished_plan {
-            Some(plan) if self.state.lock().show_return_value => plan.return_values,
+        let show_return_value = self.state.lock().show_return_value;
+        let return_values = match self.plans.get(&ident) {
+            Some(plan) if show_return_value => {
+                plan.return_values.iter().map(|(name, value)| (name.clone(), value.clone_ref(py))).collect()
+            }
             _ => Vec::new(),
         };
         let (commands, inbox) = mpsc::channel();
@@ -677,7 +674,10 @@ impl Engine {
             frames,
             return_values,
         };
-        let outcome: Outcome = self.state.lock().threads.park(ident, parked);
+        let Some(outcome) = self.state.lock().threads.park(ident, parked, &self.all_stop) else {
+            return None; // the all-threads stop it was to park for is over; a step in progress goes on
+        };
+        self.plans.remove(&ident);
         if let Some(generation) = outcome.stop_all {
             self.stop_all_threads(py, generation);
         }
@@ -721,7 +721,7 @@ impl Engine {
 
     fn resume_here(&self, py: Python<'_>, frame: &Bound<'_, PyAny>, step: Option<StepKind>, single_thread: bool) {
         if single_thread {
-            self.exempt.insert(current_ident(), self.stop_all_epoch.load(Ordering::Acquire));
+            self.all_stop.exempt(current_ident());
         }
         if let Some(kind) = step {
             match StepPlan::new(kind, frame) {
@@ -740,13 +740,12 @@ impl Engine {
     }
 
     fn must_stop_for_all_stop(&self) -> bool {
-        self.stop_all_active.load(Ordering::Acquire)
-            && self.exempt.get(&current_ident()).map_or(0, |e| *e) < self.stop_all_epoch.load(Ordering::Acquire)
+        self.all_stop.applies_to(current_ident())
     }
 
     /// True while no thread can need an event that a DISABLE would hide.
     fn quiet(&self) -> bool {
-        self.plans.is_empty() && !self.stop_all_active.load(Ordering::Acquire)
+        self.plans.is_empty() && !self.all_stop.is_active()
     }
 
     // ------------------------------------------------------------ events

@@ -10,6 +10,7 @@ use std::sync::mpsc::Sender;
 
 use pyo3::prelude::*;
 
+use super::all_stop::AllThreadsStop;
 use super::exceptions::BreakMode;
 use super::stepping::StepKind;
 use crate::protocol::types::{StoppedEventBody, Thread};
@@ -162,23 +163,28 @@ impl Threads {
         }
     }
 
-    /// A thread has parked.
-    pub fn park(&mut self, ident: u64, parked: Parked) -> Outcome {
+    /// A thread parks. One that parks only for the all-threads stop (`Pause`) does not, if that
+    /// stop no longer applies to it (a continue ended it after the thread decided to park): it
+    /// would park unreported, and nothing would ever resume it. Returns None then.
+    pub fn park(&mut self, ident: u64, parked: Parked, all_stop: &AllThreadsStop) -> Option<Outcome> {
         let own_reason = parked.reason != StopReason::Pause;
+        if !own_reason && !all_stop.applies_to(ident) {
+            return None;
+        }
         self.parked.insert(ident, parked);
         if self.reported.is_some() {
             if own_reason {
                 self.pending.push_back(ident);
             }
-            return Outcome::default();
+            return Some(Outcome::default());
         }
         if own_reason || self.pause_requested {
             self.pause_requested = false;
             self.reported = Some(ident);
             let stop_all = own_reason.then(|| self.next_generation());
-            return Outcome { report: Some(self.stopped_event(ident)), stop_all };
+            return Some(Outcome { report: Some(self.stopped_event(ident)), stop_all });
         }
-        Outcome::default()
+        Some(Outcome::default())
     }
 
     /// The client asked for a pause. Returns whether threads must be brought to a stop.
@@ -243,5 +249,56 @@ impl Threads {
 
     pub fn is_stopped(&self) -> bool {
         self.reported.is_some()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn parked(py: Python<'_>, reason: StopReason) -> (Parked, std::sync::mpsc::Receiver<Command>) {
+        let (commands, inbox) = std::sync::mpsc::channel();
+        let parked =
+            Parked { commands, frame: py.None(), reason, exception: None, frames: None, return_values: Vec::new() };
+        (parked, inbox)
+    }
+
+    /// The lost stop: a thread decides (without the lock) to park for an all-threads stop, a
+    /// continue ends that stop, and only then does the thread park.
+    #[test]
+    fn a_thread_late_for_an_ended_all_threads_stop_does_not_park() {
+        Python::initialize();
+        Python::attach(|py| {
+            let mut threads = Threads::default();
+            let all_stop = AllThreadsStop::default();
+            let (hit, _hit_inbox) = parked(py, StopReason::Breakpoint(1));
+            let outcome = threads.park(1, hit, &all_stop).expect("a breakpoint always parks");
+            assert!(outcome.report.is_some());
+            all_stop.begin();
+            assert!(all_stop.applies_to(2), "thread 2 decides to park for the stop");
+            let outcome = threads.resume_all(1, None);
+            all_stop.end();
+            assert!(outcome.report.is_none());
+            let (late, _late_inbox) = parked(py, StopReason::Pause);
+            assert!(threads.park(2, late, &all_stop).is_none(), "it would park unreported, forever");
+            assert!(threads.parked.is_empty() && !threads.is_stopped());
+        });
+    }
+
+    #[test]
+    fn a_thread_on_time_for_an_all_threads_stop_parks_unreported_and_resumes_with_the_rest() {
+        Python::initialize();
+        Python::attach(|py| {
+            let mut threads = Threads::default();
+            let all_stop = AllThreadsStop::default();
+            let (hit, _hit_inbox) = parked(py, StopReason::Breakpoint(1));
+            threads.park(1, hit, &all_stop);
+            all_stop.begin();
+            let (paused, paused_inbox) = parked(py, StopReason::Pause);
+            let outcome = threads.park(2, paused, &all_stop).expect("parks for the stop");
+            assert!(outcome.report.is_none() && outcome.stop_all.is_none());
+            threads.resume_all(1, None);
+            assert!(matches!(paused_inbox.try_recv(), Ok(Command::Resume { step: None, single_thread: false })));
+        });
     }
 }
