@@ -14,10 +14,12 @@ fn install(py: Python<'_>, internal: Vec<String>, library: Vec<String>, program:
     engine::install(py, internal, library, program)
 }
 
-/// Starts serving DAP on host:port; returns the port actually bound.
+/// Starts serving DAP on host:port; returns the port actually bound. With `access_token`, clients
+/// must give it in their attach arguments.
 #[pyfunction]
-fn listen(host: &str, port: u16) -> PyResult<u16> {
-    session::listen(host, port).map(|a| a.port()).map_err(|e| PyOSError::new_err(e.to_string()))
+#[pyo3(signature = (host, port, access_token=None))]
+fn listen(host: &str, port: u16, access_token: Option<String>) -> PyResult<u16> {
+    session::listen(host, port, access_token).map(|a| a.port()).map_err(|e| PyOSError::new_err(e.to_string()))
 }
 
 /// Dials a DAP client that listens on host:port.

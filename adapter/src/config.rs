@@ -425,9 +425,15 @@ mod tests {
         let core = pydbg_protocol::types::ATTACH_ARGUMENT_NAMES.iter().copied();
         let launch: BTreeSet<&str> = PROCESS_KEYS.iter().copied().chain(core.clone()).collect();
         assert_eq!(listed("launch"), launch);
-        // stopOnEntry only works while a program waits at its start, which an attach never sees.
-        let attach: BTreeSet<&str> =
-            crate::attach::ENDPOINT_KEYS.iter().copied().chain(core).filter(|name| *name != "stopOnEntry").collect();
+        // stopOnEntry only works while a program waits at its start, which an attach never sees;
+        // the access token only matters to a program that listens.
+        let attach: BTreeSet<&str> = crate::attach::ENDPOINT_KEYS
+            .iter()
+            .copied()
+            .chain(core)
+            .chain([pydbg_protocol::secrets::ACCESS_TOKEN_KEY])
+            .filter(|name| *name != "stopOnEntry")
+            .collect();
         assert_eq!(listed("attach"), attach);
     }
     use serde_json::json;

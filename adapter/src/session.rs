@@ -17,6 +17,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use pydbg_protocol::message::parse_incoming;
+use pydbg_protocol::secrets::Redacted;
 use pydbg_protocol::Incoming;
 use serde_json::{json, Value};
 use tokio::net::TcpStream;
@@ -317,7 +318,7 @@ impl Session {
     }
 
     fn on_client_request(&mut self, request: Value) {
-        tracing::debug!(target: "pydbg_adapter::wire", "<- client {request}");
+        tracing::debug!(target: "pydbg_adapter::wire", "<- client {}", Redacted(&request));
         match wire::command_of(&request) {
             "initialize" => self.initialize(request),
             "launch" => self.launch(request),
@@ -675,7 +676,7 @@ impl Session {
     }
 
     fn on_debuggee(&mut self, message: Value) {
-        tracing::debug!(target: "pydbg_adapter::wire", "<- debuggee {message}");
+        tracing::debug!(target: "pydbg_adapter::wire", "<- debuggee {}", Redacted(&message));
         match message.get("type").and_then(Value::as_str) {
             Some("response") => self.on_debuggee_response(message),
             Some("event") => self.on_debuggee_event(message),

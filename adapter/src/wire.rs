@@ -6,6 +6,7 @@
 use std::sync::Mutex;
 
 use pydbg_protocol::codec::{encode_frame, read_frame, Frame};
+use pydbg_protocol::secrets::Redacted;
 use pydbg_protocol::Outgoing;
 use serde_json::Value;
 use tokio::io::{AsyncRead, AsyncWrite, AsyncWriteExt, BufReader};
@@ -68,7 +69,7 @@ impl Outbox {
         state.0 += 1;
         let seq = state.0;
         message["seq"] = Value::from(seq);
-        tracing::debug!(target: "pydbg_adapter::wire", "-> {} {message}", self.peer);
+        tracing::debug!(target: "pydbg_adapter::wire", "-> {} {}", self.peer, Redacted(&message));
         if let Some(tx) = &state.1 {
             let _ = tx.send(message);
         }

@@ -5,6 +5,7 @@
 pub mod capabilities;
 pub mod codec;
 pub mod message;
+pub mod secrets;
 pub mod types;
 
 pub use message::{Incoming, Outgoing, Request};

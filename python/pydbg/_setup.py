@@ -34,13 +34,21 @@ def library_prefixes():
     return sorted(prefixes)
 
 
-def start(mode, host, port, program, log_dir=None, launchers=()):
+ACCESS_TOKEN_VARIABLE = "PYDBG_ACCESS_TOKEN"
+
+
+def start(mode, host, port, program, log_dir=None, launchers=(), access_token=None):
     """Installs pydbg and starts serving DAP: `mode` is "listen" or "connect". `launchers` are
     the files of the code that started pydbg (never shown, never stopped in, like pydbg's own).
-    Returns the port actually used. Raises StartError, with a message for the user, if it
-    cannot."""
+    When listening, clients must give `access_token`, or else PYDBG_ACCESS_TOKEN's value, if
+    either is set. Returns the port actually used. Raises StartError, with a message for the
+    user, if it cannot."""
     global _serving, _hooks_installed
     from pydbg import _core, _hooks
+
+    # Taken out of the environment, so the program and the processes it starts never see it.
+    from_environment = os.environ.pop(ACCESS_TOKEN_VARIABLE, None)
+    access_token = access_token or from_environment or None
 
     with _lock:
         if _serving is not None:
@@ -57,7 +65,7 @@ def start(mode, host, port, program, log_dir=None, launchers=()):
             if mode == "connect":
                 _core.connect(host, port)
             else:
-                port = _core.listen(host, port)
+                port = _core.listen(host, port, access_token)
         except OSError as e:
             verb = "connect to" if mode == "connect" else "listen on"
             raise StartError(f"cannot {verb} {host}:{port}: {e}") from None

@@ -1,7 +1,7 @@
 """The Python API: debug a program from inside it, without the `pydbg` command line.
 
     import pydbg
-    pydbg.listen(5678)          # or pydbg.listen(("0.0.0.0", 5678)), or pydbg.connect(...)
+    pydbg.listen(5678)          # or pydbg.listen(("0.0.0.0", 5678), access_token=...), or pydbg.connect(...)
     pydbg.wait_for_client()     # optional: hold here until a client has sent its breakpoints
     pydbg.breakpoint()          # stop here when a client is attached; breakpoint() does too
 """
@@ -13,11 +13,14 @@ from pydbg import _setup
 DEFAULT_HOST = "127.0.0.1"
 
 
-def listen(address, *, log_dir=None):
+def listen(address, *, log_dir=None, access_token=None):
     """Waits for DAP clients on `address`, a port or a (host, port) pair, while the program runs
-    on. Port 0 picks a free port. Returns the (host, port) it listens on."""
+    on. Port 0 picks a free port. With `access_token` (or PYDBG_ACCESS_TOKEN set), a client must
+    give it as "accessToken" in its attach arguments. Returns the (host, port) it listens on."""
     host, port = _address(address, "listen")
-    port = _start("listen", host, port, log_dir)
+    if access_token is not None and (not isinstance(access_token, str) or not access_token):
+        raise TypeError(f"pydbg.listen(): access_token must be a non-empty str, not {access_token!r}")
+    port = _start("listen", host, port, log_dir, access_token)
     return host, port
 
 
@@ -65,9 +68,9 @@ def _address(address, function):
     return host or DEFAULT_HOST, port
 
 
-def _start(mode, host, port, log_dir):
+def _start(mode, host, port, log_dir, access_token=None):
     try:
-        port = _setup.start(mode, host, port, _program_name(), log_dir)
+        port = _setup.start(mode, host, port, _program_name(), log_dir, access_token=access_token)
     except _setup.StartError as e:
         raise RuntimeError(f"pydbg.{mode}(): {e}") from None
     _setup.watch_program_end()

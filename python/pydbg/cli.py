@@ -1,5 +1,5 @@
 """`pydbg [--listen [HOST:]PORT | --connect HOST:PORT] [--wait-for-client] [--log-dir DIR]
-(FILE | -m MODULE | -c CODE) [ARGS...]`
+[--access-token TOKEN] (FILE | -m MODULE | -c CODE) [ARGS...]`
 
 Runs a program under pydbg so that a DAP client can attach. The program sees `sys.argv`,
 `__main__`, `sys.path[0]` and its exit code as it would under plain `python`.
@@ -10,7 +10,7 @@ import sys
 
 USAGE = (
     "usage: pydbg [--listen [HOST:]PORT | --connect HOST:PORT] [--wait-for-client] "
-    "[--log-dir DIR] (FILE | -m MODULE | -c CODE) [ARGS...]"
+    "[--log-dir DIR] [--access-token TOKEN] (FILE | -m MODULE | -c CODE) [ARGS...]"
 )
 DEFAULT_HOST = "127.0.0.1"
 
@@ -39,14 +39,14 @@ def parse_address(text, option, host_required=False):
 
 
 def parse_args(argv):
-    options = {"listen": None, "connect": None, "wait": False, "log_dir": None}
+    options = {"listen": None, "connect": None, "wait": False, "log_dir": None, "access_token": None}
     args = list(argv)
     while args:
         arg = args.pop(0)
         if arg in ("-h", "--help"):
             print(USAGE)
             raise SystemExit(0)
-        if arg in ("--listen", "--connect", "--log-dir"):
+        if arg in ("--listen", "--connect", "--log-dir", "--access-token"):
             if not args:
                 raise UsageError(f"{arg} needs a value")
             value = args.pop(0)
@@ -54,6 +54,10 @@ def parse_args(argv):
                 options["listen"] = parse_address(value, arg)
             elif arg == "--connect":
                 options["connect"] = parse_address(value, arg, host_required=True)
+            elif arg == "--access-token":
+                if not value:
+                    raise UsageError("--access-token must not be empty")
+                options["access_token"] = value
             else:
                 options["log_dir"] = value
         elif arg == "--wait-for-client":
@@ -104,7 +108,8 @@ def main(argv=None):
     else:
         mode, (host, port) = "listen", options["listen"] or (DEFAULT_HOST, 5678)
     try:
-        _setup.start(mode, host, port, program, options["log_dir"], launchers=launcher_files())
+        _setup.start(mode, host, port, program, options["log_dir"], launchers=launcher_files(),
+                     access_token=options["access_token"])
     except _setup.StartError as e:
         print(f"pydbg: {e}", file=sys.stderr)
         return 1

@@ -72,9 +72,12 @@ pub fn launch(session: &Session, request: &Request) {
     );
 }
 
-pub fn configuration_done(session: &Session, request: &Request) {
-    engine().configuration_done();
+/// Answered, and written, before the program is released: a program that ends at once (an
+/// `os._exit`) must not take the answer with it.
+pub async fn configuration_done(session: &Session, request: &Request) {
     session.respond(request, Ok(()));
+    session.flush().await;
+    engine().configuration_done();
 }
 
 pub async fn disconnect(session: &Arc<Session>, request: &Request) {

@@ -4,6 +4,7 @@
 //! stopped thread (stackTrace, scopes, variables, evaluate) each get their own task, so a slow
 //! `repr` never holds up `threads`, `pause` or `disconnect`.
 
+mod admission;
 mod breakpoints;
 mod goto;
 mod inspection;
@@ -24,8 +25,10 @@ use tokio::sync::{mpsc, oneshot};
 use crate::engine::{engine, EngineEvent};
 use crate::protocol::codec::{read_frame, Frame};
 use crate::protocol::message::parse_incoming;
+use crate::protocol::secrets::Redacted;
 use crate::protocol::types::{ExitedEventBody, OutputEventBody};
 use crate::protocol::{Incoming, Outgoing, Request};
+use admission::Admission;
 use transport::Outbound;
 
 pub use transport::{connect, listen};
@@ -78,8 +81,9 @@ pub async fn with_gil<R: Send + 'static>(work: impl FnOnce(Python<'_>) -> R + Se
     tokio::task::spawn_blocking(move || Python::attach(work)).await.expect("GIL work does not panic")
 }
 
-/// Serves one client until it disconnects or goes away.
-pub async fn serve(stream: TcpStream) {
+/// Serves one client until it disconnects or goes away. With `access_token`, the client must
+/// give it before anything but `initialize` is served (admission.rs).
+pub async fn serve(stream: TcpStream, access_token: Option<String>) {
     let _ = stream.set_nodelay(true);
     transport::CLIENT_FD.store(std::os::fd::AsRawFd::as_raw_fd(&stream), Ordering::Release);
     let (read_half, write_half) = stream.into_split();
@@ -87,8 +91,11 @@ pub async fn serve(stream: TcpStream) {
     let writer = tokio::spawn(transport::write_messages(write_half, out_queue));
     let session = Arc::new(Session { out, closing: AtomicBool::new(false) });
 
+    // The program's events reach the client once it has been admitted and has sent a request:
+    // nothing is sent before the client's `initialize`.
     let (events, mut event_queue) = mpsc::unbounded_channel();
-    engine().attach_client(events);
+    let mut events = Some(events);
+    let mut admission = Admission::new(access_token);
     let forwarder = tokio::spawn({
         let session = session.clone();
         async move {
@@ -100,24 +107,49 @@ pub async fn serve(stream: TcpStream) {
 
     let mut reader = BufReader::new(read_half);
     while !session.closing.load(Ordering::Acquire) {
-        match read_frame(&mut reader).await {
-            Ok(Some(Frame::Body(body))) => match parse_incoming(&body) {
-                Incoming::Request(request) => dispatch(&session, request).await,
-                Incoming::Response => {}
-                Incoming::Malformed { request_seq: Some(seq), command, message } => {
-                    session.send(Outgoing::error(seq, &command, message))
-                }
-                Incoming::Malformed { request_seq: None, message, .. } => report_unreadable(&session, &message),
-            },
-            Ok(Some(Frame::BadHeader(message))) => report_unreadable(&session, &message),
+        let frame = match read_frame(&mut reader).await {
+            Ok(Some(frame)) => frame,
             Ok(None) => break,
             Err(e) => {
                 tracing::info!("client read failed: {e}");
                 break;
             }
+        };
+        let incoming = match frame {
+            Frame::Body(body) => parse_incoming(&body),
+            Frame::BadHeader(message) => Incoming::Malformed { request_seq: None, command: String::new(), message },
+        };
+        if !admission.is_admitted() && !matches!(incoming, Incoming::Request(_)) {
+            tracing::warn!("closed the connection of a client that sent an unreadable message before its access token");
+            break;
+        }
+        match incoming {
+            Incoming::Request(request) => {
+                if let Err(message) = admission.check(&request) {
+                    tracing::warn!(command = %request.command, "refused a client: {message}");
+                    session.respond::<()>(&request, Err(message));
+                    break;
+                }
+                // The program's events follow the answer to initialize, and come before the
+                // answer to anything else (a first request may also be a disconnect).
+                let after_answer = request.command == "initialize";
+                if !after_answer {
+                    attach_events(&admission, &mut events);
+                }
+                dispatch(&session, request).await;
+                if after_answer {
+                    attach_events(&admission, &mut events);
+                }
+            }
+            Incoming::Response => {}
+            Incoming::Malformed { request_seq: Some(seq), command, message } => {
+                session.send(Outgoing::error(seq, &command, message))
+            }
+            Incoming::Malformed { request_seq: None, message, .. } => report_unreadable(&session, &message),
         }
     }
-    if !session.closing.load(Ordering::Acquire) {
+    let was_attached = events.is_none();
+    if was_attached && !session.closing.load(Ordering::Acquire) {
         // The client vanished without a disconnect: never leave the program stopped.
         with_gil(|py| engine().detach_client(py)).await;
     }
@@ -126,6 +158,14 @@ pub async fn serve(stream: TcpStream) {
     forwarder.abort();
     drop(session);
     let _ = writer.await;
+}
+
+fn attach_events(admission: &Admission, events: &mut Option<mpsc::UnboundedSender<EngineEvent>>) {
+    if admission.is_admitted() {
+        if let Some(events) = events.take() {
+            engine().attach_client(events);
+        }
+    }
 }
 
 /// Input with no `seq` cannot be answered; say so in the client's console instead.
@@ -138,13 +178,13 @@ fn report_unreadable(session: &Session, message: &str) {
 }
 
 async fn dispatch(session: &Arc<Session>, request: Request) {
-    tracing::debug!(target: "pydbg::wire", "<- {} {}", request.command, request.arguments);
+    tracing::debug!(target: "pydbg::wire", "<- {} {}", request.command, Redacted(&request.arguments));
     let s = session.as_ref();
     match request.command.as_str() {
         "initialize" => lifecycle::initialize(s, &request),
         "attach" => lifecycle::attach(s, &request).await,
         "launch" => lifecycle::launch(s, &request),
-        "configurationDone" => lifecycle::configuration_done(s, &request),
+        "configurationDone" => lifecycle::configuration_done(s, &request).await,
         "disconnect" => lifecycle::disconnect(session, &request).await,
         "terminate" => lifecycle::terminate(session, &request).await,
         "setBreakpoints" => breakpoints::set_breakpoints(s, &request).await,

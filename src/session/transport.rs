@@ -56,11 +56,15 @@ pub fn forget_runtime_after_fork() {
 }
 
 /// Binds at once, so that a bad or busy port is reported before the program runs; then serves
-/// one client at a time for the life of the process.
-pub fn listen(host: &str, port: u16) -> std::io::Result<SocketAddr> {
+/// one client at a time for the life of the process. Each client must give `access_token`, if
+/// there is one.
+pub fn listen(host: &str, port: u16, access_token: Option<String>) -> std::io::Result<SocketAddr> {
     let listener = StdListener::bind((host, port))?;
     listener.set_nonblocking(true)?;
     let address = listener.local_addr()?;
+    if !address.ip().is_loopback() {
+        warn_reachable(address, access_token.is_some());
+    }
     LISTENER_FD.store(listener.as_raw_fd(), Ordering::Release);
     runtime().spawn(async move {
         let listener = match TcpListener::from_std(listener) {
@@ -71,7 +75,7 @@ pub fn listen(host: &str, port: u16) -> std::io::Result<SocketAddr> {
             match listener.accept().await {
                 Ok((stream, peer)) => {
                     tracing::info!(%peer, "client connected");
-                    super::serve(stream).await;
+                    super::serve(stream, access_token.clone()).await;
                     tracing::info!(%peer, "client gone");
                 }
                 Err(e) => tracing::warn!("accept: {e}"),
@@ -81,13 +85,29 @@ pub fn listen(host: &str, port: u16) -> std::io::Result<SocketAddr> {
     Ok(address)
 }
 
-/// Dials a client that is listening (`--connect`).
+/// A debug port is a way to run any code as this user; the user must know when other machines
+/// can reach it.
+fn warn_reachable(address: SocketAddr, has_token: bool) {
+    let risk = if has_token {
+        "the access token and all debugging traffic cross the network unencrypted"
+    } else {
+        "anyone who can connect can run any code as this user; set an access token (--access-token or \
+         PYDBG_ACCESS_TOKEN)"
+    };
+    eprintln!(
+        "pydbg: warning: listening on {address}, which other machines can reach: {risk}. Safer: listen on \
+         127.0.0.1 and connect through an SSH tunnel (see pydbg's docs/security.md)."
+    );
+}
+
+/// Dials a client that is listening (`--connect`). It chose to debug this program, so it needs
+/// no access token.
 pub fn connect(host: &str, port: u16) -> std::io::Result<()> {
     let stream = StdStream::connect((host, port))?;
     stream.set_nonblocking(true)?;
     runtime().spawn(async move {
         match TcpStream::from_std(stream) {
-            Ok(stream) => super::serve(stream).await,
+            Ok(stream) => super::serve(stream, None).await,
             Err(e) => tracing::error!("connection: {e}"),
         }
     });
