@@ -13,6 +13,7 @@
 pub use pydbg_protocol as protocol;
 
 pub mod engine;
+mod gil;
 pub mod inspect;
 mod logging;
 pub mod path_mappings;

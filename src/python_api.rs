@@ -42,6 +42,7 @@ fn wait_for_client(py: Python<'_>, timeout: Option<f64>) -> bool {
 fn forked_child(py: Python<'_>) {
     session::transport::forget_runtime_after_fork();
     crate::inspect::watchdog::forget_after_fork();
+    crate::gil::forget_after_fork();
     if let Some(engine) = engine::try_engine() {
         engine.forget_parent_after_fork(py);
     }

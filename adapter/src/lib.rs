@@ -36,6 +36,14 @@ mod session;
 mod terminal;
 mod wire;
 
+/// The parsers of what clients send, for the fuzz targets in fuzz/: the functions the session
+/// itself calls.
+#[doc(hidden)]
+pub mod parsers {
+    pub use crate::attach::endpoint as attach_endpoint;
+    pub use crate::config::{parse_env_file, split_shell_words};
+}
+
 use std::io::IsTerminal;
 use std::path::PathBuf;
 

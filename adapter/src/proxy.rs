@@ -50,9 +50,27 @@ impl Link {
     }
 
     /// Forwards the client's request; its response will go back under the client's seq.
-    pub fn forward(&mut self, request: Value) {
+    pub fn forward(&mut self, mut request: Value) {
+        if wire::command_of(&request) == "cancel" {
+            self.name_cancelled_request_by_link_seq(&mut request);
+        }
         let origin = Origin::Client { seq: wire::seq_of(&request), command: wire::command_of(&request).to_owned() };
         self.request(request, origin);
+    }
+
+    /// A `cancel` names the client's seq; the debuggee knows that request by the link's. One
+    /// already answered is no longer named at all.
+    fn name_cancelled_request_by_link_seq(&self, cancel: &mut Value) {
+        let Some(arguments) = cancel.get_mut("arguments").and_then(Value::as_object_mut) else { return };
+        let Some(client_seq) = arguments.get("requestId").and_then(Value::as_i64) else { return };
+        let link_seq = self.pending.iter().find_map(|(link_seq, origin)| match origin {
+            Origin::Client { seq, .. } if *seq == client_seq => Some(*link_seq),
+            _ => None,
+        });
+        match link_seq {
+            Some(link_seq) => arguments.insert("requestId".into(), Value::from(link_seq)),
+            None => arguments.remove("requestId"),
+        };
     }
 
     pub fn command(&mut self, command: &str, arguments: Value, origin: Origin) {

@@ -26,6 +26,7 @@ pub fn capabilities() -> Capabilities {
         supports_modules_request: true,
         supports_clipboard_context: true,
         supports_value_formatting_options: true,
+        supports_cancel_request: true,
         completion_trigger_characters: vec![".", "["],
         exception_breakpoint_filters: exception_filters(),
     }

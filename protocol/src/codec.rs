@@ -7,6 +7,7 @@ use tokio::io::{AsyncBufRead, AsyncBufReadExt, AsyncReadExt};
 
 /// Messages larger than this are refused rather than buffered.
 const MAX_BODY: usize = 64 * 1024 * 1024;
+const INITIAL_BODY_CAPACITY: usize = 64 * 1024;
 
 #[derive(Debug, PartialEq)]
 pub enum Frame {
@@ -52,8 +53,12 @@ pub async fn read_frame<R: AsyncBufRead + Unpin>(reader: &mut R) -> std::io::Res
         (Some(p), _) => Ok(Some(Frame::BadHeader(p))),
         (None, None) => Ok(Some(Frame::BadHeader("header block has no Content-Length".into()))),
         (None, Some(n)) => {
-            let mut body = vec![0; n];
-            reader.read_exact(&mut body).await?;
+            // Grown as the bytes arrive: a header alone never makes the reader allocate.
+            let mut body = Vec::with_capacity(n.min(INITIAL_BODY_CAPACITY));
+            (&mut *reader).take(n as u64).read_to_end(&mut body).await?;
+            if body.len() < n {
+                return Err(std::io::ErrorKind::UnexpectedEof.into());
+            }
             Ok(Some(Frame::Body(body)))
         }
     }
@@ -117,5 +122,12 @@ mod tests {
     #[test]
     fn encode_counts_bytes_not_chars() {
         assert_eq!(encode_frame("\"é\"".as_bytes()), b"Content-Length: 4\r\n\r\n\"\xc3\xa9\"".to_vec());
+    }
+
+    #[test]
+    fn a_body_cut_short_is_an_error_not_a_frame() {
+        let mut reader = tokio::io::BufReader::new(&b"Content-Length: 60000000\r\n\r\n{\"seq\""[..]);
+        let error = run(read_frame(&mut reader)).unwrap_err();
+        assert_eq!(error.kind(), std::io::ErrorKind::UnexpectedEof);
     }
 }

@@ -82,6 +82,13 @@ pub struct CodeRuleArgument {
 
 #[derive(Debug, Default, Deserialize)]
 #[serde(default, rename_all = "camelCase")]
+pub struct CancelArguments {
+    pub request_id: Option<i64>,
+    pub progress_id: Option<String>,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(default, rename_all = "camelCase")]
 pub struct DisconnectArguments {
     pub terminate_debuggee: Option<bool>,
 }
@@ -384,6 +391,7 @@ pub struct Capabilities {
     pub supports_clipboard_context: bool,
     /// `format: {hex}` on variables and evaluate.
     pub supports_value_formatting_options: bool,
+    pub supports_cancel_request: bool,
     pub completion_trigger_characters: Vec<&'static str>,
     pub exception_breakpoint_filters: Vec<ExceptionBreakpointsFilter>,
 }

@@ -89,3 +89,30 @@ def install_interrupt_signal():
         return None
     signal.signal(signal.SIGRTMAX, signal.default_int_handler)
     return int(signal.SIGRTMAX)
+
+
+def defer_signal_handlers():
+    """Called on the main thread while it is stopped, before pydbg runs inspection code there.
+    Python runs signal handlers on the main thread at its next instruction, which would be inside
+    an evaluate: the program's SystemExit or KeyboardInterrupt would end the evaluate instead of
+    the program. Each Python-level handler is swapped for one that only records the signal.
+    Returns the function that, at resume, puts them back and raises the recorded signals, so that
+    they take effect where the program stopped."""
+    caught = []
+    saved = {}
+    for signum in signal.valid_signals():
+        try:
+            handler = signal.getsignal(signum)
+            if callable(handler):
+                signal.signal(signum, lambda received, _frame: caught.append(received))
+                saved[signum] = handler
+        except (OSError, ValueError, RuntimeError):
+            continue
+
+    def restore():
+        for signum, handler in saved.items():
+            signal.signal(signum, handler)
+        for signum in dict.fromkeys(caught):
+            signal.raise_signal(signum)
+
+    return restore

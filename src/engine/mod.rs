@@ -10,6 +10,7 @@ pub mod breakpoints;
 pub mod callbacks;
 pub mod exceptions;
 pub mod files;
+mod signals;
 pub mod stepping;
 pub mod threads;
 
@@ -30,6 +31,7 @@ use all_stop::AllThreadsStop;
 use breakpoints::{code_lines, compile_log_message, resolve_line, Breakpoint, Expression, HitCondition};
 use exceptions::{type_names, BreakMode, ExceptionFilters};
 use files::{canonical_key, CodeRule, FileClassifier, Origin};
+use signals::DeferredSignals;
 use stepping::{StepKind, StepPlan};
 use threads::{Command, Parked, ParkedWork, StopReason, Threads};
 
@@ -419,16 +421,17 @@ impl Engine {
     }
 
     /// The program has ended with `code`: tell the client, and wait (bounded) until it is told.
+    /// Then pydbg's own threads may no longer take the GIL: the interpreter is being finalized.
     pub fn program_exited(&self, py: Python<'_>, code: i64) {
         self.clear_debugging(py);
-        if !self.client_attached.load(Ordering::Acquire) {
-            return;
+        if self.client_attached.load(Ordering::Acquire) {
+            let (written, done) = mpsc::channel();
+            self.emit(EngineEvent::Exited { code, written });
+            py.detach(move || {
+                let _ = done.recv_timeout(Duration::from_secs(3));
+            });
         }
-        let (written, done) = mpsc::channel();
-        self.emit(EngineEvent::Exited { code, written });
-        py.detach(move || {
-            let _ = done.recv_timeout(Duration::from_secs(3));
-        });
+        crate::gil::close_for_exit(py);
     }
 
     pub fn set_interrupt_signal(&self, signal: Option<i32>) {
@@ -688,9 +691,14 @@ impl Engine {
         // Inspection runs Python on this thread; outside a callback that code raises events, which
         // must not stop the thread again inside its own stop.
         let was_pydbg = IS_PYDBG_THREAD.with(|f| f.replace(true));
+        let on_main_thread = ident == self.main_thread.load(Ordering::Acquire);
+        let mut signals = DeferredSignals::default();
         loop {
             match py.detach(|| inbox.lock().recv()) {
                 Ok(Command::Run(work)) => {
+                    if on_main_thread {
+                        signals.defer(py);
+                    }
                     if std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| work(py))).is_err() {
                         tracing::error!("inspection work panicked on a parked thread");
                     }
@@ -708,9 +716,12 @@ impl Engine {
         }
         IS_PYDBG_THREAD.with(|f| f.set(was_pydbg));
         tracing::debug!(ident, "resumed");
+        if let Some(raised) = signals.restore(py) {
+            return Some(raised);
+        }
         // terminate's SIGINT reached the main thread while it was parked. Raised here, at the
         // stop, it cannot be missed by a blocking call the program makes next.
-        if self.is_terminating() && ident == self.main_thread.load(Ordering::Acquire) {
+        if self.is_terminating() && on_main_thread {
             // SAFETY: called with the GIL held, on the main thread.
             if unsafe { pyo3::ffi::PyErr_CheckSignals() } < 0 {
                 return PyErr::take(py);

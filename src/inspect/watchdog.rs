@@ -69,7 +69,7 @@ fn start_watchdog() -> Sender<(u64, u64, Instant)> {
             while let Ok((thread, token, deadline)) = queue.recv() {
                 std::thread::sleep(deadline.saturating_duration_since(Instant::now()));
                 if running().get(&thread).is_some_and(|t| *t == token) {
-                    Python::attach(|py| {
+                    crate::gil::attach(|py| {
                         if running().get(&thread).is_some_and(|t| *t == token) {
                             fired().insert(token, ());
                             // SAFETY: the GIL is held; the exception type is a valid object.

@@ -11,7 +11,7 @@ use crate::engine::stepping::register_step_in_targets;
 use crate::engine::threads::ParkedWork;
 use crate::inspect::{self, handles};
 use crate::protocol::types::{
-    CompletionsArguments, CompletionsBody, EvaluateArguments, ScopesArguments, SetExpressionArguments, SetValueBody,
+    CancelArguments, CompletionsArguments, CompletionsBody, EvaluateArguments, ScopesArguments, SetExpressionArguments, SetValueBody,
     SetVariableArguments, StackTraceArguments, StepInTarget, StepInTargetsArguments, StepInTargetsBody,
     VariablesArguments,
 };
@@ -22,7 +22,11 @@ pub async fn handle(session: &Session, request: &Request) {
         "stackTrace" => session.respond(request, stack_trace(request).await),
         "scopes" => session.respond(request, scopes(request).await),
         "variables" => session.respond(request, variables(request).await),
-        "evaluate" => session.respond(request, evaluate(request).await),
+        "evaluate" => {
+            let result = evaluate(session, request).await;
+            session.cancellable.answered(request.seq);
+            session.respond(request, result)
+        }
         "exceptionInfo" => session.respond(request, exception_info(request).await),
         "setVariable" => session.respond(request, set_variable(request).await),
         "setExpression" => session.respond(request, set_expression(request).await),
@@ -113,14 +117,30 @@ async fn step_in_targets(request: &Request) -> Result<StepInTargetsBody, String>
     .await
 }
 
-async fn evaluate(request: &Request) -> Result<crate::protocol::types::EvaluateBody, String> {
+async fn evaluate(session: &Session, request: &Request) -> Result<crate::protocol::types::EvaluateBody, String> {
     let args: EvaluateArguments = request.args()?;
     let context = args.context.unwrap_or_else(|| "repl".into());
     let hex = args.format.and_then(|f| f.hex).unwrap_or(false);
+    let (cancellable, seq) = (session.cancellable.clone(), request.seq);
     in_frame(args.frame_id, move |py, thread, frame| {
-        inspect::evaluate(py, thread, &args.expression, frame.as_ref(), &context, hex)
+        cancellable
+            .run(py, seq, || inspect::evaluate(py, thread, &args.expression, frame.as_ref(), &context, hex))
+            .unwrap_or_else(|| Err("cancelled".into()))
     })
     .await
+}
+
+/// Cancels an evaluate in progress (cancel.rs); other requests finish on their own.
+pub async fn cancel(session: &Session, request: &Request) {
+    let args = match request.args::<CancelArguments>() {
+        Ok(args) => args,
+        Err(e) => return session.respond::<()>(request, Err(e)),
+    };
+    if let Some(seq) = args.request_id {
+        let cancellable = session.cancellable.clone();
+        with_gil(move |py| cancellable.cancel(py, seq)).await;
+    }
+    session.respond(request, Ok(()));
 }
 
 /// Runs `work` with the frame `frame_id` (if given) on the thread that owns it; without a frame,

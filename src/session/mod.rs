@@ -6,6 +6,7 @@
 
 mod admission;
 mod breakpoints;
+mod cancel;
 mod goto;
 mod inspection;
 mod lifecycle;
@@ -21,9 +22,10 @@ use serde::Serialize;
 use tokio::io::BufReader;
 use tokio::net::TcpStream;
 use tokio::sync::{mpsc, oneshot};
+use tokio::time::{Duration, Instant};
 
 use crate::engine::{engine, EngineEvent};
-use crate::protocol::codec::{read_frame, Frame};
+use crate::protocol::codec::Frame;
 use crate::protocol::message::parse_incoming;
 use crate::protocol::secrets::Redacted;
 use crate::protocol::types::{ExitedEventBody, OutputEventBody};
@@ -33,10 +35,15 @@ use transport::Outbound;
 
 pub use transport::{connect, listen};
 
+/// With an access token, a client has this long from connecting to give it: one that never does
+/// would otherwise hold the one client slot for good.
+const ADMISSION_DEADLINE: Duration = Duration::from_secs(10);
+
 pub struct Session {
     out: mpsc::UnboundedSender<Outbound>,
     /// Set by disconnect: stop reading and leave the program as the client asked.
     closing: AtomicBool,
+    cancellable: Arc<cancel::Cancellable>,
 }
 
 impl Session {
@@ -78,7 +85,11 @@ impl Session {
 
 /// Runs `work` with the GIL on a blocking thread, off the async workers.
 pub async fn with_gil<R: Send + 'static>(work: impl FnOnce(Python<'_>) -> R + Send + 'static) -> R {
-    tokio::task::spawn_blocking(move || Python::attach(work)).await.expect("GIL work does not panic")
+    match tokio::task::spawn_blocking(move || crate::gil::attach(work)).await.expect("GIL work does not panic") {
+        Some(result) => result,
+        // The program has exited and the process is ending (gil.rs): there is nothing left to do.
+        None => std::future::pending().await,
+    }
 }
 
 /// Serves one client until it disconnects or goes away. With `access_token`, the client must
@@ -89,7 +100,8 @@ pub async fn serve(stream: TcpStream, access_token: Option<String>) {
     let (read_half, write_half) = stream.into_split();
     let (out, out_queue) = mpsc::unbounded_channel();
     let writer = tokio::spawn(transport::write_messages(write_half, out_queue));
-    let session = Arc::new(Session { out, closing: AtomicBool::new(false) });
+    let session =
+        Arc::new(Session { out, closing: AtomicBool::new(false), cancellable: Arc::new(cancel::Cancellable::default()) });
 
     // The program's events reach the client once it has been admitted and has sent a request:
     // nothing is sent before the client's `initialize`.
@@ -106,12 +118,14 @@ pub async fn serve(stream: TcpStream, access_token: Option<String>) {
     });
 
     let mut reader = BufReader::new(read_half);
+    let admission_deadline = Instant::now() + ADMISSION_DEADLINE;
     while !session.closing.load(Ordering::Acquire) {
-        let frame = match read_frame(&mut reader).await {
+        let begun_by = (!admission.is_admitted()).then_some(admission_deadline);
+        let frame = match transport::read_client_frame(&mut reader, begun_by).await {
             Ok(Some(frame)) => frame,
             Ok(None) => break,
-            Err(e) => {
-                tracing::info!("client read failed: {e}");
+            Err(reason) => {
+                tracing::info!("closing the client's connection: {reason}");
                 break;
             }
         };
@@ -203,8 +217,12 @@ async fn dispatch(session: &Arc<Session>, request: Request) {
             tokio::spawn(async move { goto::goto(&session, &request).await });
         }
         "modules" => modules::modules(s, &request).await,
+        "cancel" => inspection::cancel(s, &request).await,
         "stackTrace" | "scopes" | "variables" | "evaluate" | "exceptionInfo" | "setVariable" | "setExpression"
         | "completions" | "stepInTargets" => {
+            if request.command == "evaluate" {
+                s.cancellable.begin(request.seq);
+            }
             let session = session.clone();
             tokio::spawn(async move { inspection::handle(&session, &request).await });
         }

@@ -5,14 +5,15 @@ use std::os::fd::AsRawFd;
 use std::sync::atomic::{AtomicI32, Ordering};
 
 use parking_lot::Mutex;
-use tokio::io::AsyncWriteExt;
-use tokio::net::tcp::OwnedWriteHalf;
+use tokio::io::{AsyncBufReadExt, AsyncWriteExt, BufReader};
+use tokio::net::tcp::{OwnedReadHalf, OwnedWriteHalf};
+use tokio::time::{timeout, timeout_at, Duration, Instant};
 use tokio::net::{TcpListener, TcpStream};
 use tokio::runtime::Runtime;
 use tokio::sync::{mpsc, oneshot};
 
 use crate::engine::mark_pydbg_thread;
-use crate::protocol::codec::encode_frame;
+use crate::protocol::codec::{encode_frame, read_frame, Frame};
 use crate::protocol::Outgoing;
 
 /// Leaked on purpose: a runtime is never shut down, and after a fork the parent's is abandoned.
@@ -112,6 +113,32 @@ pub fn connect(host: &str, port: u16) -> std::io::Result<()> {
         }
     });
     Ok(())
+}
+
+/// A message that has begun must be whole within this time: a client that stalls halfway would
+/// otherwise hold the one client slot for good.
+const MESSAGE_DEADLINE: Duration = Duration::from_secs(5);
+
+/// The client's next frame; `None` when it closed the connection. With `begun_by`, the client
+/// must have begun sending by then. An error says why the connection ends.
+pub async fn read_client_frame(
+    reader: &mut BufReader<OwnedReadHalf>,
+    begun_by: Option<Instant>,
+) -> Result<Option<Frame>, String> {
+    let begun = reader.fill_buf();
+    let begun = match begun_by {
+        Some(deadline) => timeout_at(deadline, begun).await.map_err(|_| "no access token in time".to_owned())?,
+        None => begun.await,
+    };
+    match begun {
+        Ok([]) => return Ok(None),
+        Ok(_) => {}
+        Err(e) => return Err(format!("read failed: {e}")),
+    }
+    match timeout(MESSAGE_DEADLINE, read_frame(reader)).await {
+        Ok(frame) => frame.map_err(|e| format!("read failed: {e}")),
+        Err(_) => Err(format!("a message was left unfinished for {MESSAGE_DEADLINE:?}")),
+    }
 }
 
 pub enum Outbound {
