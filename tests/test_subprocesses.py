@@ -247,3 +247,46 @@ def test_pool_workers_that_end_before_their_session_opens_end_it_quietly(session
     errors = [m for c in sessions.clients for m in c.received if m["type"] == "response" and not m["success"]]
     assert errors == [], errors
     assert len(children.configurations) == 8
+
+
+def test_only_the_launch_and_its_children_hold_the_childrens_secret(sessions):
+    """A child's port admits the client the adapter sent, with the launch's secret, and no other
+    local process; an announcement without the secret is refused."""
+    import json
+    import socket
+
+    from dap_client import DapClient
+
+    parent, children, child_path = launch_parent(sessions, """
+    import os, subprocess, sys
+    print("secret in the program:", bool(os.environ.get("PYDBG_SUBPROCESS_TOKEN")))
+    host, port = os.environ["PYDBG_SUBPROCESS"].rsplit(":", 1)
+    with socket_module.create_connection((host, int(port))) as fake:
+        fake.sendall(json.dumps({"pid": 1, "port": 1, "name": "impostor"}).encode() + b"\\n")
+        print("impostor answered:", fake.makefile("rb").readline())
+    while not os.path.exists("go"):  # the test is ready for the child
+        time.sleep(0.01)
+    subprocess.run([sys.executable, "child.py", "real"])
+    """.replace("import os,", "import json, socket as socket_module, time, os,"))
+    intruders = []
+    real_child_handler = parent.client.reverse_handlers["startDebugging"]
+
+    def intrude_first(arguments):
+        port = arguments["configuration"]["connect"]["port"]
+        intruder = DapClient.connect(port)
+        sessions.clients.append(intruder)
+        intruders.append(intruder.request("attach", {}))
+        return real_child_handler(arguments)
+
+    parent.client.reverse_handlers["startDebugging"] = intrude_first
+    (sessions.tmp_path / "go").write_text("")
+    expect_child_stop(children, child_path, "real")
+    assert parent.client.wait_event("exited", timeout=30)["body"]["exitCode"] == 0
+    output = "".join(text for _, text in program_output(parent.client))
+    assert "secret in the program: True" in output
+    assert "impostor answered: b''" in output, "no answer for a process without the secret"
+    assert len(parent.client.reverse_requests("startDebugging")) == 1, "only the real child"
+    assert intruders and intruders[0]["success"] is False
+    assert "access token" in intruders[0]["message"]
+    configuration = parent.client.reverse_requests("startDebugging")[0]["arguments"]["configuration"]
+    assert len(configuration["accessToken"]) == 32

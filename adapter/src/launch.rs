@@ -37,7 +37,11 @@ pub struct Context {
 pub async fn launch(plan: LaunchPlan, console: Console, context: Context) -> Result<TcpStream, String> {
     let env = program_environment(&plan.env, &context.python_path, console == Console::Internal);
     // The check is not one of the program's children.
-    let check_env: Vec<_> = env.iter().filter(|(name, _)| name != CHILD_ANNOUNCE_VARIABLE).cloned().collect();
+    let check_env: Vec<_> = env
+        .iter()
+        .filter(|(name, _)| name != CHILD_ANNOUNCE_VARIABLE && name != crate::children::TOKEN_VARIABLE)
+        .cloned()
+        .collect();
     interpreter::check(&plan.python, &check_env, &plan.cwd).await?;
     let listener = TcpListener::bind(("127.0.0.1", 0)).await.map_err(|e| format!("cannot listen on loopback: {e}"))?;
     let port = listener.local_addr().map_err(|e| e.to_string())?.port();

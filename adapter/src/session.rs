@@ -96,12 +96,13 @@ async fn ignore_interrupts() {
 /// makes sense for the program the client launched. `type` stays: nvim-dap needs it to start the
 /// child's session. The output of a child reaches the client through the parent's pipes or
 /// terminal, which it shares.
-fn child_configuration(launch_attach_arguments: &Value) -> Value {
+fn child_configuration(launch_attach_arguments: &Value, token: &str) -> Value {
     let mut configuration = launch_attach_arguments.clone();
     if let Some(map) = configuration.as_object_mut() {
         map.retain(|key, _| !key.starts_with("__") && !matches!(key.as_str(), "request" | "stopOnEntry"));
         map.insert("request".into(), json!("attach"));
         map.insert("redirectOutput".into(), json!(false));
+        map.insert(pydbg_protocol::secrets::ACCESS_TOKEN_KEY.into(), json!(token));
     }
     configuration
 }
@@ -398,13 +399,14 @@ impl Session {
         let mut python_path = vec![interpreter::import_root(&package)];
         if plan.sub_process {
             match self.listen_for_children() {
-                Ok(address) => {
+                Ok((address, token)) => {
                     plan.env.insert(launch::CHILD_ANNOUNCE_VARIABLE.into(), Some(address));
+                    plan.env.insert(children::TOKEN_VARIABLE.into(), Some(token.clone()));
                     if let Some(dir) = &self.options.log_dir {
                         plan.env.insert("PYDBG_LOG_DIR".into(), Some(dir.to_string_lossy().into_owned()));
                     }
                     python_path.insert(0, package.join("_child_site"));
-                    self.child_configuration = child_configuration(&plan.attach_arguments);
+                    self.child_configuration = child_configuration(&plan.attach_arguments, &token);
                 }
                 Err(e) => self.client.output(
                     "console",
@@ -594,12 +596,13 @@ impl Session {
 
     // ------------------------------------------------------------ child processes
 
-    fn listen_for_children(&mut self) -> std::io::Result<String> {
+    /// Returns the address children announce themselves on, and the launch's secret.
+    fn listen_for_children(&mut self) -> std::io::Result<(String, String)> {
         let events = self.events.clone();
         let listener = children::listen(move |child| events.send(Event::Child(child)).is_ok())?;
-        let address = listener.address.clone();
+        let found = (listener.address.clone(), listener.token.clone());
         self.children = Some(listener);
-        Ok(address)
+        Ok(found)
     }
 
     /// Asks the client to attach to a child (startDebugging); the child waits for it only if

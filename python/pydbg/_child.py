@@ -1,6 +1,7 @@
 """Child processes of a launched program (`subProcess`, on by default).
 
-The adapter sets `PYDBG_SUBPROCESS=HOST:PORT` in the program's environment and puts
+The adapter sets `PYDBG_SUBPROCESS=HOST:PORT` and the launch's secret `PYDBG_SUBPROCESS_TOKEN` (the
+children's announcement and their access token) in the program's environment, and puts
 `_child_site/` on PYTHONPATH, so every Python child (subprocess, os.exec*, multiprocessing's
 spawn and forkserver) runs its `sitecustomize` and calls `announce_if_asked` before its own code.
 A forked child calls it from pydbg's at-fork hook. The child listens on a free loopback port and
@@ -50,10 +51,12 @@ def _announce(address, forked):
 
     host, _, port = address.rpartition(":")
     name = _command_line()
-    listening_port = _setup.start("listen", "127.0.0.1", 0, name, os.environ.get("PYDBG_LOG_DIR"))
+    token = os.environ.get("PYDBG_SUBPROCESS_TOKEN", "")
+    listening_port = _setup.start("listen", "127.0.0.1", 0, name, os.environ.get("PYDBG_LOG_DIR"),
+                                  access_token=token or None)
     if not forked:
         _setup.watch_program_end()
-    announcement = {"pid": os.getpid(), "ppid": os.getppid(), "port": listening_port, "name": name}
+    announcement = {"pid": os.getpid(), "ppid": os.getppid(), "port": listening_port, "name": name, "token": token}
     with socket.create_connection((host, int(port)), timeout=ADAPTER_TIMEOUT_SECONDS) as connection:
         connection.sendall(json.dumps(announcement).encode() + b"\n")
         reply = connection.makefile("rb").readline()

@@ -11,8 +11,8 @@ use crate::engine::stepping::register_step_in_targets;
 use crate::engine::threads::ParkedWork;
 use crate::inspect::{self, handles};
 use crate::protocol::types::{
-    CancelArguments, CompletionsArguments, CompletionsBody, EvaluateArguments, ScopesArguments, SetExpressionArguments, SetValueBody,
-    SetVariableArguments, StackTraceArguments, StepInTarget, StepInTargetsArguments, StepInTargetsBody,
+    CancelArguments, CompletionsArguments, CompletionsBody, EvaluateArguments, ScopesArguments, SetExpressionArguments,
+    SetValueBody, SetVariableArguments, StackTraceArguments, StepInTarget, StepInTargetsArguments, StepInTargetsBody,
     VariablesArguments,
 };
 use crate::protocol::Request;

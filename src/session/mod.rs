@@ -100,8 +100,11 @@ pub async fn serve(stream: TcpStream, access_token: Option<String>) {
     let (read_half, write_half) = stream.into_split();
     let (out, out_queue) = mpsc::unbounded_channel();
     let writer = tokio::spawn(transport::write_messages(write_half, out_queue));
-    let session =
-        Arc::new(Session { out, closing: AtomicBool::new(false), cancellable: Arc::new(cancel::Cancellable::default()) });
+    let session = Arc::new(Session {
+        out,
+        closing: AtomicBool::new(false),
+        cancellable: Arc::new(cancel::Cancellable::default()),
+    });
 
     // The program's events reach the client once it has been admitted and has sent a request:
     // nothing is sent before the client's `initialize`.

@@ -7,10 +7,10 @@ use std::sync::atomic::{AtomicI32, Ordering};
 use parking_lot::Mutex;
 use tokio::io::{AsyncBufReadExt, AsyncWriteExt, BufReader};
 use tokio::net::tcp::{OwnedReadHalf, OwnedWriteHalf};
-use tokio::time::{timeout, timeout_at, Duration, Instant};
 use tokio::net::{TcpListener, TcpStream};
 use tokio::runtime::Runtime;
 use tokio::sync::{mpsc, oneshot};
+use tokio::time::{timeout, timeout_at, Duration, Instant};
 
 use crate::engine::mark_pydbg_thread;
 use crate::protocol::codec::{encode_frame, read_frame, Frame};
