@@ -259,3 +259,58 @@ def test_an_atexit_handler_stops_at_its_breakpoint(sessions):
     assert client.debuggee.wait() == 0
     assert client.wait_event("exited")["body"]["exitCode"] == 0
     assert client.debuggee.stdout.decode().split() == ["main", "done", "goodbye"]
+
+
+CYTHON_MODULE = """
+cdef class Counter:
+    cdef public int count
+    def __init__(self, int start):
+        self.count = start
+
+def apply_twice(callback, int value):
+    cdef int once = callback(value)
+    return callback(once)
+"""
+
+
+def test_cython_code_calls_back_into_a_stop_and_its_objects_are_inspected(sessions):
+    """Compiled code has no Python frame: the stack goes from the callback straight to the
+    Python code that called into the extension, and extension types show their attributes."""
+    import subprocess
+
+    from dap_client import console_script
+
+    module = sessions.tmp_path / "fastmod.pyx"
+    module.write_text(CYTHON_MODULE)
+    built = subprocess.run([console_script("cythonize"), "-i", "-q", str(module)], cwd=sessions.tmp_path,
+                           capture_output=True, text=True)
+    assert built.returncode == 0, built.stderr
+    source = """
+    import fastmod
+    counter = fastmod.Counter(5)
+
+    def double(n):
+        result = n * 2  # callback stop
+        return result
+
+    print("total", fastmod.apply_twice(double, 3))
+    """
+    path = sessions.program(source)
+    client = sessions.launch(source, breakpoints=[line_of(path, "# callback stop")])
+    seen = []
+    for _ in range(2):
+        stop = client.wait_stopped()
+        frames = client.ok("stackTrace", {"threadId": stop["threadId"]})["stackFrames"]
+        assert [f["name"] for f in frames[:2]] == ["double", "<module>"]
+        seen.append(client.locals_of(frames[0]["id"])["n"]["value"])
+        module_frame = frames[1]["id"]
+        counter = client.locals_of(module_frame)["counter"]
+        assert "fastmod.Counter" in counter["type"] or "Counter" in counter["value"]
+        fields = client.ok("variables", {"variablesReference": counter["variablesReference"]})["variables"]
+        assert any(v["name"] == "count" and v["value"] == "5" for v in fields)
+        assert client.ok("evaluate", {"expression": "fastmod.apply_twice(lambda v: v + 1, counter.count)",
+                                      "frameId": module_frame, "context": "repl"})["result"] == "7"
+        client.ok("continue", {"threadId": stop["threadId"]})
+    assert seen == ["3", "6"]
+    assert client.debuggee.wait() == 0
+    assert "total 12" in client.output("stdout")
