@@ -48,7 +48,8 @@ def stacks(client):
 
 def continue_every_stop(client, expected_stops, after_continue=None):
     """Answers each stopped event with continue until `expected_stops` breakpoint stops were
-    seen (other stops, such as pauses, are continued too). Returns (breakpoint stops, seconds)."""
+    seen (other stops, such as pauses, are continued too); `after_continue` is then called with
+    the breakpoint stops seen so far. Returns (breakpoint stops, seconds)."""
     breakpoint_stops = 0
     started = time.monotonic()
     while breakpoint_stops < expected_stops:
@@ -62,7 +63,7 @@ def continue_every_stop(client, expected_stops, after_continue=None):
         reply = client.ok("continue", {"threadId": stop["threadId"]})
         assert reply["allThreadsContinued"] is True
         if after_continue:
-            after_continue()
+            after_continue(breakpoint_stops)
     return breakpoint_stops, time.monotonic() - started
 
 
@@ -186,8 +187,9 @@ def test_pauses_during_a_storm_lose_no_breakpoint_hit(sessions):
                              args=(str(n_threads), str(passes), "barrier"))
     pauses = []
 
-    def pause_now_and_then():
-        if len(client.events("stopped")) % 7 == 0:
+    def pause_now_and_then(breakpoint_stops):
+        # Not near the end: a pause must find the program still running.
+        if len(client.events("stopped")) % 7 == 0 and breakpoint_stops < n_threads * (passes - 2):
             pauses.append(client.request("pause", {"threadId": 1}))
 
     stops, _ = continue_every_stop(client, n_threads * passes, after_continue=pause_now_and_then)

@@ -98,11 +98,14 @@ pub async fn disconnect(session: &Arc<Session>, request: &Request) {
 }
 
 /// Ends the program: a KeyboardInterrupt first, then the process after a grace period.
+/// Answered, and written, before the program is interrupted: it may end at once, and the answer
+/// must not end with it.
 pub async fn terminate(session: &Arc<Session>, request: &Request) {
     crate::inspect::handles::clear();
-    with_gil(|py| engine().terminate(py)).await;
     session.respond(request, Ok(()));
     session.send(Outgoing::event("continued", ContinuedEventBody { thread_id: 1, all_threads_continued: true }));
+    session.flush().await;
+    with_gil(|py| engine().terminate(py)).await;
     let session = session.clone();
     tokio::spawn(async move {
         tokio::time::sleep(TERMINATE_GRACE).await;
