@@ -18,4 +18,5 @@ pub mod inspect;
 mod logging;
 pub mod path_mappings;
 mod python_api;
+mod python_errors;
 pub mod session;

@@ -3,11 +3,17 @@
 //! Parsing is pure Rust and unit-tested; compiling and evaluating expressions needs the GIL and
 //! happens on the thread that hit the breakpoint.
 
-use std::collections::BTreeSet;
+use std::collections::{BTreeMap, BTreeSet};
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::Arc;
 
 use pyo3::prelude::*;
-use pyo3::types::PyTuple;
+use pyo3::types::{PyDict, PyTuple};
+
+use super::files::canonical_key;
+use super::{Engine, State};
+use crate::protocol::types::{self as dap, SourceBreakpoint};
+use crate::python_errors::describe_error;
 
 /// When a breakpoint that is hit for the n-th time counts, as in `5`, `==5`, `>=5`, `%5`.
 #[derive(Debug, Clone, Copy, PartialEq)]
@@ -137,17 +143,6 @@ impl Expression {
             let result = pyo3::ffi::PyEval_EvalCode(self.code.as_ptr(), globals.as_ptr(), locals.as_ptr());
             Bound::from_owned_ptr_or_err(py, result)
         }
-    }
-}
-
-/// `TypeName: message`, the way Python's traceback ends.
-pub fn describe_error(py: Python<'_>, err: &PyErr) -> String {
-    let type_name = err.get_type(py).name().map(|n| n.to_string()).unwrap_or_else(|_| "Exception".into());
-    let message = err.value(py).str().map(|s| s.to_string()).unwrap_or_default();
-    if message.is_empty() {
-        type_name
-    } else {
-        format!("{type_name}: {message}")
     }
 }
 
@@ -286,6 +281,164 @@ fn collect_lines(code: &Bound<'_, PyAny>, lines: &mut BTreeSet<i64>) -> PyResult
 /// The first line at or after `line` that holds code.
 pub fn resolve_line(lines: &BTreeSet<i64>, line: i64) -> Option<i64> {
     lines.range(line..).next().copied()
+}
+
+// ------------------------------------------------------------ the breakpoint table
+
+impl Engine {
+    /// Replaces the breakpoints of one file and reports how each one resolved.
+    pub fn set_breakpoints(&self, py: Python<'_>, path: &str, requested: &[SourceBreakpoint]) -> Vec<dap::Breakpoint> {
+        let key = canonical_key(path);
+        let lines = if requested.is_empty() { Ok(Default::default()) } else { code_lines(py, &key) };
+        let mut table = BTreeMap::new();
+        let mut answers = Vec::new();
+        for request in requested {
+            let id = {
+                let mut state = self.state.lock();
+                state.next_breakpoint_id += 1;
+                state.next_breakpoint_id
+            };
+            let mut answer = dap::Breakpoint { id: Some(id), line: Some(request.line), ..Default::default() };
+            let resolved = match &lines {
+                Err(message) => Err(message.clone()),
+                Ok(lines) => resolve_line(lines, request.line)
+                    .ok_or_else(|| format!("line {} is past the last line with code", request.line))
+                    .and_then(|line| {
+                        self.compile_breakpoint(
+                            py,
+                            id,
+                            line,
+                            request.condition.as_deref(),
+                            request.hit_condition.as_deref(),
+                            request.log_message.as_deref(),
+                        )
+                    }),
+            };
+            match resolved {
+                Ok(bp) => {
+                    answer.verified = true;
+                    answer.line = Some(bp.line);
+                    table.entry(bp.line).or_insert_with(|| Arc::new(bp));
+                }
+                Err(message) => answer.message = Some(message),
+            }
+            answers.push(answer);
+        }
+        let stale_code = {
+            let mut state = self.state.lock();
+            if table.is_empty() {
+                state.line_breakpoints.remove(&key);
+            } else {
+                state.line_breakpoints.insert(key.clone(), table);
+            }
+            // Code of this file stops being watched; running frames are found again below.
+            let State { breakpoint_code, files, .. } = &mut *state;
+            let stale: Vec<usize> = breakpoint_code
+                .iter()
+                .filter(|(_, code)| {
+                    code.bind(py)
+                        .getattr("co_filename")
+                        .and_then(|f| f.extract::<String>())
+                        .is_ok_and(|f| files.info(&f).key == key)
+                })
+                .map(|(address, _)| *address)
+                .collect();
+            let removed: Vec<(usize, Py<PyAny>)> =
+                stale.into_iter().filter_map(|a| breakpoint_code.remove(&a).map(|c| (a, c))).collect();
+            removed
+                .into_iter()
+                .map(|(address, code)| {
+                    let events = self.local_events_for(&state, address);
+                    (code, events)
+                })
+                .collect::<Vec<_>>()
+        };
+        for (code, events) in &stale_code {
+            self.set_local_events(py, code.bind(py), *events);
+        }
+        if !requested.is_empty() {
+            self.watch_running_frames(py, &key);
+        }
+        self.refresh_events(py);
+        answers
+    }
+
+    pub(super) fn compile_breakpoint(
+        &self,
+        py: Python<'_>,
+        id: i64,
+        line: i64,
+        condition: Option<&str>,
+        hit_condition: Option<&str>,
+        log_message: Option<&str>,
+    ) -> Result<Breakpoint, String> {
+        fn non_empty(s: Option<&str>) -> Option<&str> {
+            s.filter(|s| !s.trim().is_empty())
+        }
+        let condition =
+            non_empty(condition).map(|c| Expression::compile(py, c, "<breakpoint condition>")).transpose()?;
+        let hit_condition = non_empty(hit_condition).map(HitCondition::parse).transpose()?;
+        let log_message = non_empty(log_message).map(|m| compile_log_message(py, m)).transpose()?;
+        Ok(Breakpoint::new(id, line, condition, hit_condition, log_message))
+    }
+
+    /// Turns LINE on for frames of `key` that are already running on any thread, such as a
+    /// module body or a long loop that will never see PY_START again.
+    pub(super) fn watch_running_frames(&self, py: Python<'_>, key: &Arc<str>) {
+        let result: PyResult<()> = (|| {
+            let frames = py.import("sys")?.call_method0("_current_frames")?;
+            for frame in frames.cast::<PyDict>()?.values() {
+                let mut frame = frame;
+                while !frame.is_none() {
+                    let code = frame.getattr("f_code")?;
+                    let filename: String = code.getattr("co_filename")?.extract()?;
+                    if self.state.lock().files.info(&filename).key == *key {
+                        self.watch_code_for_breakpoints(py, &code);
+                    }
+                    frame = frame.getattr("f_back")?;
+                }
+            }
+            Ok(())
+        })();
+        if let Err(e) = result {
+            tracing::error!("watching running frames: {e}");
+        }
+    }
+
+    /// Replaces the function breakpoints. They bind by qualified name when a function starts.
+    pub fn set_function_breakpoints(
+        &self,
+        py: Python<'_>,
+        requested: &[dap::FunctionBreakpoint],
+    ) -> Vec<dap::Breakpoint> {
+        let mut table = Vec::new();
+        let mut answers = Vec::new();
+        for request in requested {
+            let id = {
+                let mut state = self.state.lock();
+                state.next_breakpoint_id += 1;
+                state.next_breakpoint_id
+            };
+            let name = request.name.trim().to_owned();
+            let compiled = if name.is_empty() {
+                Err("a function breakpoint needs a name".to_owned())
+            } else {
+                self.compile_breakpoint(py, id, 0, request.condition.as_deref(), request.hit_condition.as_deref(), None)
+            };
+            answers.push(match compiled {
+                Ok(bp) => {
+                    table.push((name, Arc::new(bp)));
+                    dap::Breakpoint { id: Some(id), verified: true, ..Default::default() }
+                }
+                Err(message) => {
+                    dap::Breakpoint { id: Some(id), verified: false, message: Some(message), ..Default::default() }
+                }
+            });
+        }
+        self.state.lock().function_breakpoints = table;
+        self.refresh_events(py);
+        answers
+    }
 }
 
 #[cfg(test)]

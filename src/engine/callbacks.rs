@@ -13,7 +13,8 @@ use super::exceptions::BreakMode;
 use super::files::Origin;
 use super::stepping::{StepKind, StepPlan};
 use super::threads::StopReason;
-use super::{current_ident, engine, exception_text, is_pydbg_thread, Engine, EventIds, TOOL_ID};
+use super::{current_ident, engine, is_pydbg_thread, Engine, EventIds, TOOL_ID};
+use crate::python_errors::exception_text;
 
 thread_local! {
     /// The exception this thread last judged under `raised`, and under `userUnhandled`. RAISE

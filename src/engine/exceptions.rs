@@ -5,7 +5,15 @@
 //! subclasses); `not StopIteration, GeneratorExit` stops on everything else. Names match a type's
 //! `__qualname__` or `module.qualname`, anywhere in its MRO.
 
+use std::sync::atomic::Ordering;
+use std::sync::Arc;
+
 use pyo3::prelude::*;
+
+use super::files::Origin;
+use super::threads::StopReason;
+use super::Engine;
+use crate::python_errors::exception_text;
 
 /// Which exception types a filter applies to.
 #[derive(Debug, Clone, PartialEq, Default)]
@@ -150,6 +158,75 @@ pub fn type_names(exception: &Bound<'_, PyAny>) -> PyResult<Vec<String>> {
         names.push(qualname);
     }
     Ok(names)
+}
+
+// ------------------------------------------------------------ the engine's exception state
+
+impl Engine {
+    pub fn set_exception_filters(&self, py: Python<'_>, filters: ExceptionFilters) {
+        self.state.lock().exception_filters = Arc::new(filters);
+        self.refresh_events(py);
+    }
+
+    pub(crate) fn exception_filters(&self) -> Arc<ExceptionFilters> {
+        self.state.lock().exception_filters.clone()
+    }
+
+    /// The names an exception's type matches by (see `exceptions::type_names`), computed once a type.
+    pub(crate) fn exception_type_names(&self, exception: &Bound<'_, PyAny>) -> PyResult<Arc<Vec<String>>> {
+        let ty = exception.get_type();
+        let key = ty.as_ptr() as usize;
+        if let Some((_, names)) = self.state.lock().exception_type_names.get(&key) {
+            return Ok(names.clone());
+        }
+        let names = Arc::new(type_names(exception)?);
+        self.state.lock().exception_type_names.insert(key, (ty.into_any().unbind(), names.clone()));
+        Ok(names)
+    }
+
+    /// An exception is about to end the program or a thread (called at pydbg's own boundary:
+    /// the runner and `threading.excepthook`). Stops there if a filter asks for it, showing the
+    /// frames of the exception's traceback.
+    pub fn on_uncaught(&self, py: Python<'_>, exception: &Bound<'_, PyAny>) -> PyResult<()> {
+        if !self.client_attached.load(Ordering::Acquire) || self.is_terminating() {
+            return Ok(());
+        }
+        if exception.is_instance_of::<pyo3::exceptions::PySystemExit>() {
+            let code = exception.getattr("code")?;
+            if code.is_none() || code.extract::<i64>().is_ok_and(|c| c == 0) {
+                return Ok(());
+            }
+        }
+        if !self.exception_filters().stops_when_uncaught(&self.exception_type_names(exception)?) {
+            return Ok(());
+        }
+        let mut frames = Vec::new();
+        let mut tb = exception.getattr("__traceback__")?;
+        while !tb.is_none() {
+            let frame = tb.getattr("tb_frame")?;
+            if self.origin_of_frame(&frame) != Some(Origin::Internal) {
+                frames.push(frame.unbind());
+            }
+            tb = tb.getattr("tb_next")?;
+        }
+        frames.reverse();
+        // With justMyCode, an exception that never passed through the user's code is a library's
+        // business: a SystemExit that pytest raises at its end is the program ending.
+        if self.just_my_code() && !frames.iter().any(|f| self.origin_of_frame(f.bind(py)) == Some(Origin::User)) {
+            return Ok(());
+        }
+        let Some(top) = frames.first().map(|f| f.bind(py).clone()) else { return Ok(()) };
+        let text = exception_text(py, exception);
+        // The program is ending already: an interrupt from terminate changes nothing here.
+        let _interrupt = self.park_with(
+            py,
+            &top,
+            StopReason::Exception { mode: BreakMode::Unhandled, text },
+            Some(exception),
+            Some(frames),
+        );
+        Ok(())
+    }
 }
 
 #[cfg(test)]

@@ -8,8 +8,10 @@
 mod all_stop;
 pub mod breakpoints;
 pub mod callbacks;
+mod events;
 pub mod exceptions;
 pub mod files;
+mod run_control;
 mod signals;
 pub mod stepping;
 pub mod threads;
@@ -23,17 +25,15 @@ use std::time::Duration;
 use dashmap::{DashMap, DashSet};
 use parking_lot::{Condvar, Mutex};
 use pyo3::prelude::*;
-use pyo3::types::PyDict;
 use tokio::sync::mpsc::UnboundedSender;
 
-use crate::protocol::types::{self as dap, SourceBreakpoint, StoppedEventBody, ThreadEventBody};
+use crate::protocol::types::{self as dap, StoppedEventBody, ThreadEventBody};
 use all_stop::AllThreadsStop;
-use breakpoints::{code_lines, compile_log_message, resolve_line, Breakpoint, Expression, HitCondition};
-use exceptions::{type_names, BreakMode, ExceptionFilters};
-use files::{canonical_key, CodeRule, FileClassifier, Origin};
-use signals::DeferredSignals;
+use breakpoints::Breakpoint;
+use exceptions::{BreakMode, ExceptionFilters};
+use files::{CodeRule, FileClassifier, Origin};
 use stepping::{StepKind, StepPlan};
-use threads::{Command, Parked, ParkedWork, StopReason, Threads};
+use threads::{Command, ParkedWork, StopReason, Threads};
 
 /// Where a module's code lives: its package directory, or its file.
 fn module_location(py: Python<'_>, module: &str) -> Option<String> {
@@ -47,13 +47,15 @@ fn module_location(py: Python<'_>, module: &str) -> Option<String> {
     spec.getattr("origin").ok()?.extract().ok()
 }
 
-/// `Type: message`, as the last line of a traceback says it.
-pub(crate) fn exception_text(py: Python<'_>, exception: &Bound<'_, PyAny>) -> String {
-    breakpoints::describe_error(py, &PyErr::from_value(exception.clone()))
-}
-
 /// `sys.monitoring.DEBUGGER_ID`.
 const TOOL_ID: u8 = 0;
+
+/// Where a parked thread stopped (`top`), and the frames to show, innermost first, when they are
+/// not `top` and its callers (an uncaught exception shows its traceback's frames).
+pub struct ParkedFrames {
+    pub top: Py<PyAny>,
+    pub shown: Option<Vec<Py<PyAny>>>,
+}
 
 /// What the engine tells the session.
 pub enum EngineEvent {
@@ -526,12 +528,12 @@ impl Engine {
         self.state.lock().just_my_code
     }
 
-    /// The frames a parked thread shows, innermost first; None for the frame's own callers.
-    pub fn parked_frames(&self, py: Python<'_>, ident: u64) -> Option<(Py<PyAny>, Option<Vec<Py<PyAny>>>)> {
+    /// Where a parked thread stopped, and the frames it shows.
+    pub fn parked_frames(&self, py: Python<'_>, ident: u64) -> Option<ParkedFrames> {
         let state = self.state.lock();
         let parked = state.threads.parked.get(&ident)?;
-        let frames = parked.frames.as_ref().map(|f| f.iter().map(|p| p.clone_ref(py)).collect());
-        Some((parked.frame.clone_ref(py), frames))
+        let shown = parked.frames.as_ref().map(|f| f.iter().map(|p| p.clone_ref(py)).collect());
+        Some(ParkedFrames { top: parked.frame.clone_ref(py), shown })
     }
 
     /// What the functions a step left or stepped over returned, if the thread stopped in `frame`
@@ -559,524 +561,5 @@ impl Engine {
             (Some(e), StopReason::Exception { mode, .. }) => Some((e.clone_ref(py), *mode)),
             _ => None,
         }
-    }
-
-    // ------------------------------------------------------------ run control
-
-    /// Resumes after a stop. With `single_thread`, only `ident` runs. Returns whether all threads
-    /// continued.
-    pub fn resume(&self, ident: u64, step: Option<StepKind>, single_thread: bool) -> Result<bool, String> {
-        let outcome = {
-            let mut state = self.state.lock();
-            let parked = state.threads.parked.contains_key(&ident);
-            if step.is_some() && !parked {
-                return Err("that thread is not stopped in Python code (it may be blocked in a call)".into());
-            }
-            if single_thread {
-                if !state.threads.resume_one(ident, step) {
-                    // Blocked in C code, not parked yet: keep it from parking for this stop.
-                    self.all_stop.exempt(ident);
-                }
-                return Ok(false);
-            }
-            self.all_stop.end();
-            let outcome = state.threads.resume_all(ident, step);
-            if let Some(generation) = outcome.stop_all {
-                // The next pending stop is reported at once; the stopped thread brings the others
-                // to a stop, since it can take the GIL without waiting.
-                if let Some(parked) = outcome
-                    .report
-                    .as_ref()
-                    .and_then(|r| state.threads.ident_of(r.thread_id).and_then(|i| state.threads.parked.get(&i)))
-                {
-                    let stop_all = Box::new(move |py: Python<'_>| engine().stop_all_threads(py, generation));
-                    let _ = parked.commands.send(Command::Run(stop_all));
-                }
-            }
-            outcome
-        };
-        if let Some(report) = outcome.report {
-            self.emit(EngineEvent::Stopped(report));
-        }
-        Ok(true)
-    }
-
-    /// The client asked to pause. Needs the GIL to reach running threads.
-    pub fn pause(&self, py: Python<'_>) {
-        let outcome = self.state.lock().threads.request_pause();
-        if let Some(report) = outcome.report {
-            self.emit(EngineEvent::Stopped(report));
-        }
-        if let Some(generation) = outcome.stop_all {
-            self.stop_all_threads(py, generation);
-        }
-    }
-
-    /// Brings every running thread to a stop at its next line: LINE on each thread's current
-    /// frames, PY_START for the frames they enter next.
-    fn stop_all_threads(&self, py: Python<'_>, generation: u64) {
-        {
-            let state = self.state.lock();
-            if state.threads.generation != generation {
-                return; // resumed since this stop was decided
-            }
-            self.all_stop.begin();
-        }
-        let result: PyResult<()> = (|| {
-            let frames = py.import("sys")?.call_method0("_current_frames")?;
-            let frames = frames.cast::<PyDict>()?;
-            for (ident, frame) in frames.iter() {
-                let ident: u64 = ident.extract()?;
-                if self.pydbg_threads.contains(&ident) {
-                    continue;
-                }
-                let mut frame = frame;
-                while !frame.is_none() {
-                    self.watch_code_for_step(py, &frame.getattr("f_code")?)?;
-                    frame = frame.getattr("f_back")?;
-                }
-            }
-            Ok(())
-        })();
-        if let Err(e) = result {
-            tracing::error!("stopping all threads: {e}");
-        }
-        self.refresh_events(py);
-    }
-
-    /// Parks the calling thread, which is inside a monitoring callback, until it is resumed.
-    /// Returns the KeyboardInterrupt to raise when a terminate released it (see `park_with`).
-    fn park(&self, py: Python<'_>, frame: &Bound<'_, PyAny>, reason: StopReason) -> Option<PyErr> {
-        self.park_with(py, frame, reason, None, None)
-    }
-
-    pub(crate) fn park_with(
-        &self,
-        py: Python<'_>,
-        frame: &Bound<'_, PyAny>,
-        reason: StopReason,
-        exception: Option<&Bound<'_, PyAny>>,
-        frames: Option<Vec<Py<PyAny>>>,
-    ) -> Option<PyErr> {
-        let ident = current_ident();
-        let show_return_value = self.state.lock().show_return_value;
-        let return_values = match self.plans.get(&ident) {
-            Some(plan) if show_return_value => {
-                plan.return_values.iter().map(|(name, value)| (name.clone(), value.clone_ref(py))).collect()
-            }
-            _ => Vec::new(),
-        };
-        let (commands, inbox) = mpsc::channel();
-        // Sync wrapper: detach() needs a closure that can be shared across threads.
-        let inbox = Mutex::new(inbox);
-        let parked = Parked {
-            commands,
-            frame: frame.clone().unbind(),
-            reason,
-            exception: exception.map(|e| e.clone().unbind()),
-            frames,
-            return_values,
-        };
-        let Some(outcome) = self.state.lock().threads.park(ident, parked, &self.all_stop) else {
-            return None; // the all-threads stop it was to park for is over; a step in progress goes on
-        };
-        self.plans.remove(&ident);
-        if let Some(generation) = outcome.stop_all {
-            self.stop_all_threads(py, generation);
-        }
-        if let Some(report) = outcome.report {
-            self.emit(EngineEvent::Stopped(report));
-        }
-        tracing::debug!(ident, "parked");
-        // Inspection runs Python on this thread; outside a callback that code raises events, which
-        // must not stop the thread again inside its own stop.
-        let was_pydbg = IS_PYDBG_THREAD.with(|f| f.replace(true));
-        let on_main_thread = ident == self.main_thread.load(Ordering::Acquire);
-        let mut signals = DeferredSignals::default();
-        loop {
-            match py.detach(|| inbox.lock().recv()) {
-                Ok(Command::Run(work)) => {
-                    if on_main_thread {
-                        signals.defer(py);
-                    }
-                    if std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| work(py))).is_err() {
-                        tracing::error!("inspection work panicked on a parked thread");
-                    }
-                }
-                Ok(Command::Resume { step, single_thread }) => {
-                    self.resume_here(py, frame, step, single_thread);
-                    break;
-                }
-                Err(_) => {
-                    // Released by a detach: run on without a plan.
-                    self.refresh_events(py);
-                    break;
-                }
-            }
-        }
-        IS_PYDBG_THREAD.with(|f| f.set(was_pydbg));
-        tracing::debug!(ident, "resumed");
-        if let Some(raised) = signals.restore(py) {
-            return Some(raised);
-        }
-        // terminate's SIGINT reached the main thread while it was parked. Raised here, at the
-        // stop, it cannot be missed by a blocking call the program makes next.
-        if self.is_terminating() && on_main_thread {
-            // SAFETY: called with the GIL held, on the main thread.
-            if unsafe { pyo3::ffi::PyErr_CheckSignals() } < 0 {
-                return PyErr::take(py);
-            }
-        }
-        None
-    }
-
-    fn resume_here(&self, py: Python<'_>, frame: &Bound<'_, PyAny>, step: Option<StepKind>, single_thread: bool) {
-        if single_thread {
-            self.all_stop.exempt(current_ident());
-        }
-        if let Some(kind) = step {
-            match StepPlan::new(kind, frame) {
-                Ok(plan) => {
-                    for f in plan.frames() {
-                        if let Err(e) = f.bind(py).getattr("f_code").and_then(|c| self.watch_code_for_step(py, &c)) {
-                            tracing::error!("preparing a step: {e}");
-                        }
-                    }
-                    self.plans.insert(current_ident(), plan);
-                }
-                Err(e) => tracing::error!("preparing a step: {e}"),
-            }
-        }
-        self.refresh_events(py);
-    }
-
-    fn must_stop_for_all_stop(&self) -> bool {
-        self.all_stop.applies_to(current_ident())
-    }
-
-    /// True while no thread can need an event that a DISABLE would hide.
-    fn quiet(&self) -> bool {
-        self.plans.is_empty() && !self.all_stop.is_active()
-    }
-
-    // ------------------------------------------------------------ events
-
-    fn local_events_for(&self, state: &State, address: usize) -> i64 {
-        let ids = self.monitoring.ids;
-        let mut events = 0;
-        if state.breakpoint_code.contains_key(&address) {
-            events |= ids.line;
-        }
-        if let Some((_, step_events)) = state.step_code.get(&address) {
-            events |= step_events;
-        }
-        events
-    }
-
-    fn set_local_events(&self, py: Python<'_>, code: &Bound<'_, PyAny>, events: i64) {
-        if let Err(e) = self.monitoring.set_local_events.bind(py).call1((TOOL_ID, code, events)) {
-            tracing::warn!("set_local_events: {e}");
-        }
-    }
-
-    fn watch_code_for_step(&self, py: Python<'_>, code: &Bound<'_, PyAny>) -> PyResult<()> {
-        let ids = self.monitoring.ids;
-        self.watch_code(py, code, ids.line | ids.py_return | ids.py_yield)
-    }
-
-    /// A stepping frame returned into `code`: its next instruction ends the step.
-    fn watch_code_for_return(&self, py: Python<'_>, code: &Bound<'_, PyAny>) -> PyResult<()> {
-        let ids = self.monitoring.ids;
-        self.watch_code(py, code, ids.line | ids.py_return | ids.py_yield | ids.instruction)
-    }
-
-    /// A function called by the line a step is over: what it returns is shown at the stop.
-    fn watch_code_for_return_value(&self, py: Python<'_>, code: &Bound<'_, PyAny>) -> PyResult<()> {
-        self.watch_code(py, code, self.monitoring.ids.py_return)
-    }
-
-    fn watch_code(&self, py: Python<'_>, code: &Bound<'_, PyAny>, events: i64) -> PyResult<()> {
-        let filename: String = code.getattr(pyo3::intern!(py, "co_filename"))?.extract()?;
-        let mut state = self.state.lock();
-        if state.files.info(&filename).origin == Origin::Internal {
-            return Ok(());
-        }
-        let address = code.as_ptr() as usize;
-        let entry = state.step_code.entry(address).or_insert_with(|| (code.clone().unbind(), 0));
-        entry.1 |= events;
-        let events = self.local_events_for(&state, address);
-        drop(state);
-        self.set_local_events(py, code, events);
-        Ok(())
-    }
-
-    fn watch_code_for_breakpoints(&self, py: Python<'_>, code: &Bound<'_, PyAny>) {
-        let address = code.as_ptr() as usize;
-        let mut state = self.state.lock();
-        state.breakpoint_code.entry(address).or_insert_with(|| code.clone().unbind());
-        let events = self.local_events_for(&state, address);
-        drop(state);
-        self.set_local_events(py, code, events);
-    }
-
-    /// Brings global events in line with the current breakpoints, plans and stops, resets step
-    /// instrumentation once no step or stop needs it, and re-arms lines disabled under an older plan.
-    fn refresh_events(&self, py: Python<'_>) {
-        let ids = self.monitoring.ids;
-        let quiet = self.quiet();
-        let mut state = self.state.lock();
-        let watching = !state.line_breakpoints.is_empty() || !state.function_breakpoints.is_empty();
-        let mut global = 0;
-        if watching || !quiet {
-            global |= ids.py_start;
-        }
-        if !self.plans.is_empty() || state.exception_filters.wants_unwind_events() {
-            global |= ids.py_unwind;
-        }
-        if state.exception_filters.wants_raise_events() {
-            global |= ids.raise;
-        }
-        let finished_steps = if quiet { std::mem::take(&mut state.step_code) } else { HashMap::new() };
-        let resets: Vec<(Py<PyAny>, i64)> = finished_steps
-            .into_iter()
-            .map(|(address, (code, _))| (code, self.local_events_for(&state, address)))
-            .collect();
-        let global_changed = std::mem::replace(&mut state.global_events, global) != global;
-        drop(state);
-        for (code, events) in &resets {
-            self.set_local_events(py, code.bind(py), *events);
-        }
-        let m = &self.monitoring;
-        if global_changed {
-            if let Err(e) = m.set_events.bind(py).call1((TOOL_ID, global)) {
-                tracing::error!("set_events: {e}");
-            }
-        }
-        if let Err(e) = m.restart_events.bind(py).call0() {
-            tracing::error!("restart_events: {e}");
-        }
-    }
-
-    // ------------------------------------------------------------ exceptions
-
-    pub fn set_exception_filters(&self, py: Python<'_>, filters: ExceptionFilters) {
-        self.state.lock().exception_filters = Arc::new(filters);
-        self.refresh_events(py);
-    }
-
-    pub(crate) fn exception_filters(&self) -> Arc<ExceptionFilters> {
-        self.state.lock().exception_filters.clone()
-    }
-
-    /// The names an exception's type matches by (see `exceptions::type_names`), computed once a type.
-    pub(crate) fn exception_type_names(&self, exception: &Bound<'_, PyAny>) -> PyResult<Arc<Vec<String>>> {
-        let ty = exception.get_type();
-        let key = ty.as_ptr() as usize;
-        if let Some((_, names)) = self.state.lock().exception_type_names.get(&key) {
-            return Ok(names.clone());
-        }
-        let names = Arc::new(type_names(exception)?);
-        self.state.lock().exception_type_names.insert(key, (ty.into_any().unbind(), names.clone()));
-        Ok(names)
-    }
-
-    /// An exception is about to end the program or a thread (called at pydbg's own boundary:
-    /// the runner and `threading.excepthook`). Stops there if a filter asks for it, showing the
-    /// frames of the exception's traceback.
-    pub fn on_uncaught(&self, py: Python<'_>, exception: &Bound<'_, PyAny>) -> PyResult<()> {
-        if !self.client_attached.load(Ordering::Acquire) || self.is_terminating() {
-            return Ok(());
-        }
-        if exception.is_instance_of::<pyo3::exceptions::PySystemExit>() {
-            let code = exception.getattr("code")?;
-            if code.is_none() || code.extract::<i64>().is_ok_and(|c| c == 0) {
-                return Ok(());
-            }
-        }
-        if !self.exception_filters().stops_when_uncaught(&self.exception_type_names(exception)?) {
-            return Ok(());
-        }
-        let mut frames = Vec::new();
-        let mut tb = exception.getattr("__traceback__")?;
-        while !tb.is_none() {
-            let frame = tb.getattr("tb_frame")?;
-            if self.origin_of_frame(&frame) != Some(Origin::Internal) {
-                frames.push(frame.unbind());
-            }
-            tb = tb.getattr("tb_next")?;
-        }
-        frames.reverse();
-        // With justMyCode, an exception that never passed through the user's code is a library's
-        // business: a SystemExit that pytest raises at its end is the program ending.
-        if self.just_my_code() && !frames.iter().any(|f| self.origin_of_frame(f.bind(py)) == Some(Origin::User)) {
-            return Ok(());
-        }
-        let Some(top) = frames.first().map(|f| f.bind(py).clone()) else { return Ok(()) };
-        let text = exception_text(py, exception);
-        // The program is ending already: an interrupt from terminate changes nothing here.
-        let _interrupt = self.park_with(
-            py,
-            &top,
-            StopReason::Exception { mode: BreakMode::Unhandled, text },
-            Some(exception),
-            Some(frames),
-        );
-        Ok(())
-    }
-
-    // ------------------------------------------------------------ breakpoints
-
-    /// Replaces the breakpoints of one file and reports how each one resolved.
-    pub fn set_breakpoints(&self, py: Python<'_>, path: &str, requested: &[SourceBreakpoint]) -> Vec<dap::Breakpoint> {
-        let key = canonical_key(path);
-        let lines = if requested.is_empty() { Ok(Default::default()) } else { code_lines(py, &key) };
-        let mut table = BTreeMap::new();
-        let mut answers = Vec::new();
-        for request in requested {
-            let id = {
-                let mut state = self.state.lock();
-                state.next_breakpoint_id += 1;
-                state.next_breakpoint_id
-            };
-            let mut answer = dap::Breakpoint { id: Some(id), line: Some(request.line), ..Default::default() };
-            let resolved = match &lines {
-                Err(message) => Err(message.clone()),
-                Ok(lines) => resolve_line(lines, request.line)
-                    .ok_or_else(|| format!("line {} is past the last line with code", request.line))
-                    .and_then(|line| {
-                        self.compile_breakpoint(
-                            py,
-                            id,
-                            line,
-                            request.condition.as_deref(),
-                            request.hit_condition.as_deref(),
-                            request.log_message.as_deref(),
-                        )
-                    }),
-            };
-            match resolved {
-                Ok(bp) => {
-                    answer.verified = true;
-                    answer.line = Some(bp.line);
-                    table.entry(bp.line).or_insert_with(|| Arc::new(bp));
-                }
-                Err(message) => answer.message = Some(message),
-            }
-            answers.push(answer);
-        }
-        let stale_code = {
-            let mut state = self.state.lock();
-            if table.is_empty() {
-                state.line_breakpoints.remove(&key);
-            } else {
-                state.line_breakpoints.insert(key.clone(), table);
-            }
-            // Code of this file stops being watched; running frames are found again below.
-            let State { breakpoint_code, files, .. } = &mut *state;
-            let stale: Vec<usize> = breakpoint_code
-                .iter()
-                .filter(|(_, code)| {
-                    code.bind(py)
-                        .getattr("co_filename")
-                        .and_then(|f| f.extract::<String>())
-                        .is_ok_and(|f| files.info(&f).key == key)
-                })
-                .map(|(address, _)| *address)
-                .collect();
-            let removed: Vec<(usize, Py<PyAny>)> =
-                stale.into_iter().filter_map(|a| breakpoint_code.remove(&a).map(|c| (a, c))).collect();
-            removed
-                .into_iter()
-                .map(|(address, code)| {
-                    let events = self.local_events_for(&state, address);
-                    (code, events)
-                })
-                .collect::<Vec<_>>()
-        };
-        for (code, events) in &stale_code {
-            self.set_local_events(py, code.bind(py), *events);
-        }
-        if !requested.is_empty() {
-            self.watch_running_frames(py, &key);
-        }
-        self.refresh_events(py);
-        answers
-    }
-
-    fn compile_breakpoint(
-        &self,
-        py: Python<'_>,
-        id: i64,
-        line: i64,
-        condition: Option<&str>,
-        hit_condition: Option<&str>,
-        log_message: Option<&str>,
-    ) -> Result<Breakpoint, String> {
-        fn non_empty(s: Option<&str>) -> Option<&str> {
-            s.filter(|s| !s.trim().is_empty())
-        }
-        let condition =
-            non_empty(condition).map(|c| Expression::compile(py, c, "<breakpoint condition>")).transpose()?;
-        let hit_condition = non_empty(hit_condition).map(HitCondition::parse).transpose()?;
-        let log_message = non_empty(log_message).map(|m| compile_log_message(py, m)).transpose()?;
-        Ok(Breakpoint::new(id, line, condition, hit_condition, log_message))
-    }
-
-    /// Turns LINE on for frames of `key` that are already running on any thread, such as a
-    /// module body or a long loop that will never see PY_START again.
-    fn watch_running_frames(&self, py: Python<'_>, key: &Arc<str>) {
-        let result: PyResult<()> = (|| {
-            let frames = py.import("sys")?.call_method0("_current_frames")?;
-            for frame in frames.cast::<PyDict>()?.values() {
-                let mut frame = frame;
-                while !frame.is_none() {
-                    let code = frame.getattr("f_code")?;
-                    let filename: String = code.getattr("co_filename")?.extract()?;
-                    if self.state.lock().files.info(&filename).key == *key {
-                        self.watch_code_for_breakpoints(py, &code);
-                    }
-                    frame = frame.getattr("f_back")?;
-                }
-            }
-            Ok(())
-        })();
-        if let Err(e) = result {
-            tracing::error!("watching running frames: {e}");
-        }
-    }
-
-    /// Replaces the function breakpoints. They bind by qualified name when a function starts.
-    pub fn set_function_breakpoints(
-        &self,
-        py: Python<'_>,
-        requested: &[dap::FunctionBreakpoint],
-    ) -> Vec<dap::Breakpoint> {
-        let mut table = Vec::new();
-        let mut answers = Vec::new();
-        for request in requested {
-            let id = {
-                let mut state = self.state.lock();
-                state.next_breakpoint_id += 1;
-                state.next_breakpoint_id
-            };
-            let name = request.name.trim().to_owned();
-            let compiled = if name.is_empty() {
-                Err("a function breakpoint needs a name".to_owned())
-            } else {
-                self.compile_breakpoint(py, id, 0, request.condition.as_deref(), request.hit_condition.as_deref(), None)
-            };
-            answers.push(match compiled {
-                Ok(bp) => {
-                    table.push((name, Arc::new(bp)));
-                    dap::Breakpoint { id: Some(id), verified: true, ..Default::default() }
-                }
-                Err(message) => {
-                    dap::Breakpoint { id: Some(id), verified: false, message: Some(message), ..Default::default() }
-                }
-            });
-        }
-        self.state.lock().function_breakpoints = table;
-        self.refresh_events(py);
-        answers
     }
 }

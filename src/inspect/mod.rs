@@ -21,13 +21,13 @@ pub use exception_info::exception_info;
 use pyo3::prelude::*;
 use pyo3::types::{PyCFunction, PyDict, PyString, PyTuple};
 
-use crate::engine::breakpoints::describe_error;
 use crate::engine::engine;
 use crate::engine::files::Origin;
 use crate::protocol::types::{
     EvaluateBody, Scope, ScopesBody, Source, StackFrame, StackTraceBody, Variable, VariablePresentationHint,
     VariablesBody,
 };
+use crate::python_errors::describe_error;
 use handles::Target;
 use presentation::Presentation;
 use values::{Child, ChildValue, Shape};

@@ -15,7 +15,7 @@ use pyo3::types::{
 
 use super::presentation::{Kind, Mode, Presentation};
 use super::watchdog;
-use crate::engine::breakpoints::describe_error;
+use crate::python_errors::describe_error;
 
 /// The longest `value` shown in the variables view and in hovers, in characters.
 pub const VALUE_LIMIT: usize = 512;
@@ -49,6 +49,9 @@ pub fn render(py: Python<'_>, value: &Bound<'_, PyAny>, format: Format) -> Strin
 fn is_exactly(value: &Bound<'_, PyAny>, ty: &Bound<'_, PyType>) -> bool {
     value.get_type().is(ty)
 }
+
+/// An item of a container being rendered, with its value when the container is a dict.
+type Entry<'py> = (Bound<'py, PyAny>, Option<Bound<'py, PyAny>>);
 
 fn render_into(
     py: Python<'_>,
@@ -118,7 +121,7 @@ fn render_into(
     out.push_str(prefix);
     out.push_str(open);
     let mut first = true;
-    let items: Box<dyn Iterator<Item = PyResult<(Bound<'_, PyAny>, Option<Bound<'_, PyAny>>)>>> = if is_dict {
+    let items: Box<dyn Iterator<Item = PyResult<Entry<'_>>>> = if is_dict {
         let dict = value.cast::<PyDict>().expect("checked above").clone();
         Box::new(dict.iter().map(|(k, v)| Ok((k, Some(v)))).collect::<Vec<_>>().into_iter())
     } else {

@@ -7,12 +7,13 @@ use pyo3::prelude::*;
 use tokio::sync::oneshot;
 
 use super::{with_gil, Session};
-use crate::engine::breakpoints::{code_lines, describe_error, resolve_line};
+use crate::engine::breakpoints::{code_lines, resolve_line};
 use crate::engine::engine;
 use crate::engine::files::canonical_key;
 use crate::engine::threads::ParkedWork;
 use crate::protocol::types::{GotoArguments, GotoTarget, GotoTargetsArguments, GotoTargetsBody, StoppedEventBody};
 use crate::protocol::{Outgoing, Request};
+use crate::python_errors::describe_error;
 
 /// The targets handed out, by id - 1: (canonical path, line).
 static TARGETS: Mutex<Vec<(String, i64)>> = Mutex::new(Vec::new());
@@ -75,7 +76,7 @@ pub async fn goto(session: &Session, request: &Request) {
 
 /// Runs on the parked thread, inside the monitoring callback it stopped in.
 fn jump_top_frame(py: Python<'_>, ident: u64, path: &str, line: i64) -> Result<(), String> {
-    let (top, _) = engine().parked_frames(py, ident).ok_or("the thread is not stopped")?;
+    let top = engine().parked_frames(py, ident).ok_or("the thread is not stopped")?.top;
     let frame = top.bind(py);
     let filename: String = frame
         .getattr("f_code")

@@ -5,10 +5,9 @@ use pyo3::prelude::*;
 use tokio::sync::oneshot;
 
 use super::{with_gil, Session};
-use crate::engine::breakpoints::describe_error;
-use crate::engine::engine;
 use crate::engine::stepping::register_step_in_targets;
 use crate::engine::threads::ParkedWork;
+use crate::engine::{engine, ParkedFrames};
 use crate::inspect::{self, handles};
 use crate::protocol::types::{
     CancelArguments, CompletionsArguments, CompletionsBody, EvaluateArguments, ScopesArguments, SetExpressionArguments,
@@ -16,6 +15,7 @@ use crate::protocol::types::{
     VariablesArguments,
 };
 use crate::protocol::Request;
+use crate::python_errors::describe_error;
 
 pub async fn handle(session: &Session, request: &Request) {
     match request.command.as_str() {
@@ -63,8 +63,12 @@ async fn stack_trace(request: &Request) -> Result<crate::protocol::types::StackT
     flatten(
         on_thread(thread, move |py| {
             let frames = match engine().parked_frames(py, thread) {
-                Some((_, Some(frames))) => frames.into_iter().map(|f| f.into_bound(py)).collect(),
-                Some((top, None)) => inspect::frames_from(top.bind(py)).map_err(|e| describe_error(py, &e))?,
+                Some(ParkedFrames { shown: Some(frames), .. }) => {
+                    frames.into_iter().map(|f| f.into_bound(py)).collect()
+                }
+                Some(ParkedFrames { top, shown: None }) => {
+                    inspect::frames_from(top.bind(py)).map_err(|e| describe_error(py, &e))?
+                }
                 None => match inspect::running_frame(py, thread).map_err(|e| describe_error(py, &e))? {
                     Some(top) => inspect::frames_from(&top).map_err(|e| describe_error(py, &e))?,
                     None => Vec::new(),
@@ -199,7 +203,7 @@ async fn set_variable(request: &Request) -> Result<SetValueBody, String> {
             let target = handles::variables(py, reference).ok_or("those variables are gone")?;
             let frame = match &target {
                 handles::Target::Locals(f) | handles::Target::Globals(f) => f.clone_ref(py),
-                _ => engine().parked_frames(py, thread).ok_or("the thread is not stopped")?.0,
+                _ => engine().parked_frames(py, thread).ok_or("the thread is not stopped")?.top,
             };
             let value = inspect::set_variable(py, frame.bind(py), &target, &args.name, &args.value)
                 .map_err(|e| describe_error(py, &e))?;

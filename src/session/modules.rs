@@ -5,9 +5,9 @@ use pyo3::prelude::*;
 use pyo3::types::{PyDict, PyModule};
 
 use super::{with_gil, Session};
-use crate::engine::breakpoints::describe_error;
 use crate::protocol::types::{Module, ModulesArguments, ModulesBody};
 use crate::protocol::Request;
+use crate::python_errors::describe_error;
 
 pub async fn modules(session: &Session, request: &Request) {
     let result = match request.args::<ModulesArguments>() {
