@@ -286,6 +286,12 @@ pub fn resolve_line(lines: &BTreeSet<i64>, line: i64) -> Option<i64> {
 // ------------------------------------------------------------ the breakpoint table
 
 impl Engine {
+    fn next_breakpoint_id(&self) -> i64 {
+        let mut state = self.state.lock();
+        state.next_breakpoint_id += 1;
+        state.next_breakpoint_id
+    }
+
     /// Replaces the breakpoints of one file and reports how each one resolved.
     pub fn set_breakpoints(&self, py: Python<'_>, path: &str, requested: &[SourceBreakpoint]) -> Vec<dap::Breakpoint> {
         let key = canonical_key(path);
@@ -293,11 +299,7 @@ impl Engine {
         let mut table = BTreeMap::new();
         let mut answers = Vec::new();
         for request in requested {
-            let id = {
-                let mut state = self.state.lock();
-                state.next_breakpoint_id += 1;
-                state.next_breakpoint_id
-            };
+            let id = self.next_breakpoint_id();
             let mut answer = dap::Breakpoint { id: Some(id), line: Some(request.line), ..Default::default() };
             let resolved = match &lines {
                 Err(message) => Err(message.clone()),
@@ -414,11 +416,7 @@ impl Engine {
         let mut table = Vec::new();
         let mut answers = Vec::new();
         for request in requested {
-            let id = {
-                let mut state = self.state.lock();
-                state.next_breakpoint_id += 1;
-                state.next_breakpoint_id
-            };
+            let id = self.next_breakpoint_id();
             let name = request.name.trim().to_owned();
             let compiled = if name.is_empty() {
                 Err("a function breakpoint needs a name".to_owned())
