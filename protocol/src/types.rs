@@ -1,5 +1,6 @@
-//! Typed request arguments and response/event bodies, checked against the official
-//! `debugAdapterProtocol.json` (tests/test_schema.py validates every message pydbg emits).
+//! Typed request arguments and response/event bodies, mirroring the official
+//! `debugAdapterProtocol.json`. The end-to-end tests check every message pydbg sends them against
+//! that schema (`tests/conftest.py`).
 //!
 //! Input structs take `#[serde(default)]` and ignore unknown fields; output structs leave absent
 //! optional fields out instead of writing `null`.
