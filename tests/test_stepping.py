@@ -361,9 +361,14 @@ def test_step_in_targets_lists_the_calls_and_steps_into_the_chosen_one(sessions)
 
     client.ok("stepOut", {"threadId": 1})
     stop = client.wait_stopped()
+    # The targets of the last stop went with it.
+    stale = client.request("stepIn", {"threadId": 1, "targetId": by_label["inner"]})
+    assert not stale["success"] and f"no step-in target {by_label['inner']}" in stale["message"]
     frame = client.top_frame(stop["threadId"])
     targets = client.ok("stepInTargets", {"frameId": frame["id"]})["targets"]
     len_target = next(t["id"] for t in targets if t["label"] == "len")
+    other_thread = client.request("stepIn", {"threadId": 2, "targetId": len_target})
+    assert not other_thread["success"]
     client.ok("stepIn", {"threadId": 1, "targetId": len_target})  # a builtin: no frame to stop in
     stop = client.wait_stopped()
     assert client.top_frame(stop["threadId"])["line"] == line_of(path, "# after"), "then it is a next"

@@ -360,7 +360,7 @@ impl Engine {
                 }
                 _ => String::new(),
             };
-            plan.stops_at_line(frame.as_ptr() as usize, stoppable, &function).then_some(plan.kind)
+            plan.stops_at_line(frame.as_ptr() as usize, stoppable, &function).then(|| plan.kind.clone())
         });
         if let Some(kind) = step_stop {
             let reason = match kind {

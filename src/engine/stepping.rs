@@ -1,16 +1,17 @@
 //! Step plans: what one thread is waiting for after next, stepIn, stepOut or a function
 //! breakpoint. A plan only decides; the engine enables the events that let it decide.
 
-use parking_lot::Mutex;
+use std::sync::Arc;
+
 use pyo3::prelude::*;
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub enum StepKind {
     Over,
     In,
     /// stepIn with a target from stepInTargets: step over the line, but stop in the function
-    /// with the target's name if the line calls it.
-    IntoTarget(i64),
+    /// of that name if the line calls it.
+    IntoTarget(Arc<str>),
     Out,
     /// A function breakpoint matched at PY_START: stop at the function's first line.
     FunctionEntry(i64),
@@ -33,28 +34,7 @@ pub struct StepPlan {
     /// name, for `(return) name` in Locals. A name that returns again keeps its last value.
     pub return_values: Vec<(String, Py<PyAny>)>,
     /// IntoTarget: the name of the function to stop in.
-    target: Option<String>,
-}
-
-/// The function names stepInTargets handed out; a target's id is its index + 1.
-static STEP_IN_TARGETS: Mutex<Vec<String>> = Mutex::new(Vec::new());
-
-/// The function name of a stepInTargets target.
-pub fn step_in_target(id: i64) -> Option<String> {
-    let index = usize::try_from(id.checked_sub(1)?).ok()?;
-    STEP_IN_TARGETS.lock().get(index).cloned()
-}
-
-/// Gives each call name an id for stepIn's `targetId`.
-pub fn register_step_in_targets(names: Vec<String>) -> Vec<(i64, String)> {
-    let mut table = STEP_IN_TARGETS.lock();
-    names
-        .into_iter()
-        .map(|name| {
-            table.push(name.clone());
-            (table.len() as i64, name)
-        })
-        .collect()
+    target: Option<Arc<str>>,
 }
 
 // CO_GENERATOR | CO_COROUTINE | CO_ASYNC_GENERATOR | CO_ITERABLE_COROUTINE
@@ -71,11 +51,8 @@ impl StepPlan {
             frame = back;
         }
         let flags: i64 = origin.getattr("f_code")?.getattr("co_flags")?.extract()?;
-        let target = match kind {
-            StepKind::IntoTarget(id) => Some(
-                step_in_target(id)
-                    .ok_or_else(|| pyo3::exceptions::PyValueError::new_err(format!("no step-in target {id}")))?,
-            ),
+        let target = match &kind {
+            StepKind::IntoTarget(function) => Some(function.clone()),
             _ => None,
         };
         Ok(StepPlan {

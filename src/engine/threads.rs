@@ -226,7 +226,7 @@ impl Threads {
         let resumed: Vec<u64> = self.parked.keys().filter(|k| !waiting.contains(k)).copied().collect();
         for id in resumed {
             let parked = self.parked.remove(&id).expect("listed above");
-            let step = if id == ident { step } else { None };
+            let step = if id == ident { step.clone() } else { None };
             let _ = parked.commands.send(Command::Resume { step, single_thread: false });
         }
         match self.pending.pop_front() {

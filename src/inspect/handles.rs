@@ -1,7 +1,10 @@
-//! Numbers handed to the client for frames and for things with children (`frameId`,
-//! `variablesReference`). They are valid until the program resumes.
+//! Numbers handed to the client for frames, for things with children (`frameId`,
+//! `variablesReference`), and for the targets of stepIn and goto. Each is valid until its
+//! thread resumes (goto targets, which belong to no thread, until any thread does), or the client
+//! leaves.
 
 use std::collections::HashMap;
+use std::sync::Arc;
 
 use parking_lot::Mutex;
 use pyo3::prelude::*;
@@ -30,11 +33,18 @@ pub struct Handle<T> {
     pub item: T,
 }
 
+/// Goto targets belong to no thread until a goto names one.
+const NO_THREAD: u64 = 0;
+
 #[derive(Default)]
 pub struct Handles {
     next: i64,
     frames: HashMap<i64, Handle<Py<PyAny>>>,
     variables: HashMap<i64, Handle<Target>>,
+    /// stepInTargets: the name of the function to step into.
+    step_in_targets: HashMap<i64, Handle<Arc<str>>>,
+    /// gotoTargets: a file (canonical path) and a line.
+    goto_targets: HashMap<i64, Handle<(String, i64)>>,
 }
 
 static HANDLES: Mutex<Option<Handles>> = Mutex::new(None);
@@ -64,6 +74,31 @@ pub fn add_variables(thread: u64, target: Target) -> i64 {
         h.variables.insert(id, Handle { thread, item: target });
         id
     })
+}
+
+pub fn add_step_in_target(thread: u64, function: Arc<str>) -> i64 {
+    with(|h| {
+        let id = h.next_id();
+        h.step_in_targets.insert(id, Handle { thread, item: function });
+        id
+    })
+}
+
+/// The thread a step-in target was made for, and its function's name.
+pub fn step_in_target(id: i64) -> Option<(u64, Arc<str>)> {
+    with(|h| h.step_in_targets.get(&id).map(|t| (t.thread, t.item.clone())))
+}
+
+pub fn add_goto_target(path: String, line: i64) -> i64 {
+    with(|h| {
+        let id = h.next_id();
+        h.goto_targets.insert(id, Handle { thread: NO_THREAD, item: (path, line) });
+        id
+    })
+}
+
+pub fn goto_target(id: i64) -> Option<(String, i64)> {
+    with(|h| h.goto_targets.get(&id).map(|t| t.item.clone()))
 }
 
 pub fn frame(py: Python<'_>, id: i64) -> Option<(u64, Py<PyAny>)> {
@@ -104,5 +139,6 @@ pub fn clear_thread(thread: u64) {
     with(|h| {
         h.frames.retain(|_, f| f.thread != thread);
         h.variables.retain(|_, v| v.thread != thread);
+        h.step_in_targets.retain(|_, t| t.thread != thread);
     });
 }

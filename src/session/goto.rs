@@ -2,7 +2,6 @@
 //! with code in a file; goto moves the stopped thread's top frame to it, which CPython allows
 //! from the LINE event the thread is stopped in, and then reports a stop there (reason `goto`).
 
-use parking_lot::Mutex;
 use pyo3::prelude::*;
 use tokio::sync::oneshot;
 
@@ -15,9 +14,6 @@ use crate::protocol::types::{GotoArguments, GotoTarget, GotoTargetsArguments, Go
 use crate::protocol::{Outgoing, Request};
 use crate::python_errors::describe_error;
 
-/// The targets handed out, by id - 1: (canonical path, line).
-static TARGETS: Mutex<Vec<(String, i64)>> = Mutex::new(Vec::new());
-
 pub async fn goto_targets(session: &Session, request: &Request) {
     let result = async {
         let args: GotoTargetsArguments = request.args()?;
@@ -28,9 +24,7 @@ pub async fn goto_targets(session: &Session, request: &Request) {
             with_gil(move |py| code_lines(py, &path)).await?
         };
         let Some(line) = resolve_line(&lines, args.line) else { return Ok(GotoTargetsBody { targets: Vec::new() }) };
-        let mut targets = TARGETS.lock();
-        targets.push((path, line));
-        let id = targets.len() as i64;
+        let id = crate::inspect::handles::add_goto_target(path, line);
         Ok(GotoTargetsBody { targets: vec![GotoTarget { id, label: format!("Line {line}"), line }] })
     }
     .await;
@@ -41,9 +35,7 @@ pub async fn goto(session: &Session, request: &Request) {
     let result = async {
         let args: GotoArguments = request.args()?;
         let ident = engine().ident_of(args.thread_id).ok_or(format!("there is no thread {}", args.thread_id))?;
-        let (path, line) = usize::try_from(args.target_id - 1)
-            .ok()
-            .and_then(|index| TARGETS.lock().get(index).cloned())
+        let (path, line) = crate::inspect::handles::goto_target(args.target_id)
             .ok_or(format!("there is no goto target {}", args.target_id))?;
         let (answer, answered) = oneshot::channel();
         let jump: ParkedWork = Box::new(move |py| {

@@ -5,7 +5,6 @@ use pyo3::prelude::*;
 use tokio::sync::oneshot;
 
 use super::{with_gil, Session};
-use crate::engine::stepping::register_step_in_targets;
 use crate::engine::threads::ParkedWork;
 use crate::engine::{engine, ParkedFrames};
 use crate::inspect::{self, handles};
@@ -112,11 +111,14 @@ async fn variables(request: &Request) -> Result<crate::protocol::types::Variable
 
 async fn step_in_targets(request: &Request) -> Result<StepInTargetsBody, String> {
     let args: StepInTargetsArguments = request.args()?;
-    in_frame(Some(args.frame_id), move |py, _, frame| {
+    in_frame(Some(args.frame_id), move |py, thread, frame| {
         let frame = frame.ok_or("stepInTargets needs a frame")?;
         let names = inspect::step_targets::call_names(py, &frame).map_err(|e| describe_error(py, &e))?;
-        let targets = register_step_in_targets(names);
-        Ok(StepInTargetsBody { targets: targets.into_iter().map(|(id, label)| StepInTarget { id, label }).collect() })
+        let targets = names
+            .into_iter()
+            .map(|name| StepInTarget { id: handles::add_step_in_target(thread, name.as_str().into()), label: name })
+            .collect();
+        Ok(StepInTargetsBody { targets })
     })
     .await
 }

@@ -3,6 +3,7 @@
 use super::{with_gil, Session};
 use crate::engine::engine;
 use crate::engine::stepping::StepKind;
+use crate::inspect::handles;
 use crate::protocol::types::{ContinueBody, ThreadArguments, ThreadsBody};
 use crate::protocol::Request;
 
@@ -11,6 +12,7 @@ pub fn threads(session: &Session, request: &Request) {
 }
 
 pub fn resume(session: &Session, request: &Request, step: Option<StepKind>) {
+    let stepping = step.is_some();
     let result = (|| {
         let args: ThreadArguments = request.args()?;
         let ident = engine().ident_of(args.thread_id).ok_or(format!("there is no thread {}", args.thread_id))?;
@@ -25,20 +27,27 @@ pub fn resume(session: &Session, request: &Request, step: Option<StepKind>) {
             .map_err(|e| format!("cannot {} thread {}: {e}", request.command, args.thread_id))?;
         Ok(all)
     })();
-    match (step, result) {
-        (None, Ok(all)) => session.respond(request, Ok(ContinueBody { all_threads_continued: all })),
-        (Some(_), Ok(_)) => session.respond(request, Ok(())),
+    match (stepping, result) {
+        (false, Ok(all)) => session.respond(request, Ok(ContinueBody { all_threads_continued: all })),
+        (true, Ok(_)) => session.respond(request, Ok(())),
         (_, Err(e)) => session.respond::<()>(request, Err(e)),
     }
 }
 
 /// stepIn, or with a `targetId` from stepInTargets, a step into that call only.
 pub fn step_in(session: &Session, request: &Request) {
-    let target = request.args::<ThreadArguments>().ok().and_then(|args| args.target_id);
-    if let Some(id) = target.filter(|id| crate::engine::stepping::step_in_target(*id).is_none()) {
-        return session.respond::<()>(request, Err(format!("there is no step-in target {id}")));
+    let Some((thread_id, Some(id))) =
+        request.args::<ThreadArguments>().ok().map(|args| (args.thread_id, args.target_id))
+    else {
+        return resume(session, request, Some(StepKind::In));
+    };
+    let thread = engine().ident_of(thread_id);
+    match handles::step_in_target(id) {
+        Some((target_thread, function)) if Some(target_thread) == thread => {
+            resume(session, request, Some(StepKind::IntoTarget(function)))
+        }
+        _ => session.respond::<()>(request, Err(format!("there is no step-in target {id} for thread {thread_id}"))),
     }
-    resume(session, request, Some(target.map_or(StepKind::In, StepKind::IntoTarget)));
 }
 
 pub async fn pause(session: &Session, request: &Request) {
