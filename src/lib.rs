@@ -15,7 +15,6 @@ pub use pydbg_protocol as protocol;
 pub mod engine;
 mod gil;
 pub mod inspect;
-mod logging;
 pub mod path_mappings;
 mod python_api;
 mod python_errors;

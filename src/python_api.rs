@@ -5,7 +5,7 @@ use std::path::PathBuf;
 use pyo3::exceptions::PyOSError;
 use pyo3::prelude::*;
 
-use crate::{engine, logging, session};
+use crate::{engine, session};
 
 /// Registers pydbg with `sys.monitoring`; `internal` and `library` are path prefixes, `program`
 /// names what runs (for the client's `process` event).
@@ -112,7 +112,8 @@ fn log_warning(message: &str) {
 #[pyfunction]
 #[pyo3(signature = (log_dir=None))]
 fn init_logging(log_dir: Option<&str>) -> PyResult<()> {
-    logging::init(log_dir).map_err(|e| PyOSError::new_err(format!("cannot write logs to {log_dir:?}: {e}")))
+    pydbg_adapter::logging::init(log_dir.map(std::path::Path::new), "pydbg")
+        .map_err(|e| PyOSError::new_err(format!("cannot write logs to {log_dir:?}: {e}")))
 }
 
 /// Runs the stdio debug adapter until its session is over and returns its exit code. The GIL is

@@ -29,7 +29,7 @@ mod configuration;
 mod ended;
 mod interpreter;
 mod launch;
-mod logging;
+pub mod logging;
 mod process;
 mod proxy;
 mod session;
@@ -80,7 +80,7 @@ pub fn run(args: &[String], installation: Installation) -> i32 {
             other => return usage_error(&format!("unknown argument {other:?}")),
         }
     }
-    if let Err(e) = logging::init(log_dir.as_deref()) {
+    if let Err(e) = logging::init(log_dir.as_deref(), "pydbg-adapter") {
         eprintln!("pydbg-adapter: cannot write logs to {}: {e}", log_dir.unwrap_or_default().display());
         return 2;
     }
