@@ -182,6 +182,14 @@ class DapClient:
                     raise DapError(f"no {name} event within {timeout}s; got {[e['event'] for e in self._events]}")
                 self._cond.wait(remaining)
 
+    def wait_closed(self, timeout=DEFAULT_TIMEOUT):
+        """Waits until the connection has closed and everything before its end was dispatched."""
+        deadline = time.monotonic() + timeout
+        with self._cond:
+            while not self.closed and time.monotonic() < deadline:
+                self._cond.wait(deadline - time.monotonic())
+            return self.closed
+
     def event_count(self):
         with self._cond:
             return len(self._events)
@@ -306,14 +314,20 @@ class Debuggee:
                                         preexec_fn=ignore_sigint if sigint_ignored else default_sigint)
         self.stdout = b""
         self.stderr = b""
+        self.clients = []
 
     def client(self):
-        return DapClient.connect(self.port)
+        client = DapClient.connect(self.port)
+        self.clients.append(client)
+        return client
 
     def wait(self, timeout=DEFAULT_TIMEOUT):
+        """Waits for the process to end, and for its clients to have read all it sent them."""
         out, err = self.process.communicate(timeout=timeout)
         self.stdout += out
         self.stderr += err
+        for client in self.clients:
+            client.wait_closed(timeout=5)
         return self.process.returncode
 
     def kill(self):
