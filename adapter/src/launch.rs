@@ -11,7 +11,7 @@ use std::time::Duration;
 use tokio::net::{TcpListener, TcpStream};
 
 use crate::client::Client;
-use crate::config::{Console, EnvChanges, LaunchPlan};
+use crate::launch_plan::{Console, EnvChanges, LaunchPlan};
 use crate::process::{self, ProcessEvent, Sink};
 use crate::{interpreter, terminal};
 

@@ -9,8 +9,8 @@
 //!
 //! - `session`: the state machine (one task, events in order): initialize, launch, attach,
 //!   disconnect, terminate, and the program's end.
-//! - `configuration`: the client's breakpoints and filters, replayed to a restarted program.
-//! - `config`: launch arguments → a plan. `interpreter`: the interpreter check and PYTHONPATH.
+//! - `client_configuration`: the client's breakpoints and filters, replayed to a restarted program.
+//! - `launch_plan`: launch arguments → a plan. `interpreter`: the interpreter check and PYTHONPATH.
 //! - `launch`: starting the program and waiting for it to connect; `process` (pipes, exit,
 //!   signals) and `terminal` (runInTerminal) are its two ways.
 //! - `attach`: reaching a `pydbg --listen` server, or waiting for `pydbg --connect`.
@@ -24,11 +24,11 @@ mod attach;
 mod capabilities;
 mod children;
 mod client;
-mod config;
-mod configuration;
+mod client_configuration;
 mod ended;
 mod interpreter;
 mod launch;
+mod launch_plan;
 pub mod logging;
 mod process;
 mod proxy;
@@ -41,7 +41,7 @@ mod wire;
 #[doc(hidden)]
 pub mod parsers {
     pub use crate::attach::endpoint as attach_endpoint;
-    pub use crate::config::{parse_env_file, split_shell_words};
+    pub use crate::launch_plan::{parse_env_file, split_shell_words};
 }
 
 use std::io::IsTerminal;

@@ -26,8 +26,8 @@ use tokio::task::JoinHandle;
 
 use crate::children::{self, Child};
 use crate::client::Client;
-use crate::config::{self, Console};
-use crate::configuration::ClientConfiguration;
+use crate::client_configuration::ClientConfiguration;
+use crate::launch_plan::{self, Console};
 use crate::process::{self, ProcessEvent};
 use crate::proxy::{self, Link, Origin};
 use crate::wire::{self, Inbound};
@@ -366,12 +366,12 @@ impl Session {
     /// Starts the program `arguments` describe; `request` (a launch or a restart) is answered
     /// once pydbg is attached to it, or on failure.
     fn start_program(&mut self, request: Value, arguments: Value) {
-        let context = config::Context {
+        let context = launch_plan::Context {
             cwd: std::env::current_dir().unwrap_or_else(|_| PathBuf::from(".")),
             default_python: self.options.installation.python.clone(),
             lookup: Box::new(|name| std::env::var(name).ok()),
         };
-        let mut plan = match config::parse(&arguments, &context) {
+        let mut plan = match launch_plan::parse(&arguments, &context) {
             Ok(plan) => plan,
             Err(message) => return self.respond(&request, Err(message)),
         };

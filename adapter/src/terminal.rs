@@ -4,7 +4,7 @@
 use serde_json::{json, Value};
 
 use crate::client::Client;
-use crate::config::{Console, EnvChanges, LaunchPlan};
+use crate::launch_plan::{Console, EnvChanges, LaunchPlan};
 
 /// Asks the client to run `command` in a terminal. `env` holds changes to the terminal's own
 /// environment (null removes a variable), as the request defines it.

@@ -1,8 +1,8 @@
 // Regenerates package.json's debugger contribution from adapter/attributes.json and
-// src/configurations.ts. Run it (npm run sync-manifest) after changing either.
+// src/shippedConfigurations.ts. Run it (npm run sync-manifest) after changing either.
 import * as fs from "fs";
 import * as path from "path";
-import { SHIPPED_CONFIGURATIONS } from "../src/configurations";
+import { SHIPPED_CONFIGURATIONS } from "../src/shippedConfigurations";
 import { debuggerContribution } from "../src/manifest";
 import { ATTRIBUTES_FILE, EXTENSION_ROOT } from "./paths";
 

@@ -1,5 +1,5 @@
-import { serverAddress } from "./configuration";
-import { PydbgConfiguration } from "./debugConfiguration";
+import { serverAddress } from "./resolveConfiguration";
+import { PydbgConfiguration } from "./pydbgConfiguration";
 import { ChosenInterpreter, chooseInterpreter, InterpreterFacts, InterpreterSources, Probe } from "./interpreter";
 import { Problem } from "./problem";
 

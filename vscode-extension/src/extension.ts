@@ -1,8 +1,8 @@
 import * as vscode from "vscode";
 import { AdapterPlan, planAdapter, PlanInputs } from "./adapterPlan";
 import { bundledAdapterScript } from "./bundle";
-import { resolveConfiguration } from "./configuration";
-import { DEBUG_TYPE } from "./debugConfiguration";
+import { resolveConfiguration } from "./resolveConfiguration";
+import { DEBUG_TYPE } from "./pydbgConfiguration";
 import { InterpreterSources, probeInterpreter, withInterpreter } from "./interpreter";
 import { isProblem, Problem } from "./problem";
 import { pythonExtensionInterpreter } from "./pythonExtension";

@@ -1,5 +1,5 @@
 import { execFile } from "child_process";
-import { PydbgConfiguration } from "./debugConfiguration";
+import { PydbgConfiguration } from "./pydbgConfiguration";
 
 export type InterpreterSource = "launch.json" | "the Python extension" | "the pydbg.python setting" | "the default";
 

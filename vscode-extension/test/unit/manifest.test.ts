@@ -1,7 +1,7 @@
 import * as assert from "assert";
 import * as fs from "fs";
 import * as path from "path";
-import { SHIPPED_CONFIGURATIONS } from "../../src/configurations";
+import { SHIPPED_CONFIGURATIONS } from "../../src/shippedConfigurations";
 import { debuggerContribution, fromSnippetBody, toSnippetBody } from "../../src/manifest";
 import { ATTRIBUTES_FILE, EXTENSION_ROOT, VSCODE_DOC } from "../../scripts/paths";
 

@@ -4,7 +4,7 @@ import * as net from "net";
 import { DebugClient } from "@vscode/debugadapter-testsupport";
 import { DebugProtocol } from "@vscode/debugprotocol";
 import { AdapterPlan } from "../../../src/adapterPlan";
-import { DEBUG_TYPE } from "../../../src/debugConfiguration";
+import { DEBUG_TYPE } from "../../../src/pydbgConfiguration";
 import { Workspace } from "./workspace";
 
 /** A DebugClient that reaches the adapter the way VS Code would for the given plan. */

@@ -1,7 +1,7 @@
 import * as fs from "fs";
 import * as os from "os";
 import * as path from "path";
-import { PydbgConfiguration } from "../../../src/debugConfiguration";
+import { PydbgConfiguration } from "../../../src/pydbgConfiguration";
 
 const PROGRAM = `def total(items):
     result = sum(items)

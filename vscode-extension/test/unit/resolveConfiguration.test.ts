@@ -1,6 +1,6 @@
 import * as assert from "assert";
-import { resolveConfiguration, serverAddress } from "../../src/configuration";
-import { CURRENT_FILE } from "../../src/configurations";
+import { resolveConfiguration, serverAddress } from "../../src/resolveConfiguration";
+import { CURRENT_FILE } from "../../src/shippedConfigurations";
 import { isProblem } from "../../src/problem";
 
 describe("resolveConfiguration", () => {

@@ -1,5 +1,5 @@
-import { CURRENT_FILE } from "./configurations";
-import { PydbgConfiguration } from "./debugConfiguration";
+import { CURRENT_FILE } from "./shippedConfigurations";
+import { PydbgConfiguration } from "./pydbgConfiguration";
 import { Problem } from "./problem";
 
 /** What the editor shows, as far as resolving a configuration needs it. */

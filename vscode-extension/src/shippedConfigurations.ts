@@ -1,4 +1,4 @@
-import { DEBUG_TYPE, PydbgConfiguration } from "./debugConfiguration";
+import { DEBUG_TYPE, PydbgConfiguration } from "./pydbgConfiguration";
 
 /** A ready-made launch.json entry, offered as an initial configuration and as a snippet. */
 export interface ShippedConfiguration {
