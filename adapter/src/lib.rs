@@ -8,7 +8,8 @@
 //! install of pydbg that can import its core has the adapter too (docs/decisions.md).
 //!
 //! - `session`: the state machine (one task, events in order): initialize, launch, attach,
-//!   disconnect, terminate, and the program's end.
+//!   disconnect, terminate, and the program's end; `session::program` is what one program
+//!   started, and `session::child_sessions` the child processes.
 //! - `client_configuration`: the client's breakpoints and filters, replayed to a restarted program.
 //! - `launch_plan`: launch arguments → a plan. `interpreter`: the interpreter check and PYTHONPATH.
 //! - `launch`: starting the program and waiting for it to connect; `process` (pipes, exit,

@@ -11,8 +11,11 @@
 //! for the launch; from then on it forwards everything, but for `disconnect` and `terminate`,
 //! which also end the process it started.
 
+mod child_sessions;
+mod program;
+
 use std::path::PathBuf;
-use std::sync::atomic::{AtomicU32, Ordering};
+use std::sync::atomic::Ordering;
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -22,7 +25,6 @@ use pydbg_protocol::Incoming;
 use serde_json::{json, Value};
 use tokio::net::TcpStream;
 use tokio::sync::mpsc;
-use tokio::task::JoinHandle;
 
 use crate::children::{self, Child};
 use crate::client::Client;
@@ -32,6 +34,8 @@ use crate::process::{self, ProcessEvent};
 use crate::proxy::{self, Link, Origin};
 use crate::wire::{self, Inbound};
 use crate::{attach, capabilities, ended, interpreter, launch, Installation};
+use child_sessions::child_configuration;
+use program::Program;
 
 /// How long an ended program gets (after a KeyboardInterrupt) before its process group is killed.
 const KILL_GRACE: Duration = Duration::from_secs(5);
@@ -39,9 +43,6 @@ const KILL_GRACE: Duration = Duration::from_secs(5);
 const DRAIN_GRACE: Duration = Duration::from_secs(2);
 /// After the client left or asked to disconnect, the adapter ends within this, whatever happens.
 const GIVE_UP: Duration = Duration::from_secs(10);
-/// How long a child process whose connection closed gets to be gone, before its session takes
-/// the close for something else.
-const CHILD_EXIT_GRACE: Duration = Duration::from_millis(500);
 
 pub struct Options {
     pub log_dir: Option<PathBuf>,
@@ -92,21 +93,6 @@ async fn ignore_interrupts() {
     }
 }
 
-/// What a child session's `attach` carries: the launch's debugger settings, without what only
-/// makes sense for the program the client launched. `type` stays: nvim-dap needs it to start the
-/// child's session. The output of a child reaches the client through the parent's pipes or
-/// terminal, which it shares.
-fn child_configuration(launch_attach_arguments: &Value, token: &str) -> Value {
-    let mut configuration = launch_attach_arguments.clone();
-    if let Some(map) = configuration.as_object_mut() {
-        map.retain(|key, _| !key.starts_with("__") && !matches!(key.as_str(), "request" | "stopOnEntry"));
-        map.insert("request".into(), json!("attach"));
-        map.insert("redirectOutput".into(), json!(false));
-        map.insert(pydbg_protocol::secrets::ACCESS_TOKEN_KEY.into(), json!(token));
-    }
-    configuration
-}
-
 /// Serves the client on stdin/stdout until the session is over.
 pub async fn run(options: Options) {
     let (events, mut queue) = mpsc::unbounded_channel();
@@ -152,9 +138,6 @@ struct Session {
     initialize: Option<Value>,
     run_in_terminal: bool,
     start_debugging: bool,
-    mode: Mode,
-    /// The client's launch, attach or restart request, until it is answered.
-    request: Option<Value>,
     /// The launch arguments of the program that runs, for a restart that brings none.
     launch_arguments: Value,
     /// A restart waits for the program to end: the restart request, and what to launch.
@@ -162,39 +145,13 @@ struct Session {
     /// Counts the programs this session has run (restarts).
     generation: u32,
     configuration: ClientConfiguration,
-    /// What the launch's `attach` to the debuggee carries (justMyCode, rules, ...).
-    attach_arguments: Value,
-    /// Where the program's children announce themselves, and what their sessions' attach
-    /// carries (subProcess).
-    children: Option<children::Listener>,
-    child_configuration: Value,
-    /// The task that starts the program or reaches the debuggee.
-    connecting: Option<JoinHandle<()>>,
-    link: Option<Link>,
-    linked: bool,
-    /// Client requests that wait for the link.
-    waiting: Vec<Value>,
-    /// The program's process id; when `own`, also its process group.
-    pid: Option<u32>,
-    /// The id of the program the launch task started, set at once (the `Started` event may
-    /// still be queued when the session ends).
-    spawned: Arc<AtomicU32>,
-    exit_code: Option<i64>,
-    core_exit_code: Option<i64>,
-    /// A program in a terminal: its launcher has yet to report how it ended.
-    exit_report_pending: bool,
+    /// Everything about the program that runs now; a restart replaces it whole.
+    program: Program,
     /// An attach to a child process of a launched program (`subProcessId`).
     child_pid: Option<u32>,
     /// That child process ended before or while its session was opened: the session ends
     /// quietly, answering what the client sends without errors (see `ended`).
     child_gone: bool,
-    open_pipes: u8,
-    drained: bool,
-    /// The launch or attach failed: the session ends without exited/terminated.
-    failed: bool,
-    terminating: bool,
-    /// The end of the program has been handled.
-    ended: bool,
     /// The client's disconnect, answered once the program has ended.
     disconnect: Option<Value>,
     /// The adapter ends once the client's request with this seq is answered.
@@ -214,31 +171,13 @@ impl Session {
             initialize: None,
             run_in_terminal: false,
             start_debugging: false,
-            mode: Mode::Idle,
-            request: None,
             launch_arguments: json!({}),
             restart: None,
             generation: 0,
             configuration: ClientConfiguration::default(),
-            attach_arguments: json!({}),
-            children: None,
-            child_configuration: json!({}),
-            connecting: None,
-            link: None,
-            linked: false,
-            waiting: Vec::new(),
-            pid: None,
-            spawned: Arc::new(AtomicU32::new(0)),
-            exit_code: None,
-            core_exit_code: None,
-            exit_report_pending: false,
+            program: Program::default(),
             child_pid: None,
             child_gone: false,
-            open_pipes: 0,
-            drained: false,
-            failed: false,
-            terminating: false,
-            ended: false,
             disconnect: None,
             finish_after: None,
             detached: false,
@@ -272,7 +211,7 @@ impl Session {
             ProgramNews::Started(pid) => self.on_started(pid),
             ProgramNews::Linked(Ok(stream)) => self.on_linked(stream),
             ProgramNews::Linked(Err(message)) => {
-                self.connecting = None;
+                self.program.connecting = None;
                 if self.is_child_gone() {
                     self.end_child_session();
                 } else {
@@ -298,7 +237,7 @@ impl Session {
             Incoming::Response => {
                 let response: Value = serde_json::from_slice(body).expect("parsed once");
                 let Some(response) = self.client.resolve(response) else { return };
-                let unclaimed = match &mut self.link {
+                let unclaimed = match &mut self.program.link {
                     Some(link) => link.reverse_response(response),
                     None => Some(response),
                 };
@@ -356,7 +295,7 @@ impl Session {
     }
 
     fn launch(&mut self, request: Value) {
-        if !matches!(self.mode, Mode::Idle) {
+        if !matches!(self.program.mode, Mode::Idle) {
             return self.respond(&request, Err("this session is already debugging a program".into()));
         }
         let arguments = wire::arguments_of(&request);
@@ -386,15 +325,15 @@ impl Session {
             console = Console::Internal;
         }
         let own_process = console == Console::Internal;
-        self.exit_report_pending = !own_process;
+        self.program.exit_report_pending = !own_process;
         let output_elsewhere = own_process || plan.redirect_output != Some(true);
-        self.mode = Mode::Launch(LaunchMode { own_process, name: plan.name.clone() });
-        self.attach_arguments = plan.attach_arguments.clone();
+        self.program.mode = Mode::Launch(LaunchMode { own_process, name: plan.name.clone() });
+        self.program.attach_arguments = plan.attach_arguments.clone();
         if output_elsewhere {
             // The adapter shows the program's output itself; the core's copy would show it twice.
-            self.attach_arguments["redirectOutput"] = Value::Bool(false);
+            self.program.attach_arguments["redirectOutput"] = Value::Bool(false);
         }
-        self.request = Some(request);
+        self.program.request = Some(request);
         let package = self.options.installation.package_dir.clone();
         let mut python_path = vec![interpreter::import_root(&package)];
         if plan.sub_process {
@@ -406,7 +345,7 @@ impl Session {
                         plan.env.insert("PYDBG_LOG_DIR".into(), Some(dir.to_string_lossy().into_owned()));
                     }
                     python_path.insert(0, package.join("_child_site"));
-                    self.child_configuration = child_configuration(&plan.attach_arguments, &token);
+                    self.program.child_configuration = child_configuration(&plan.attach_arguments, &token);
                 }
                 Err(e) => self.client.output(
                     "console",
@@ -416,7 +355,7 @@ impl Session {
         }
         let news = self.program_news();
         let started = self.program_news();
-        let spawned = self.spawned.clone();
+        let spawned = self.program.spawned.clone();
         let context = launch::Context {
             client: self.client.clone(),
             sink: Arc::new(move |event| {
@@ -430,41 +369,41 @@ impl Session {
             python_path,
         };
         let news = self.program_news();
-        self.connecting = Some(tokio::spawn(async move {
+        self.program.connecting = Some(tokio::spawn(async move {
             news(ProgramNews::Linked(launch::launch(plan, console, context).await));
         }));
     }
 
     fn attach(&mut self, request: Value) {
-        if !matches!(self.mode, Mode::Idle) {
+        if !matches!(self.program.mode, Mode::Idle) {
             return self.respond(&request, Err("this session is already debugging a program".into()));
         }
         let endpoint = match attach::endpoint(&wire::arguments_of(&request)) {
             Ok(endpoint) => endpoint,
             Err(message) => return self.respond(&request, Err(message)),
         };
-        self.mode = Mode::Attach;
+        self.program.mode = Mode::Attach;
         self.client.event("capabilities", capabilities::attach_changes());
         self.child_pid = wire::arguments_of(&request)
             .get("subProcessId")
             .and_then(Value::as_u64)
             .and_then(|pid| u32::try_from(pid).ok());
-        self.request = Some(request);
+        self.program.request = Some(request);
         let news = self.program_news();
         let child_pid = self.child_pid;
-        self.connecting = Some(tokio::spawn(async move {
+        self.program.connecting = Some(tokio::spawn(async move {
             news(ProgramNews::Linked(attach::open(endpoint, child_pid).await));
         }));
     }
 
     fn disconnect(&mut self, request: Value) {
         let terminate = wire::arguments_of(&request).get("terminateDebuggee").and_then(Value::as_bool);
-        match &self.mode {
+        match &self.program.mode {
             Mode::Idle => {
                 self.respond(&request, Ok(Value::Null));
                 self.done = true;
             }
-            Mode::Attach => match &mut self.link {
+            Mode::Attach => match &mut self.program.link {
                 // The core detaches (or ends the program, if asked), and answers.
                 Some(link) => {
                     self.finish_after = Some(wire::seq_of(&request));
@@ -475,11 +414,11 @@ impl Session {
                     self.done = true;
                 }
             },
-            Mode::Launch(_) if self.ended => {
+            Mode::Launch(_) if self.program.ended => {
                 self.respond(&request, Ok(Value::Null));
                 self.done = true;
             }
-            Mode::Launch(_) if terminate == Some(false) && self.link.is_some() => {
+            Mode::Launch(_) if terminate == Some(false) && self.program.link.is_some() => {
                 // The core detaches and the program runs on; with pipes, the adapter keeps
                 // draining them until it ends.
                 self.detached = true;
@@ -496,15 +435,15 @@ impl Session {
     }
 
     fn terminate(&mut self, request: Value) {
-        match &self.mode {
+        match &self.program.mode {
             Mode::Idle => self.respond(&request, Ok(Value::Null)),
             Mode::Attach => self.forward(request),
-            Mode::Launch(_) if self.ended => self.respond(&request, Ok(Value::Null)),
-            Mode::Launch(_) if self.link.is_some() => {
+            Mode::Launch(_) if self.program.ended => self.respond(&request, Ok(Value::Null)),
+            Mode::Launch(_) if self.program.link.is_some() => {
                 // The core raises KeyboardInterrupt in the program and answers; the adapter makes
                 // sure the process group is gone after a grace period.
-                if !self.terminating {
-                    self.terminating = true;
+                if !self.program.terminating {
+                    self.program.terminating = true;
                     self.after(KILL_GRACE, Timer::Kill);
                 }
                 self.forward(request);
@@ -520,7 +459,7 @@ impl Session {
     /// arguments the request brings, or the same ones) in this session, with the same
     /// configuration; answered once pydbg is attached to the new program.
     fn restart(&mut self, request: Value) {
-        if !matches!(self.mode, Mode::Launch(_)) || self.restart.is_some() || self.disconnect.is_some() {
+        if !matches!(self.program.mode, Mode::Launch(_)) || self.restart.is_some() || self.disconnect.is_some() {
             let message = "pydbg restarts a program it launched; to restart an attach, disconnect and attach again";
             return self.respond(&request, Err(message.into()));
         }
@@ -530,7 +469,7 @@ impl Session {
         };
         tracing::info!("restart");
         self.restart = Some((request, arguments));
-        if self.ended {
+        if self.program.ended {
             let (request, arguments) = self.restart.take().expect("just set");
             return self.relaunch(request, arguments);
         }
@@ -541,36 +480,18 @@ impl Session {
     /// The old program has ended: forget it, and start the new one.
     fn relaunch(&mut self, request: Value, arguments: Value) {
         self.generation += 1;
-        self.mode = Mode::Idle;
-        self.request = None;
-        self.attach_arguments = json!({});
-        self.children = None;
-        self.child_configuration = json!({});
-        self.connecting = None;
-        self.link = None;
-        self.linked = false;
-        self.waiting.clear();
-        self.pid = None;
-        self.spawned = Arc::new(AtomicU32::new(0));
-        self.exit_code = None;
-        self.core_exit_code = None;
-        self.exit_report_pending = false;
-        self.open_pipes = 0;
-        self.drained = false;
-        self.failed = false;
-        self.terminating = false;
-        self.ended = false;
+        self.program = Program::default();
         self.start_program(request, arguments);
     }
 
     /// Sends a client request on to the debuggee, or keeps it until the debuggee is there.
     fn forward(&mut self, request: Value) {
-        if let Some(link) = &mut self.link {
+        if let Some(link) = &mut self.program.link {
             link.forward(request);
         } else if self.child_gone {
             self.respond(&request, ended::answer(&request));
-        } else if !self.linked && !self.failed {
-            self.waiting.push(request);
+        } else if !self.program.linked && !self.program.failed {
+            self.program.waiting.push(request);
         } else {
             let message = format!("the program is not running, so '{}' cannot be done", wire::command_of(&request));
             self.respond(&request, Err(message));
@@ -580,11 +501,11 @@ impl Session {
     fn on_client_gone(&mut self) {
         tracing::info!("the client went away");
         self.client_gone = true;
-        match &self.mode {
+        match &self.program.mode {
             // Dropping the link lets an attached program run on: the core resumes it.
             Mode::Idle | Mode::Attach => self.done = true,
             Mode::Launch(launch) => {
-                if self.ended || (self.detached && !launch.own_process) {
+                if self.program.ended || (self.detached && !launch.own_process) {
                     self.done = true;
                 } else if !self.detached {
                     self.end_program();
@@ -596,58 +517,11 @@ impl Session {
 
     // ------------------------------------------------------------ child processes
 
-    /// Returns the address children announce themselves on, and the launch's secret.
-    fn listen_for_children(&mut self) -> std::io::Result<(String, String)> {
-        let events = self.events.clone();
-        let listener = children::listen(move |child| events.send(Event::Child(child)).is_ok())?;
-        let found = (listener.address.clone(), listener.token.clone());
-        self.children = Some(listener);
-        Ok(found)
-    }
-
-    /// Asks the client to attach to a child (startDebugging); the child waits for it only if
-    /// the client agreed.
-    fn on_child(&mut self, child: Child) {
-        let Child { announcement, wait } = child;
-        if self.quiet() || self.ended {
-            let _ = wait.send(false);
-            return;
-        }
-        if !self.start_debugging {
-            self.client.output(
-                "console",
-                format!(
-                    "pydbg: child process {} ({}) runs without the debugger: this client does not support \
-                     startDebugging\n",
-                    announcement.pid, announcement.name
-                ),
-            );
-            let _ = wait.send(false);
-            return;
-        }
-        let mut configuration = self.child_configuration.clone();
-        configuration["name"] = json!(format!("{} (pid {})", announcement.name, announcement.pid));
-        configuration["connect"] = json!({"host": "127.0.0.1", "port": announcement.port});
-        configuration["subProcessId"] = json!(announcement.pid);
-        let client = self.client.clone();
-        tokio::spawn(async move {
-            let arguments = json!({"request": "attach", "configuration": configuration});
-            let agreed = match client.reverse_request("startDebugging", arguments).await {
-                Ok(response) => response.get("success") == Some(&Value::Bool(true)),
-                Err(e) => {
-                    tracing::warn!("startDebugging: {e}");
-                    false
-                }
-            };
-            let _ = wait.send(agreed);
-        });
-    }
-
     // ------------------------------------------------------------ the debuggee
 
     fn on_linked(&mut self, stream: TcpStream) {
-        self.connecting = None;
-        if self.ended || self.terminating {
+        self.program.connecting = None;
+        if self.program.ended || self.program.terminating {
             return; // too late: the stream closes, and the program is being ended
         }
         tracing::info!("the debuggee connected");
@@ -655,11 +529,11 @@ impl Session {
         let mut link = Link::new(stream, move |inbound| news(ProgramNews::Debuggee(inbound)));
         let initialize = self.initialize.clone().unwrap_or_else(|| json!({"adapterID": "pydbg"}));
         link.command("initialize", initialize, Origin::Replay);
-        match &self.mode {
-            Mode::Launch(_) => link.command("attach", self.attach_arguments.take(), Origin::Launch),
+        match &self.program.mode {
+            Mode::Launch(_) => link.command("attach", self.program.attach_arguments.take(), Origin::Launch),
             _ => {
                 // The client's own attach goes through; its response is the core's.
-                if let Some(request) = self.request.take() {
+                if let Some(request) = self.program.request.take() {
                     link.forward(request);
                 }
             }
@@ -671,11 +545,11 @@ impl Session {
             }
             link.command("configurationDone", json!({}), Origin::Internal);
         }
-        for request in self.waiting.drain(..) {
+        for request in self.program.waiting.drain(..) {
             link.forward(request);
         }
-        self.link = Some(link);
-        self.linked = true;
+        self.program.link = Some(link);
+        self.program.linked = true;
     }
 
     fn on_debuggee(&mut self, message: Value) {
@@ -686,7 +560,7 @@ impl Session {
             Some("request") if !self.client_gone => {
                 let debuggee_seq = wire::seq_of(&message);
                 let client_seq = self.client.send(message);
-                if let Some(link) = &mut self.link {
+                if let Some(link) = &mut self.program.link {
                     link.reverse_request_sent(client_seq, debuggee_seq);
                 }
             }
@@ -695,7 +569,7 @@ impl Session {
     }
 
     fn on_debuggee_response(&mut self, mut message: Value) {
-        let Some(origin) = self.link.as_mut().and_then(|link| link.answered(&message)) else { return };
+        let Some(origin) = self.program.link.as_mut().and_then(|link| link.answered(&message)) else { return };
         let success = message.get("success") == Some(&Value::Bool(true));
         match origin {
             Origin::Client { seq, .. } => {
@@ -705,7 +579,8 @@ impl Session {
                 }
                 if self.finish_after == Some(seq) {
                     self.finish_after = None;
-                    let draining = matches!(&self.mode, Mode::Launch(l) if l.own_process) && !self.ended;
+                    let draining =
+                        matches!(&self.program.mode, Mode::Launch(l) if l.own_process) && !self.program.ended;
                     if !draining {
                         self.done = true;
                     }
@@ -720,12 +595,12 @@ impl Session {
                 }
             }
             Origin::Launch => {
-                let Some(request) = self.request.take() else { return };
+                let Some(request) = self.program.request.take() else { return };
                 if success {
                     self.respond(&request, Ok(Value::Null));
                 } else {
                     let reason = message.get("message").and_then(Value::as_str).unwrap_or("no reason given");
-                    self.request = Some(request);
+                    self.program.request = Some(request);
                     self.fail(format!("pydbg could not attach to the program: {reason}"));
                 }
             }
@@ -741,15 +616,15 @@ impl Session {
             // The adapter reports the end itself, once the output has drained, with the real
             // exit code where it has the process.
             "exited" => {
-                self.core_exit_code = body.get("exitCode").and_then(Value::as_i64);
+                self.program.core_exit_code = body.get("exitCode").and_then(Value::as_i64);
                 return;
             }
             "terminated" => return,
             "process" => {
-                if let Mode::Launch(launch) = &self.mode {
+                if let Mode::Launch(launch) = &self.program.mode {
                     let pid = body.get("systemProcessId").and_then(Value::as_u64);
-                    if self.pid.is_none() {
-                        self.pid = pid.and_then(|p| u32::try_from(p).ok());
+                    if self.program.pid.is_none() {
+                        self.program.pid = pid.and_then(|p| u32::try_from(p).ok());
                     }
                     message["body"] = json!({"name": launch.name, "systemProcessId": pid, "isLocalProcess": true,
                                              "startMethod": "launch"});
@@ -764,11 +639,11 @@ impl Session {
 
     fn on_link_closed(&mut self) {
         tracing::info!("the debuggee's connection closed");
-        let unanswered = self.link.as_mut().map(|link| link.unanswered_client_requests()).unwrap_or_default();
+        let unanswered = self.program.link.as_mut().map(|link| link.unanswered_client_requests()).unwrap_or_default();
         // Only a session that still has something to answer asks; a child whose session simply
         // ended (a disconnect) is never waited for.
-        let child_gone = (self.request.is_some() || !unanswered.is_empty()) && self.is_child_gone();
-        if let Some(link) = self.link.take() {
+        let child_gone = (self.program.request.is_some() || !unanswered.is_empty()) && self.is_child_gone();
+        if let Some(link) = self.program.link.take() {
             for (seq, command) in unanswered {
                 if !self.client_gone {
                     let request = json!({"seq": seq, "command": command});
@@ -785,37 +660,8 @@ impl Session {
         }
         if child_gone {
             self.end_child_session();
-        } else if self.request.is_some() {
+        } else if self.program.request.is_some() {
             self.fail("the program ended before pydbg could attach to it".into());
-        }
-        self.check_end();
-    }
-
-    /// Whether this is a child session whose process has ended (waiting, bounded, for the
-    /// process to be gone when its connection has only just closed).
-    fn is_child_gone(&self) -> bool {
-        let Some(pid) = self.child_pid else { return false };
-        let deadline = std::time::Instant::now() + CHILD_EXIT_GRACE;
-        while !process::is_gone(pid) {
-            if std::time::Instant::now() >= deadline {
-                return false;
-            }
-            std::thread::sleep(Duration::from_millis(5));
-        }
-        true
-    }
-
-    /// The child process ended before or while its session was opened: what the client asked
-    /// is answered without errors, and the session ends with `terminated` (the exit code is not
-    /// known here).
-    fn end_child_session(&mut self) {
-        tracing::info!(pid = self.child_pid, "the child process is gone; its session ends");
-        self.child_gone = true;
-        if let Some(request) = self.request.take() {
-            self.respond(&request, ended::answer(&request));
-        }
-        for request in std::mem::take(&mut self.waiting) {
-            self.respond(&request, ended::answer(&request));
         }
         self.check_end();
     }
@@ -823,9 +669,9 @@ impl Session {
     // ------------------------------------------------------------ the program
 
     fn on_started(&mut self, pid: u32) {
-        self.pid = Some(pid);
-        self.open_pipes = 2;
-        if self.terminating || self.ended || self.failed {
+        self.program.pid = Some(pid);
+        self.program.open_pipes = 2;
+        if self.program.terminating || self.program.ended || self.program.failed {
             // Ended before it connected: it never ran any of the user's code.
             process::signal_group(pid, libc::SIGKILL);
         }
@@ -834,21 +680,21 @@ impl Session {
     fn on_process(&mut self, event: ProcessEvent) {
         match event {
             ProcessEvent::Output { category, text } => {
-                if !self.quiet() && !self.ended {
+                if !self.quiet() && !self.program.ended {
                     self.client.output(category, text);
                 }
             }
             ProcessEvent::OutputClosed => {
-                self.open_pipes = self.open_pipes.saturating_sub(1);
+                self.program.open_pipes = self.program.open_pipes.saturating_sub(1);
                 self.check_end();
             }
             ProcessEvent::Exited(code) => {
-                self.exit_code = Some(code);
-                self.exit_report_pending = false;
-                let own = matches!(&self.mode, Mode::Launch(l) if l.own_process);
-                if self.terminating && own {
+                self.program.exit_code = Some(code);
+                self.program.exit_report_pending = false;
+                let own = matches!(&self.program.mode, Mode::Launch(l) if l.own_process);
+                if self.program.terminating && own {
                     // Whatever the program started goes with it.
-                    if let Some(pid) = self.pid {
+                    if let Some(pid) = self.program.pid {
                         process::signal_group(pid, libc::SIGKILL);
                     }
                 }
@@ -856,7 +702,7 @@ impl Session {
                 self.check_end();
             }
             ProcessEvent::ExitUnreported => {
-                self.exit_report_pending = false;
+                self.program.exit_report_pending = false;
                 self.check_end();
             }
         }
@@ -866,15 +712,15 @@ impl Session {
     /// blocks run), a kill otherwise (it has not run any user code yet); the process group is
     /// killed if it is still there after the grace period.
     fn end_program(&mut self) {
-        if self.terminating || self.ended {
+        if self.program.terminating || self.program.ended {
             return;
         }
-        self.terminating = true;
-        if let Some(link) = &mut self.link {
+        self.program.terminating = true;
+        if let Some(link) = &mut self.program.link {
             link.command("terminate", json!({}), Origin::Internal);
         } else {
             self.kill();
-            if let Some(task) = self.connecting.take() {
+            if let Some(task) = self.program.connecting.take() {
                 task.abort();
                 self.fail("the launch was cancelled: the client ended the session".into());
             }
@@ -884,7 +730,7 @@ impl Session {
 
     /// The program's id: known from the `Started` event, or straight from the launch task.
     fn program_pid(&self) -> Option<u32> {
-        self.pid.or(match self.spawned.load(Ordering::SeqCst) {
+        self.program.pid.or(match self.program.spawned.load(Ordering::SeqCst) {
             0 => None,
             pid => Some(pid),
         })
@@ -893,19 +739,19 @@ impl Session {
     /// The adapter is about to exit: a program it started goes too, unless the client asked to
     /// leave it running.
     fn leave_nothing_behind(&self) {
-        let own = matches!(&self.mode, Mode::Launch(l) if l.own_process);
-        if let (true, Some(pid)) = (own && !self.detached && self.exit_code.is_none(), self.program_pid()) {
+        let own = matches!(&self.program.mode, Mode::Launch(l) if l.own_process);
+        if let (true, Some(pid)) = (own && !self.detached && self.program.exit_code.is_none(), self.program_pid()) {
             process::signal_group(pid, libc::SIGKILL);
         }
     }
 
     fn kill(&self) {
-        let own = matches!(&self.mode, Mode::Launch(l) if l.own_process);
+        let own = matches!(&self.program.mode, Mode::Launch(l) if l.own_process);
         match self.program_pid() {
-            Some(pid) if own && self.exit_code.is_none() => {
+            Some(pid) if own && self.program.exit_code.is_none() => {
                 process::signal_group(pid, libc::SIGKILL);
             }
-            Some(pid) if !own && self.link.is_some() => {
+            Some(pid) if !own && self.program.link.is_some() => {
                 process::signal_process(pid, libc::SIGKILL);
             }
             _ => {}
@@ -914,12 +760,12 @@ impl Session {
 
     fn on_timer(&mut self, timer: Timer) {
         match timer {
-            Timer::Kill if !self.ended => {
+            Timer::Kill if !self.program.ended => {
                 tracing::warn!("the program did not end within {KILL_GRACE:?}; killing it");
                 self.kill();
             }
             Timer::Drain => {
-                self.drained = true;
+                self.program.drained = true;
                 self.check_end();
             }
             Timer::GiveUp if !self.done => {
@@ -944,11 +790,11 @@ impl Session {
     /// The launch or attach failed: say so, answer what waited, and end what was started.
     fn fail(&mut self, message: String) {
         tracing::warn!("{message}");
-        self.failed = true;
-        if let Some(request) = self.request.take() {
+        self.program.failed = true;
+        if let Some(request) = self.program.request.take() {
             self.respond(&request, Err(message.clone()));
         }
-        for request in std::mem::take(&mut self.waiting) {
+        for request in std::mem::take(&mut self.program.waiting) {
             self.respond(&request, Err(format!("nothing is being debugged: {message}")));
         }
         self.end_program();
@@ -959,27 +805,30 @@ impl Session {
     /// real exit code where the adapter has the process, else the one the core reported) and
     /// `terminated`, then the answer to a waiting disconnect.
     fn check_end(&mut self) {
-        if self.ended {
+        if self.program.ended {
             return;
         }
-        let over = match &self.mode {
+        let over = match &self.program.mode {
             Mode::Idle => false,
             Mode::Launch(l) if l.own_process => {
-                self.connecting.is_none()
-                    && (self.exit_code.is_some() && ((self.open_pipes == 0 && self.link.is_none()) || self.drained)
-                        || self.failed && self.pid.is_none())
+                self.program.connecting.is_none()
+                    && (self.program.exit_code.is_some()
+                        && ((self.program.open_pipes == 0 && self.program.link.is_none()) || self.program.drained)
+                        || self.program.failed && self.program.pid.is_none())
             }
             _ => {
-                self.connecting.is_none()
-                    && self.link.is_none()
-                    && (self.linked && !self.exit_report_pending || self.failed || self.child_gone)
+                self.program.connecting.is_none()
+                    && self.program.link.is_none()
+                    && (self.program.linked && !self.program.exit_report_pending
+                        || self.program.failed
+                        || self.child_gone)
             }
         };
         if !over {
             return;
         }
-        self.ended = true;
-        if let Some(link) = self.link.take() {
+        self.program.ended = true;
+        if let Some(link) = self.program.link.take() {
             link.close();
         }
         if let Some((request, arguments)) = self.restart.take() {
@@ -987,8 +836,8 @@ impl Session {
                 return self.relaunch(request, arguments);
             }
         }
-        if !self.failed && !self.quiet() {
-            if let Some(code) = self.exit_code.or(self.core_exit_code) {
+        if !self.program.failed && !self.quiet() {
+            if let Some(code) = self.program.exit_code.or(self.program.core_exit_code) {
                 self.client.event("exited", json!({"exitCode": code}));
             }
             self.client.event("terminated", Value::Null);
