@@ -285,6 +285,14 @@ pub fn resolve_line(lines: &BTreeSet<i64>, line: i64) -> Option<i64> {
 
 // ------------------------------------------------------------ the breakpoint table
 
+/// How one requested breakpoint was placed: the line it binds to (for line breakpoints: the
+/// requested line when it could not be placed), or why it could not be.
+pub struct Placement {
+    pub id: i64,
+    pub line: Option<i64>,
+    pub refusal: Option<String>,
+}
+
 impl Engine {
     fn next_breakpoint_id(&self) -> i64 {
         let mut state = self.state.lock();
@@ -293,14 +301,13 @@ impl Engine {
     }
 
     /// Replaces the breakpoints of one file and reports how each one resolved.
-    pub fn set_breakpoints(&self, py: Python<'_>, path: &str, requested: &[SourceBreakpoint]) -> Vec<dap::Breakpoint> {
+    pub fn set_breakpoints(&self, py: Python<'_>, path: &str, requested: &[SourceBreakpoint]) -> Vec<Placement> {
         let key = canonical_key(path);
         let lines = if requested.is_empty() { Ok(Default::default()) } else { code_lines(py, &key) };
         let mut table = BTreeMap::new();
         let mut answers = Vec::new();
         for request in requested {
             let id = self.next_breakpoint_id();
-            let mut answer = dap::Breakpoint { id: Some(id), line: Some(request.line), ..Default::default() };
             let resolved = match &lines {
                 Err(message) => Err(message.clone()),
                 Ok(lines) => resolve_line(lines, request.line)
@@ -316,15 +323,14 @@ impl Engine {
                         )
                     }),
             };
-            match resolved {
+            answers.push(match resolved {
                 Ok(bp) => {
-                    answer.verified = true;
-                    answer.line = Some(bp.line);
-                    table.entry(bp.line).or_insert_with(|| Arc::new(bp));
+                    let line = bp.line;
+                    table.entry(line).or_insert_with(|| Arc::new(bp));
+                    Placement { id, line: Some(line), refusal: None }
                 }
-                Err(message) => answer.message = Some(message),
-            }
-            answers.push(answer);
+                Err(message) => Placement { id, line: Some(request.line), refusal: Some(message) },
+            });
         }
         let stale_code = {
             let mut state = self.state.lock();
@@ -408,11 +414,7 @@ impl Engine {
     }
 
     /// Replaces the function breakpoints. They bind by qualified name when a function starts.
-    pub fn set_function_breakpoints(
-        &self,
-        py: Python<'_>,
-        requested: &[dap::FunctionBreakpoint],
-    ) -> Vec<dap::Breakpoint> {
+    pub fn set_function_breakpoints(&self, py: Python<'_>, requested: &[dap::FunctionBreakpoint]) -> Vec<Placement> {
         let mut table = Vec::new();
         let mut answers = Vec::new();
         for request in requested {
@@ -426,11 +428,9 @@ impl Engine {
             answers.push(match compiled {
                 Ok(bp) => {
                     table.push((name, Arc::new(bp)));
-                    dap::Breakpoint { id: Some(id), verified: true, ..Default::default() }
+                    Placement { id, line: None, refusal: None }
                 }
-                Err(message) => {
-                    dap::Breakpoint { id: Some(id), verified: false, message: Some(message), ..Default::default() }
-                }
+                Err(message) => Placement { id, line: None, refusal: Some(message) },
             });
         }
         self.state.lock().function_breakpoints = table;

@@ -27,13 +27,13 @@ use parking_lot::{Condvar, Mutex};
 use pyo3::prelude::*;
 use tokio::sync::mpsc::UnboundedSender;
 
-use crate::protocol::types::{self as dap, StoppedEventBody, ThreadEventBody};
+use crate::protocol::types as dap;
 use all_stop::AllThreadsStop;
 use breakpoints::Breakpoint;
 use exceptions::{BreakMode, ExceptionFilters};
 use files::{CodeRule, FileClassifier, Origin};
 use stepping::{StepKind, StepPlan};
-use threads::{Command, ParkedWork, StopReason, Threads};
+use threads::{Command, ParkedWork, Stop, StopReason, ThreadInfo, Threads};
 
 /// Where a module's code lives: its package directory, or its file.
 fn module_location(py: Python<'_>, module: &str) -> Option<String> {
@@ -59,8 +59,10 @@ pub struct ParkedFrames {
 
 /// What the engine tells the session.
 pub enum EngineEvent {
-    Stopped(StoppedEventBody),
-    Thread(ThreadEventBody),
+    Stopped(Stop),
+    /// A thread (by DAP id) started, or exited.
+    ThreadStarted(i64),
+    ThreadExited(i64),
     Output {
         category: &'static str,
         text: String,
@@ -482,7 +484,7 @@ impl Engine {
     pub fn thread_started(&self, ident: u64, name: &str) {
         let (id, new) = self.state.lock().threads.register(ident, name);
         if new {
-            self.emit(EngineEvent::Thread(ThreadEventBody { reason: "started", thread_id: id }));
+            self.emit(EngineEvent::ThreadStarted(id));
         }
     }
 
@@ -490,11 +492,11 @@ impl Engine {
         self.plans.remove(&ident);
         self.all_stop.forget(ident);
         if let Some(id) = self.state.lock().threads.forget(ident) {
-            self.emit(EngineEvent::Thread(ThreadEventBody { reason: "exited", thread_id: id }));
+            self.emit(EngineEvent::ThreadExited(id));
         }
     }
 
-    pub fn threads(&self) -> Vec<dap::Thread> {
+    pub fn threads(&self) -> Vec<ThreadInfo> {
         self.state.lock().threads.list()
     }
 

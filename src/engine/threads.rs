@@ -13,7 +13,6 @@ use pyo3::prelude::*;
 use super::all_stop::AllThreadsStop;
 use super::exceptions::BreakMode;
 use super::stepping::StepKind;
-use crate::protocol::types::{StoppedEventBody, Thread};
 
 /// Inspection work that runs on a parked thread, with the GIL.
 pub type ParkedWork = Box<dyn FnOnce(Python<'_>) + Send>;
@@ -45,26 +44,6 @@ pub enum StopReason {
     },
 }
 
-impl StopReason {
-    fn dap_reason(&self) -> &'static str {
-        match self {
-            StopReason::Breakpoint(_) | StopReason::BreakpointCall => "breakpoint",
-            StopReason::FunctionBreakpoint(_) => "function breakpoint",
-            StopReason::Step => "step",
-            StopReason::Entry => "entry",
-            StopReason::Pause => "pause",
-            StopReason::Exception { .. } => "exception",
-        }
-    }
-
-    fn breakpoint_ids(&self) -> Vec<i64> {
-        match self {
-            StopReason::Breakpoint(id) | StopReason::FunctionBreakpoint(id) => vec![*id],
-            _ => Vec::new(),
-        }
-    }
-}
-
 pub struct Parked {
     pub commands: Sender<Command>,
     pub frame: Py<PyAny>,
@@ -78,9 +57,11 @@ pub struct Parked {
     pub return_values: Vec<(String, Py<PyAny>)>,
 }
 
-struct ThreadInfo {
-    id: i64,
-    name: String,
+#[derive(Clone)]
+pub struct ThreadInfo {
+    /// The thread's DAP id.
+    pub id: i64,
+    pub name: String,
 }
 
 #[derive(Default)]
@@ -96,10 +77,16 @@ pub struct Threads {
     pub generation: u64,
 }
 
+/// The stop to report to the client: a thread (by DAP id) and why it stopped.
+pub struct Stop {
+    pub thread_id: i64,
+    pub reason: StopReason,
+}
+
 /// What the engine must do after a change in the parked set.
 #[derive(Default)]
 pub struct Outcome {
-    pub report: Option<StoppedEventBody>,
+    pub report: Option<Stop>,
     /// Every other thread must be brought to a stop, unless `generation` has moved on by then.
     pub stop_all: Option<u64>,
 }
@@ -132,35 +119,14 @@ impl Threads {
         self.known.iter().find(|(_, info)| info.id == dap_id).map(|(ident, _)| *ident)
     }
 
-    pub fn list(&self) -> Vec<Thread> {
-        let mut threads: Vec<Thread> =
-            self.known.values().map(|info| Thread { id: info.id, name: info.name.clone() }).collect();
+    pub fn list(&self) -> Vec<ThreadInfo> {
+        let mut threads: Vec<ThreadInfo> = self.known.values().cloned().collect();
         threads.sort_by_key(|t| t.id);
         threads
     }
 
-    fn stopped_event(&mut self, ident: u64) -> StoppedEventBody {
-        let reason = self.parked[&ident].reason.clone();
-        let (description, text) = match &reason {
-            StopReason::Exception { mode, text } => (
-                Some(match mode {
-                    BreakMode::Always => "Paused on a raised exception".to_owned(),
-                    BreakMode::Unhandled => "Paused on an uncaught exception".to_owned(),
-                    BreakMode::UserUnhandled => "Paused on an exception that leaves user code".to_owned(),
-                }),
-                Some(text.clone()),
-            ),
-            StopReason::BreakpointCall => (Some("Paused on breakpoint()".to_owned()), None),
-            _ => (None, None),
-        };
-        StoppedEventBody {
-            reason: reason.dap_reason(),
-            thread_id: self.dap_id(ident),
-            all_threads_stopped: true,
-            hit_breakpoint_ids: reason.breakpoint_ids(),
-            description,
-            text,
-        }
+    fn stop_of(&mut self, ident: u64) -> Stop {
+        Stop { thread_id: self.dap_id(ident), reason: self.parked[&ident].reason.clone() }
     }
 
     /// A thread parks. One that parks only for the all-threads stop (`Pause`) does not, if that
@@ -182,7 +148,7 @@ impl Threads {
             self.pause_requested = false;
             self.reported = Some(ident);
             let stop_all = own_reason.then(|| self.next_generation());
-            return Some(Outcome { report: Some(self.stopped_event(ident)), stop_all });
+            return Some(Outcome { report: Some(self.stop_of(ident)), stop_all });
         }
         Some(Outcome::default())
     }
@@ -194,7 +160,7 @@ impl Threads {
         }
         if let Some(&ident) = self.parked.keys().next() {
             self.reported = Some(ident);
-            return Outcome { report: Some(self.stopped_event(ident)), stop_all: None };
+            return Outcome { report: Some(self.stop_of(ident)), stop_all: None };
         }
         self.pause_requested = true;
         Outcome { report: None, stop_all: Some(self.next_generation()) }
@@ -232,7 +198,7 @@ impl Threads {
         match self.pending.pop_front() {
             Some(next) => {
                 self.reported = Some(next);
-                Outcome { report: Some(self.stopped_event(next)), stop_all: Some(self.next_generation()) }
+                Outcome { report: Some(self.stop_of(next)), stop_all: Some(self.next_generation()) }
             }
             None => Outcome::default(),
         }

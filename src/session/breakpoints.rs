@@ -1,13 +1,26 @@
 //! setBreakpoints, setFunctionBreakpoints and setExceptionBreakpoints.
 
 use super::{with_gil, Session};
+use crate::engine::breakpoints::Placement;
 use crate::engine::engine;
 use crate::engine::exceptions::{BreakMode, ExceptionFilters, ExceptionOption, TypeMatcher};
 use crate::protocol::types::{
-    BreakpointsBody, SetBreakpointsArguments, SetExceptionBreakpointsArguments, SetFunctionBreakpointsArguments,
-    SourceBreakpoint,
+    Breakpoint, BreakpointsBody, SetBreakpointsArguments, SetExceptionBreakpointsArguments,
+    SetFunctionBreakpointsArguments, Source, SourceBreakpoint,
 };
 use crate::protocol::Request;
+
+/// A breakpoint as the client is told of it.
+fn answer(placement: Placement, source: Option<Source>) -> Breakpoint {
+    Breakpoint {
+        id: Some(placement.id),
+        verified: placement.refusal.is_none(),
+        line: placement.line,
+        message: placement.refusal,
+        source,
+        ..Default::default()
+    }
+}
 
 pub async fn set_breakpoints(session: &Session, request: &Request) {
     let result = async {
@@ -21,10 +34,8 @@ pub async fn set_breakpoints(session: &Session, request: &Request) {
             }
             (None, None) => Vec::new(),
         };
-        let mut breakpoints = with_gil(move |py| engine().set_breakpoints(py, &path, &requested)).await;
-        for bp in &mut breakpoints {
-            bp.source = Some(args.source.clone());
-        }
+        let placements = with_gil(move |py| engine().set_breakpoints(py, &path, &requested)).await;
+        let breakpoints = placements.into_iter().map(|p| answer(p, Some(args.source.clone()))).collect();
         Ok(BreakpointsBody { breakpoints })
     }
     .await;
@@ -33,9 +44,10 @@ pub async fn set_breakpoints(session: &Session, request: &Request) {
 
 pub async fn set_function_breakpoints(session: &Session, request: &Request) {
     let result = match request.args::<SetFunctionBreakpointsArguments>() {
-        Ok(args) => Ok(BreakpointsBody {
-            breakpoints: with_gil(move |py| engine().set_function_breakpoints(py, &args.breakpoints)).await,
-        }),
+        Ok(args) => {
+            let placements = with_gil(move |py| engine().set_function_breakpoints(py, &args.breakpoints)).await;
+            Ok(BreakpointsBody { breakpoints: placements.into_iter().map(|p| answer(p, None)).collect() })
+        }
         Err(e) => Err(e),
     };
     session.respond(request, result);

@@ -28,7 +28,7 @@ use crate::engine::{engine, EngineEvent};
 use crate::protocol::codec::Frame;
 use crate::protocol::message::parse_incoming;
 use crate::protocol::secrets::Redacted;
-use crate::protocol::types::{ExitedEventBody, OutputEventBody};
+use crate::protocol::types::{ExitedEventBody, OutputEventBody, ThreadEventBody};
 use crate::protocol::{Incoming, Outgoing, Request};
 use admission::Admission;
 use transport::Outbound;
@@ -68,8 +68,13 @@ impl Session {
 
     async fn on_engine_event(&self, event: EngineEvent) {
         match event {
-            EngineEvent::Stopped(body) => self.send(Outgoing::event("stopped", body)),
-            EngineEvent::Thread(body) => self.send(Outgoing::event("thread", body)),
+            EngineEvent::Stopped(stop) => self.send(Outgoing::event("stopped", run_control::stopped_event(stop))),
+            EngineEvent::ThreadStarted(thread_id) => {
+                self.send(Outgoing::event("thread", ThreadEventBody { reason: "started", thread_id }))
+            }
+            EngineEvent::ThreadExited(thread_id) => {
+                self.send(Outgoing::event("thread", ThreadEventBody { reason: "exited", thread_id }))
+            }
             EngineEvent::Output { category, text } => {
                 self.send(Outgoing::event("output", OutputEventBody { category, output: text }))
             }

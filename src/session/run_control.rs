@@ -2,13 +2,49 @@
 
 use super::{with_gil, Session};
 use crate::engine::engine;
+use crate::engine::exceptions::BreakMode;
 use crate::engine::stepping::StepKind;
+use crate::engine::threads::{Stop, StopReason};
 use crate::inspect::handles;
-use crate::protocol::types::{ContinueBody, ThreadArguments, ThreadsBody};
+use crate::protocol::types::{ContinueBody, StoppedEventBody, Thread, ThreadArguments, ThreadsBody};
 use crate::protocol::Request;
 
 pub fn threads(session: &Session, request: &Request) {
-    session.respond(request, Ok(ThreadsBody { threads: engine().threads() }));
+    let threads = engine().threads().into_iter().map(|t| Thread { id: t.id, name: t.name }).collect();
+    session.respond(request, Ok(ThreadsBody { threads }));
+}
+
+/// The `stopped` event for a stop the engine reports, in the words the client shows.
+pub fn stopped_event(stop: Stop) -> StoppedEventBody {
+    let (reason, hit_breakpoint_ids) = match &stop.reason {
+        StopReason::Breakpoint(id) => ("breakpoint", vec![*id]),
+        StopReason::FunctionBreakpoint(id) => ("function breakpoint", vec![*id]),
+        StopReason::BreakpointCall => ("breakpoint", Vec::new()),
+        StopReason::Step => ("step", Vec::new()),
+        StopReason::Entry => ("entry", Vec::new()),
+        StopReason::Pause => ("pause", Vec::new()),
+        StopReason::Exception { .. } => ("exception", Vec::new()),
+    };
+    let (description, text) = match stop.reason {
+        StopReason::Exception { mode, text } => (
+            Some(match mode {
+                BreakMode::Always => "Paused on a raised exception",
+                BreakMode::Unhandled => "Paused on an uncaught exception",
+                BreakMode::UserUnhandled => "Paused on an exception that leaves user code",
+            }),
+            Some(text),
+        ),
+        StopReason::BreakpointCall => (Some("Paused on breakpoint()"), None),
+        _ => (None, None),
+    };
+    StoppedEventBody {
+        reason,
+        thread_id: stop.thread_id,
+        all_threads_stopped: true,
+        hit_breakpoint_ids,
+        description: description.map(str::to_owned),
+        text,
+    }
 }
 
 pub fn resume(session: &Session, request: &Request, step: Option<StepKind>) {
