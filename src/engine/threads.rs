@@ -13,6 +13,7 @@ use pyo3::prelude::*;
 use super::all_stop::AllThreadsStop;
 use super::exceptions::BreakMode;
 use super::stepping::StepKind;
+use super::{Engine, EngineEvent, ParkedFrames};
 
 /// Inspection work that runs on a parked thread, with the GIL.
 pub type ParkedWork = Box<dyn FnOnce(Python<'_>) + Send>;
@@ -215,6 +216,80 @@ impl Threads {
 
     pub fn is_stopped(&self) -> bool {
         self.reported.is_some()
+    }
+}
+
+// ------------------------------------------------------------ the engine's threads
+
+impl Engine {
+    pub fn thread_started(&self, ident: u64, name: &str) {
+        let (id, new) = self.state.lock().threads.register(ident, name);
+        if new {
+            self.emit(EngineEvent::ThreadStarted(id));
+        }
+    }
+
+    pub fn thread_exited(&self, ident: u64) {
+        self.plans.remove(&ident);
+        self.all_stop.forget(ident);
+        if let Some(id) = self.state.lock().threads.forget(ident) {
+            self.emit(EngineEvent::ThreadExited(id));
+        }
+    }
+
+    pub fn threads(&self) -> Vec<ThreadInfo> {
+        self.state.lock().threads.list()
+    }
+
+    pub fn ident_of(&self, dap_id: i64) -> Option<u64> {
+        self.state.lock().threads.ident_of(dap_id)
+    }
+
+    /// Sends inspection work to a parked thread. Gives the work back if the thread is not parked.
+    pub fn run_on_parked(&self, ident: u64, work: ParkedWork) -> Result<(), ParkedWork> {
+        let state = self.state.lock();
+        match state.threads.parked.get(&ident) {
+            Some(parked) => parked.commands.send(Command::Run(work)).map_err(|e| match e.0 {
+                Command::Run(work) => work,
+                Command::Resume { .. } => unreachable!("only Run is sent here"),
+            }),
+            None => Err(work),
+        }
+    }
+
+    /// Where a parked thread stopped, and the frames it shows.
+    pub fn parked_frames(&self, py: Python<'_>, ident: u64) -> Option<ParkedFrames> {
+        let state = self.state.lock();
+        let parked = state.threads.parked.get(&ident)?;
+        let shown = parked.frames.as_ref().map(|f| f.iter().map(|p| p.clone_ref(py)).collect());
+        Some(ParkedFrames { top: parked.frame.clone_ref(py), shown })
+    }
+
+    /// What the functions a step left or stepped over returned, if the thread stopped in `frame`
+    /// after them.
+    pub fn parked_return_values(
+        &self,
+        py: Python<'_>,
+        ident: u64,
+        frame: &Bound<'_, PyAny>,
+    ) -> Vec<(String, Py<PyAny>)> {
+        let state = self.state.lock();
+        match state.threads.parked.get(&ident) {
+            Some(parked) if parked.frame.as_ptr() == frame.as_ptr() => {
+                parked.return_values.iter().map(|(name, value)| (name.clone(), value.clone_ref(py))).collect()
+            }
+            _ => Vec::new(),
+        }
+    }
+
+    /// The exception a parked thread stopped on, and how.
+    pub fn parked_exception(&self, py: Python<'_>, ident: u64) -> Option<(Py<PyAny>, BreakMode)> {
+        let state = self.state.lock();
+        let parked = state.threads.parked.get(&ident)?;
+        match (&parked.exception, &parked.reason) {
+            (Some(e), StopReason::Exception { mode, .. }) => Some((e.clone_ref(py), *mode)),
+            _ => None,
+        }
     }
 }
 
