@@ -12,7 +12,9 @@ use serde::{Deserialize, Serialize};
 #[derive(Debug, Default, Deserialize)]
 #[serde(default, rename_all = "camelCase")]
 pub struct InitializeArguments {
+    #[serde(rename = "clientID")]
     pub client_id: Option<String>,
+    #[serde(rename = "adapterID")]
     pub adapter_id: Option<String>,
     pub lines_start_at1: Option<bool>,
     pub columns_start_at1: Option<bool>,
