@@ -72,11 +72,8 @@ fn start_watchdog() -> Sender<(u64, u64, Instant)> {
                     crate::gil::attach(|py| {
                         if running().get(&thread).is_some_and(|t| *t == token) {
                             fired().insert(token, ());
-                            // SAFETY: the GIL is held; the exception type is a valid object.
-                            unsafe {
-                                ffi::PyThreadState_SetAsyncExc(thread as _, ffi::PyExc_TimeoutError);
-                            }
-                            let _ = py;
+                            // SAFETY: PyExc_TimeoutError is a valid exception type.
+                            unsafe { interrupt(py, thread, ffi::PyExc_TimeoutError) };
                         }
                     });
                 }
@@ -84,6 +81,24 @@ fn start_watchdog() -> Sender<(u64, u64, Instant)> {
         })
         .expect("the watchdog thread starts");
     sender
+}
+
+/// Raises `exception` asynchronously in Python thread `thread`, at its next instruction. Callers
+/// decide under the same GIL that the call they mean to interrupt is still running there.
+///
+/// # Safety
+/// `exception` must be a valid exception type object.
+pub unsafe fn interrupt(py: Python<'_>, thread: u64, exception: *mut ffi::PyObject) {
+    let _ = py; // the GIL is held
+    ffi::PyThreadState_SetAsyncExc(thread as _, exception);
+}
+
+/// Clears an interrupt meant for the call this thread just finished: it may still be pending if
+/// the call ended just before it was delivered.
+pub fn clear_pending_interrupt(py: Python<'_>) {
+    let _ = py; // the GIL is held
+                // SAFETY: NULL clears this thread's pending asynchronous exception.
+    unsafe { ffi::PyThreadState_SetAsyncExc(current_ident() as _, std::ptr::null_mut()) };
 }
 
 /// Runs `call` (user code) with the time limit. A call cut off by the limit answers
@@ -96,11 +111,7 @@ pub fn limited<'py, R>(py: Python<'py>, call: impl FnOnce() -> PyResult<R>) -> R
     let result = call();
     running().remove(&thread);
     if fired().remove(&token).is_some() {
-        // The exception may still be pending if the call ended just before it was delivered.
-        // SAFETY: the GIL is held; NULL clears this thread's pending asynchronous exception.
-        unsafe {
-            ffi::PyThreadState_SetAsyncExc(thread as _, std::ptr::null_mut());
-        }
+        clear_pending_interrupt(py);
         return match result {
             Err(e) if e.is_instance_of::<pyo3::exceptions::PyTimeoutError>(py) => Err(None),
             other => other.map_err(Some),

@@ -3,7 +3,8 @@
 //! and usable. A request cancelled before it began never runs.
 //!
 //! Whether the call still runs is decided with the GIL, by `cancel` and by the call's own end,
-//! so the interrupt never lands after the call has finished.
+//! so the interrupt never lands after the call has finished; the interrupt itself is the
+//! watchdog's.
 
 use std::collections::{HashMap, HashSet};
 
@@ -12,6 +13,7 @@ use pyo3::ffi;
 use pyo3::prelude::*;
 
 use crate::engine::current_ident;
+use crate::inspect::watchdog::{clear_pending_interrupt, interrupt};
 
 #[derive(Default)]
 pub struct Cancellable {
@@ -42,10 +44,7 @@ impl Cancellable {
         let result = call();
         self.running.lock().remove(&seq);
         if self.cancelled.lock().contains(&seq) {
-            // The interrupt may still be pending if the call ended just before it was delivered.
-            // SAFETY: the GIL is held; NULL clears this thread's pending asynchronous exception.
-            unsafe { ffi::PyThreadState_SetAsyncExc(current_ident() as _, std::ptr::null_mut()) };
-            let _ = py;
+            clear_pending_interrupt(py);
             return None;
         }
         Some(result)
@@ -58,9 +57,8 @@ impl Cancellable {
         }
         self.cancelled.lock().insert(seq);
         if let Some(&thread) = self.running.lock().get(&seq) {
-            // SAFETY: the GIL is held; the exception type is a valid object.
-            unsafe { ffi::PyThreadState_SetAsyncExc(thread as _, ffi::PyExc_KeyboardInterrupt) };
+            // SAFETY: PyExc_KeyboardInterrupt is a valid exception type.
+            unsafe { interrupt(py, thread, ffi::PyExc_KeyboardInterrupt) };
         }
-        let _ = py;
     }
 }
