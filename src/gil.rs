@@ -4,32 +4,64 @@
 //! a deleted interpreter crashes the process. A client's `disconnect` right after `exited` did,
 //! in about 1 run in 200 (docs/reliability.md).
 
-use parking_lot::Mutex;
+use std::time::Duration;
+
+use parking_lot::{Condvar, Mutex};
 use pyo3::prelude::*;
 
-/// Held while one of pydbg's threads works with the GIL; `true` once the program has exited.
-/// GIL work is serial anyway, so this costs nothing.
-static EXITED: Mutex<bool> = Mutex::new(false);
+/// How long the program's exit waits for GIL work already under way (an evaluate may run long).
+const EXIT_WAIT: Duration = Duration::from_secs(3);
+
+#[derive(Default)]
+struct Gate {
+    exited: bool,
+    /// GIL work under way. It is not serialised here: work interleaves under the GIL as usual, so
+    /// a long evaluate never holds up a `cancel` or a `pause`.
+    active: usize,
+}
+
+static GATE: Mutex<Gate> = Mutex::new(Gate { exited: false, active: 0 });
+static IDLE: Condvar = Condvar::new();
 
 /// Runs `work` with the GIL, unless the program has exited.
 pub fn attach<R>(work: impl FnOnce(Python<'_>) -> R) -> Option<R> {
-    let exited = EXITED.lock();
-    if *exited {
-        return None;
+    {
+        let mut gate = GATE.lock();
+        if gate.exited {
+            return None;
+        }
+        gate.active += 1;
     }
-    Some(Python::attach(work))
+    let result = Python::attach(work);
+    let mut gate = GATE.lock();
+    gate.active -= 1;
+    if gate.active == 0 {
+        IDLE.notify_all();
+    }
+    Some(result)
 }
 
-/// Called with the GIL when the program has exited: waits for GIL work in progress (which needs
-/// the GIL this thread gives up meanwhile), then lets no more start.
+/// Called with the GIL when the program has exited: lets no more GIL work start, and waits
+/// (bounded) for the work in progress, which needs the GIL this thread gives up meanwhile.
 pub fn close_for_exit(py: Python<'_>) {
-    py.detach(|| *EXITED.lock() = true);
+    py.detach(|| {
+        let mut gate = GATE.lock();
+        gate.exited = true;
+        let deadline = std::time::Instant::now() + EXIT_WAIT;
+        while gate.active > 0 {
+            if IDLE.wait_until(&mut gate, deadline).timed_out() {
+                tracing::warn!("the program ends while pydbg still works with the GIL");
+                break;
+            }
+        }
+    });
 }
 
-/// In a forked child the threads that held the lock are gone.
+/// In a forked child the threads that held the lock are gone, and so is their work.
 pub fn forget_after_fork() {
-    if EXITED.is_locked() {
+    if GATE.is_locked() {
         // SAFETY: in a forked child the calling thread is the only one; the holder is gone.
-        unsafe { EXITED.force_unlock() };
+        unsafe { GATE.force_unlock() };
     }
+    GATE.lock().active = 0;
 }

@@ -314,3 +314,22 @@ def test_cython_code_calls_back_into_a_stop_and_its_objects_are_inspected(sessio
     assert seen == ["3", "6"]
     assert client.debuggee.wait() == 0
     client.wait_output("total 12", "stdout")  # events may trail the exit
+
+
+def test_an_evaluate_without_a_frame_holds_up_nothing_and_can_be_cancelled(sessions):
+    """Without a frameId the evaluate runs on one of pydbg's threads: other requests that need
+    Python (setBreakpoints, cancel) are still served while it runs."""
+    path, flag, debuggee = start_waiting(sessions, pydbg_args=())
+    client = sessions.client(debuggee)
+    client.handshake()
+    seq = client.start_request("evaluate", {"expression": ENDLESS, "context": "repl"})
+    time.sleep(0.3)
+    set_at = client.ok("setBreakpoints", {"source": {"path": path},
+                                          "breakpoints": [{"line": line_of(path, "# stop here")}]}, timeout=5)
+    assert set_at["breakpoints"][0]["verified"] is True
+    assert client.request("cancel", {"requestId": seq}, timeout=5)["success"] is True
+    response = client.wait_response(seq, timeout=5)
+    assert response["success"] is False and response["message"] == "cancelled"
+    flag.write_text("")
+    client.ok("continue", {"threadId": client.wait_stopped()["threadId"]})
+    assert debuggee.wait() == 0 and b"finished True" in debuggee.stdout
