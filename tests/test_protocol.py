@@ -2,6 +2,7 @@
 over a real socket, and how the session and the program end."""
 
 import json
+import os
 import socket
 import struct
 import time
@@ -395,6 +396,60 @@ def test_second_client_can_attach_after_disconnect(sessions):
     assert count > int(first_count), "the program should have run on between the two sessions"
     assert second.request("disconnect", {"terminateDebuggee": True})["success"] is True
     debuggee.wait(timeout=5)
+
+
+
+# A loop whose one object takes 0.3 s to repr.
+SLOW_REPR_LOOP = """
+import time
+class Slow:
+    def __repr__(self):
+        time.sleep(0.3)
+        return "slow but shown"
+slow = Slow()
+count = 0
+for i in range(400):
+    count += 1  # stop here
+    time.sleep(0.05)
+"""
+
+
+def test_a_second_client_has_its_own_settings_and_numbers(sessions):
+    """What a client chose at attach (reprTimeout, variablePresentation, pathMappings) and the
+    numbers it was handed (variablesReference) end with its session; the next client starts
+    from the defaults."""
+    path = sessions.program(SLOW_REPR_LOOP)
+    line = line_of(path, "# stop here")
+    folder, name = os.path.split(path)
+    first = sessions.launch(SLOW_REPR_LOOP, breakpoints=[line], attach_args={
+        "reprTimeout": 0.1,
+        "variablePresentation": {"all": "hide"},
+        "pathMappings": [{"localRoot": "/client/side", "remoteRoot": folder}],
+    })
+    thread = first.wait_stopped()["threadId"]
+    top = first.top_frame(thread)
+    assert top["source"]["path"] == "/client/side/" + name
+    first_locals = first.locals_of(top["id"])
+    assert first_locals["slow"]["value"] == "<repr timed out after 0.1s>"
+    slow_reference = first_locals["slow"]["variablesReference"]
+    members = [v["name"] for v in first.ok("variables", {"variablesReference": slow_reference})["variables"]]
+    assert "special variables" not in members, members
+    assert first.request("disconnect", {})["success"] is True
+
+    second = sessions.client(first.debuggee)
+    second.handshake({path: [line]})
+    thread = second.wait_stopped()["threadId"]
+    stale = second.request("variables", {"variablesReference": slow_reference})
+    assert stale["success"] is False and "variablesReference" in stale["message"], stale
+    top = second.top_frame(thread)
+    assert top["source"]["path"] == path
+    second_locals = second.locals_of(top["id"])
+    assert second_locals["slow"]["value"] == "slow but shown"
+    slow_reference = second_locals["slow"]["variablesReference"]
+    members = [v["name"] for v in second.ok("variables", {"variablesReference": slow_reference})["variables"]]
+    assert "special variables" in members, members
+    assert second.request("disconnect", {"terminateDebuggee": True})["success"] is True
+    first.debuggee.wait(timeout=5)
 
 
 # ------------------------------------------------------------------ output and exit

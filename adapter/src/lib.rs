@@ -34,6 +34,7 @@ pub mod logging;
 mod process;
 mod proxy;
 mod session;
+mod shell_syntax;
 mod terminal;
 mod wire;
 
@@ -42,7 +43,7 @@ mod wire;
 #[doc(hidden)]
 pub mod parsers {
     pub use crate::attach::endpoint as attach_endpoint;
-    pub use crate::launch_plan::{parse_env_file, split_shell_words};
+    pub use crate::shell_syntax::{parse_env_file, split_shell_words};
 }
 
 use std::io::IsTerminal;

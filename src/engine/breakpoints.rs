@@ -12,7 +12,6 @@ use pyo3::types::{PyDict, PyTuple};
 
 use super::files::canonical_key;
 use super::{Engine, State};
-use crate::protocol::types::{self as dap, SourceBreakpoint};
 use crate::python_errors::describe_error;
 
 /// When a breakpoint that is hit for the n-th time counts, as in `5`, `==5`, `>=5`, `%5`.
@@ -285,6 +284,28 @@ pub fn resolve_line(lines: &BTreeSet<i64>, line: i64) -> Option<i64> {
 
 // ------------------------------------------------------------ the breakpoint table
 
+/// When a breakpoint stops, and what it logs instead of stopping, as the user wrote them.
+#[derive(Debug, Default, Clone)]
+pub struct Behaviour {
+    pub condition: Option<String>,
+    pub hit_condition: Option<String>,
+    pub log_message: Option<String>,
+}
+
+/// A breakpoint asked for at a line.
+#[derive(Debug, Clone)]
+pub struct LineRequest {
+    pub line: i64,
+    pub behaviour: Behaviour,
+}
+
+/// A breakpoint asked for on a function, by qualified name.
+#[derive(Debug, Clone)]
+pub struct FunctionRequest {
+    pub name: String,
+    pub behaviour: Behaviour,
+}
+
 /// How one requested breakpoint was placed: the line it binds to (for line breakpoints: the
 /// requested line when it could not be placed), or why it could not be.
 pub struct Placement {
@@ -301,7 +322,7 @@ impl Engine {
     }
 
     /// Replaces the breakpoints of one file and reports how each one resolved.
-    pub fn set_breakpoints(&self, py: Python<'_>, path: &str, requested: &[SourceBreakpoint]) -> Vec<Placement> {
+    pub fn set_breakpoints(&self, py: Python<'_>, path: &str, requested: &[LineRequest]) -> Vec<Placement> {
         let key = canonical_key(path);
         let lines = if requested.is_empty() { Ok(Default::default()) } else { code_lines(py, &key) };
         let mut table = BTreeMap::new();
@@ -312,16 +333,7 @@ impl Engine {
                 Err(message) => Err(message.clone()),
                 Ok(lines) => resolve_line(lines, request.line)
                     .ok_or_else(|| format!("line {} is past the last line with code", request.line))
-                    .and_then(|line| {
-                        self.compile_breakpoint(
-                            py,
-                            id,
-                            line,
-                            request.condition.as_deref(),
-                            request.hit_condition.as_deref(),
-                            request.log_message.as_deref(),
-                        )
-                    }),
+                    .and_then(|line| self.compile_breakpoint(py, id, line, &request.behaviour)),
             };
             answers.push(match resolved {
                 Ok(bp) => {
@@ -376,17 +388,16 @@ impl Engine {
         py: Python<'_>,
         id: i64,
         line: i64,
-        condition: Option<&str>,
-        hit_condition: Option<&str>,
-        log_message: Option<&str>,
+        behaviour: &Behaviour,
     ) -> Result<Breakpoint, String> {
-        fn non_empty(s: Option<&str>) -> Option<&str> {
-            s.filter(|s| !s.trim().is_empty())
+        fn non_empty(s: &Option<String>) -> Option<&str> {
+            s.as_deref().filter(|s| !s.trim().is_empty())
         }
-        let condition =
-            non_empty(condition).map(|c| Expression::compile(py, c, "<breakpoint condition>")).transpose()?;
-        let hit_condition = non_empty(hit_condition).map(HitCondition::parse).transpose()?;
-        let log_message = non_empty(log_message).map(|m| compile_log_message(py, m)).transpose()?;
+        let condition = non_empty(&behaviour.condition)
+            .map(|c| Expression::compile(py, c, "<breakpoint condition>"))
+            .transpose()?;
+        let hit_condition = non_empty(&behaviour.hit_condition).map(HitCondition::parse).transpose()?;
+        let log_message = non_empty(&behaviour.log_message).map(|m| compile_log_message(py, m)).transpose()?;
         Ok(Breakpoint::new(id, line, condition, hit_condition, log_message))
     }
 
@@ -414,7 +425,7 @@ impl Engine {
     }
 
     /// Replaces the function breakpoints. They bind by qualified name when a function starts.
-    pub fn set_function_breakpoints(&self, py: Python<'_>, requested: &[dap::FunctionBreakpoint]) -> Vec<Placement> {
+    pub fn set_function_breakpoints(&self, py: Python<'_>, requested: &[FunctionRequest]) -> Vec<Placement> {
         let mut table = Vec::new();
         let mut answers = Vec::new();
         for request in requested {
@@ -423,7 +434,7 @@ impl Engine {
             let compiled = if name.is_empty() {
                 Err("a function breakpoint needs a name".to_owned())
             } else {
-                self.compile_breakpoint(py, id, 0, request.condition.as_deref(), request.hit_condition.as_deref(), None)
+                self.compile_breakpoint(py, id, 0, &request.behaviour)
             };
             answers.push(match compiled {
                 Ok(bp) => {

@@ -27,6 +27,22 @@ pub struct CodeRule {
     pub include: bool,
 }
 
+/// Where a justMyCode rule applies, as the client names it.
+#[derive(Debug, Clone)]
+pub enum RuleScope {
+    /// Files under a path.
+    Path(String),
+    /// A module's or package's files, wherever it is installed.
+    Module(String),
+}
+
+/// A justMyCode rule as attach gives it: `include` makes its files the user's code.
+#[derive(Debug, Clone)]
+pub struct RuleRequest {
+    pub scope: RuleScope,
+    pub include: bool,
+}
+
 /// Classifies file names, caching each answer because callbacks ask for the same names often.
 #[derive(Default)]
 pub struct FileClassifier {

@@ -27,11 +27,10 @@ use parking_lot::{Condvar, Mutex};
 use pyo3::prelude::*;
 use tokio::sync::mpsc::UnboundedSender;
 
-use crate::protocol::types as dap;
 use all_stop::AllThreadsStop;
 use breakpoints::Breakpoint;
 use exceptions::ExceptionFilters;
-use files::{CodeRule, FileClassifier, Origin};
+use files::{CodeRule, FileClassifier, Origin, RuleRequest, RuleScope};
 use stepping::{StepKind, StepPlan};
 use threads::{Stop, StopReason, Threads};
 
@@ -314,14 +313,13 @@ impl Engine {
         self.state.lock().show_return_value = on;
     }
 
-    pub fn set_just_my_code(&self, py: Python<'_>, on: bool, rules: &[dap::CodeRuleArgument]) -> Result<(), String> {
+    pub fn set_just_my_code(&self, py: Python<'_>, on: bool, rules: &[RuleRequest]) -> Result<(), String> {
         let mut resolved = Vec::new();
         for rule in rules {
-            let prefix = match (&rule.path, &rule.module) {
-                (Some(path), _) => path.clone(),
-                (None, Some(module)) => module_location(py, module)
+            let prefix = match &rule.scope {
+                RuleScope::Path(path) => path.clone(),
+                RuleScope::Module(module) => module_location(py, module)
                     .ok_or_else(|| format!("justMyCode rule: no module named {module:?} can be found"))?,
-                (None, None) => return Err("a justMyCode rule needs \"path\" or \"module\"".into()),
             };
             resolved.push(CodeRule { prefix, include: rule.include });
         }

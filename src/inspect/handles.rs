@@ -1,7 +1,7 @@
 //! Numbers handed to the client for frames, for things with children (`frameId`,
 //! `variablesReference`), and for the targets of stepIn and goto. Each is valid until its
-//! thread resumes (goto targets, which belong to no thread, until any thread does), or the client
-//! leaves.
+//! thread resumes (goto targets, which belong to no thread, until any thread does). The table is
+//! its client's session's, and goes with it.
 
 use std::collections::HashMap;
 use std::sync::Arc;
@@ -36,8 +36,12 @@ pub struct Handle<T> {
 /// Goto targets belong to no thread until a goto names one.
 const NO_THREAD: u64 = 0;
 
+/// One client's handles.
 #[derive(Default)]
-pub struct Handles {
+pub struct Handles(Mutex<Table>);
+
+#[derive(Default)]
+struct Table {
     next: i64,
     frames: HashMap<i64, Handle<Py<PyAny>>>,
     variables: HashMap<i64, Handle<Target>>,
@@ -47,75 +51,65 @@ pub struct Handles {
     goto_targets: HashMap<i64, Handle<(String, i64)>>,
 }
 
-static HANDLES: Mutex<Option<Handles>> = Mutex::new(None);
-
-fn with<R>(f: impl FnOnce(&mut Handles) -> R) -> R {
-    f(HANDLES.lock().get_or_insert_with(Handles::default))
-}
-
-impl Handles {
+impl Table {
     fn next_id(&mut self) -> i64 {
         self.next += 1;
         self.next
     }
 }
 
-pub fn add_frame(thread: u64, frame: Py<PyAny>) -> i64 {
-    with(|h| {
-        let id = h.next_id();
-        h.frames.insert(id, Handle { thread, item: frame });
+impl Handles {
+    pub fn add_frame(&self, thread: u64, frame: Py<PyAny>) -> i64 {
+        let mut t = self.0.lock();
+        let id = t.next_id();
+        t.frames.insert(id, Handle { thread, item: frame });
         id
-    })
-}
+    }
 
-pub fn add_variables(thread: u64, target: Target) -> i64 {
-    with(|h| {
-        let id = h.next_id();
-        h.variables.insert(id, Handle { thread, item: target });
+    pub fn add_variables(&self, thread: u64, target: Target) -> i64 {
+        let mut t = self.0.lock();
+        let id = t.next_id();
+        t.variables.insert(id, Handle { thread, item: target });
         id
-    })
-}
+    }
 
-pub fn add_step_in_target(thread: u64, function: Arc<str>) -> i64 {
-    with(|h| {
-        let id = h.next_id();
-        h.step_in_targets.insert(id, Handle { thread, item: function });
+    pub fn add_step_in_target(&self, thread: u64, function: Arc<str>) -> i64 {
+        let mut t = self.0.lock();
+        let id = t.next_id();
+        t.step_in_targets.insert(id, Handle { thread, item: function });
         id
-    })
-}
+    }
 
-/// The thread a step-in target was made for, and its function's name.
-pub fn step_in_target(id: i64) -> Option<(u64, Arc<str>)> {
-    with(|h| h.step_in_targets.get(&id).map(|t| (t.thread, t.item.clone())))
-}
+    /// The thread a step-in target was made for, and its function's name.
+    pub fn step_in_target(&self, id: i64) -> Option<(u64, Arc<str>)> {
+        self.0.lock().step_in_targets.get(&id).map(|t| (t.thread, t.item.clone()))
+    }
 
-pub fn add_goto_target(path: String, line: i64) -> i64 {
-    with(|h| {
-        let id = h.next_id();
-        h.goto_targets.insert(id, Handle { thread: NO_THREAD, item: (path, line) });
+    pub fn add_goto_target(&self, path: String, line: i64) -> i64 {
+        let mut t = self.0.lock();
+        let id = t.next_id();
+        t.goto_targets.insert(id, Handle { thread: NO_THREAD, item: (path, line) });
         id
-    })
-}
+    }
 
-pub fn goto_target(id: i64) -> Option<(String, i64)> {
-    with(|h| h.goto_targets.get(&id).map(|t| t.item.clone()))
-}
+    pub fn goto_target(&self, id: i64) -> Option<(String, i64)> {
+        self.0.lock().goto_targets.get(&id).map(|t| t.item.clone())
+    }
 
-pub fn frame(py: Python<'_>, id: i64) -> Option<(u64, Py<PyAny>)> {
-    with(|h| h.frames.get(&id).map(|f| (f.thread, f.item.clone_ref(py))))
-}
+    pub fn frame(&self, py: Python<'_>, id: i64) -> Option<(u64, Py<PyAny>)> {
+        self.0.lock().frames.get(&id).map(|f| (f.thread, f.item.clone_ref(py)))
+    }
 
-pub fn frame_thread(id: i64) -> Option<u64> {
-    with(|h| h.frames.get(&id).map(|f| f.thread))
-}
+    pub fn frame_thread(&self, id: i64) -> Option<u64> {
+        self.0.lock().frames.get(&id).map(|f| f.thread)
+    }
 
-pub fn variables_thread(id: i64) -> Option<u64> {
-    with(|h| h.variables.get(&id).map(|v| v.thread))
-}
+    pub fn variables_thread(&self, id: i64) -> Option<u64> {
+        self.0.lock().variables.get(&id).map(|v| v.thread)
+    }
 
-pub fn variables(py: Python<'_>, id: i64) -> Option<Target> {
-    with(|h| {
-        h.variables.get(&id).map(|v| match &v.item {
+    pub fn variables(&self, py: Python<'_>, id: i64) -> Option<Target> {
+        self.0.lock().variables.get(&id).map(|v| match &v.item {
             Target::Locals(f) => Target::Locals(f.clone_ref(py)),
             Target::Globals(f) => Target::Globals(f.clone_ref(py)),
             Target::Value { object, evaluate_name } => {
@@ -125,20 +119,25 @@ pub fn variables(py: Python<'_>, id: i64) -> Option<Target> {
                 Target::Group { object: object.clone_ref(py), evaluate_name: evaluate_name.clone(), kind: *kind }
             }
         })
-    })
-}
+    }
 
-/// Forgets every handle; called when the program resumes.
-pub fn clear() {
-    let old = HANDLES.lock().take();
-    drop(old);
-}
+    /// Forgets every handle; called when the program resumes. Numbers are never reused, so a
+    /// stale one is refused rather than naming something else.
+    pub fn clear(&self) {
+        let old = {
+            let mut t = self.0.lock();
+            let fresh = Table { next: t.next, ..Table::default() };
+            std::mem::replace(&mut *t, fresh)
+        };
+        // Dropped outside the lock: releasing a Python object can run its finalizer.
+        drop(old);
+    }
 
-/// Forgets the handles of one thread; called when it resumes alone.
-pub fn clear_thread(thread: u64) {
-    with(|h| {
-        h.frames.retain(|_, f| f.thread != thread);
-        h.variables.retain(|_, v| v.thread != thread);
-        h.step_in_targets.retain(|_, t| t.thread != thread);
-    });
+    /// Forgets the handles of one thread; called when it resumes alone.
+    pub fn clear_thread(&self, thread: u64) {
+        let mut t = self.0.lock();
+        t.frames.retain(|_, f| f.thread != thread);
+        t.variables.retain(|_, v| v.thread != thread);
+        t.step_in_targets.retain(|_, t| t.thread != thread);
+    }
 }

@@ -10,6 +10,7 @@ mod frame_locals;
 pub mod handles;
 pub mod presentation;
 mod read_only;
+mod settings;
 pub mod step_targets;
 mod values;
 pub mod watchdog;
@@ -17,6 +18,9 @@ pub mod watchdog;
 pub use assign::{set_expression, set_variable};
 pub use completions::complete;
 pub use exception_info::exception_info;
+pub use settings::Settings;
+
+use std::sync::Arc;
 
 use pyo3::prelude::*;
 use pyo3::types::{PyCFunction, PyDict, PyString, PyTuple};
@@ -28,10 +32,24 @@ use crate::protocol::types::{
     VariablesBody,
 };
 use crate::python_errors::describe_error;
-use handles::Target;
-use presentation::Presentation;
+use handles::{Handles, Target};
 use values::{Child, ChildValue, Shape};
 pub use values::{Format, VALUE_LIMIT};
+
+/// What an inspection needs besides Python: its client's handle table and settings. Both belong
+/// to the client's session.
+#[derive(Clone, Default)]
+pub struct Context {
+    pub handles: Arc<Handles>,
+    pub settings: Arc<Settings>,
+}
+
+impl Context {
+    /// How values are shown: at most `limit` characters, integers in hex if asked.
+    pub fn format(&self, limit: usize, hex: bool) -> Format {
+        Format::new(limit, hex, self.settings.repr_timeout)
+    }
+}
 
 /// `top` and its callers, down to (not including) pydbg's own bootstrap frames.
 pub fn frames_from<'py>(top: &Bound<'py, PyAny>) -> PyResult<Vec<Bound<'py, PyAny>>> {
@@ -50,6 +68,7 @@ pub fn frames_from<'py>(top: &Bound<'py, PyAny>) -> PyResult<Vec<Bound<'py, PyAn
 
 /// A page of `frames` (innermost first) as DAP stack frames.
 pub fn stack_trace(
+    cx: &Context,
     thread: u64,
     frames: &[Bound<'_, PyAny>],
     start: usize,
@@ -65,12 +84,12 @@ pub fn stack_trace(
         let line: Option<i64> = frame.getattr("f_lineno")?.extract()?;
         // With justMyCode, other code is shown for context but set back, as a step skips it.
         let not_mine = just_my_code && engine().origin_of(&filename) != Origin::User;
-        let mut source = source_for(&filename);
+        let mut source = source_for(cx, &filename);
         if not_mine {
             source.presentation_hint = Some("deemphasize".into());
         }
         stack_frames.push(StackFrame {
-            id: handles::add_frame(thread, frame.clone().unbind()),
+            id: cx.handles.add_frame(thread, frame.clone().unbind()),
             name: code.getattr("co_qualname")?.extract()?,
             source: Some(source),
             line: line.unwrap_or(0),
@@ -81,17 +100,17 @@ pub fn stack_trace(
     Ok(StackTraceBody { stack_frames, total_frames: total as i64 })
 }
 
-fn source_for(filename: &str) -> Source {
+fn source_for(cx: &Context, filename: &str) -> Source {
     if filename.starts_with('<') {
         return Source { name: Some(filename.to_owned()), ..Default::default() };
     }
     let name = std::path::Path::new(filename).file_name().map(|n| n.to_string_lossy().into_owned());
-    Source { name, path: Some(crate::path_mappings::to_client(filename)), ..Default::default() }
+    Source { name, path: Some(cx.settings.path_mappings.to_client(filename)), ..Default::default() }
 }
 
-pub fn scopes(thread: u64, frame: Py<PyAny>, py: Python<'_>) -> ScopesBody {
-    let locals = handles::add_variables(thread, Target::Locals(frame.clone_ref(py)));
-    let globals = handles::add_variables(thread, Target::Globals(frame));
+pub fn scopes(py: Python<'_>, cx: &Context, thread: u64, frame: Py<PyAny>) -> ScopesBody {
+    let locals = cx.handles.add_variables(thread, Target::Locals(frame.clone_ref(py)));
+    let globals = cx.handles.add_variables(thread, Target::Globals(frame));
     ScopesBody {
         scopes: vec![
             Scope { name: "Locals".into(), presentation_hint: "locals", variables_reference: locals, expensive: false },
@@ -105,18 +124,26 @@ pub fn scopes(thread: u64, frame: Py<PyAny>, py: Python<'_>) -> ScopesBody {
     }
 }
 
-/// The children of a variables reference: `filter` "indexed" or "named" picks one kind (as
-/// clients do for large containers); without it, named children come first, then indexed ones.
+/// Which children a `variables` request asks for.
+pub struct Page<'a> {
+    /// "indexed" or "named" picks one kind (as clients do for large containers); without it,
+    /// named children come first, then indexed ones.
+    pub filter: Option<&'a str>,
+    pub start: usize,
+    /// None or 0: all from `start`.
+    pub count: Option<usize>,
+}
+
+/// A page of the children of a variables reference.
 pub fn variables(
     py: Python<'_>,
+    cx: &Context,
     thread: u64,
     target: Target,
-    filter: Option<&str>,
-    start: usize,
-    count: Option<usize>,
-    hex: bool,
+    page: Page<'_>,
+    format: Format,
 ) -> PyResult<VariablesBody> {
-    let format = Format::new(values::VALUE_LIMIT, hex);
+    let Page { filter, start, count } = page;
     let count = count.filter(|&c| c > 0).unwrap_or(usize::MAX);
     let children: Vec<Child<'_>> = match &target {
         Target::Locals(frame) => {
@@ -130,22 +157,18 @@ pub fn variables(
             entries
         }
         Target::Globals(frame) => named_entries(&frame.bind(py).getattr("f_globals")?, true)?,
-        Target::Group { object, evaluate_name, kind } => values::named_children(
-            py,
-            object.bind(py),
-            evaluate_name.as_deref(),
-            &Presentation::current(),
-            Some(*kind),
-        )?,
+        Target::Group { object, evaluate_name, kind } => {
+            values::named_children(py, object.bind(py), evaluate_name.as_deref(), &cx.settings, Some(*kind))?
+        }
         Target::Value { object, evaluate_name } => {
             let object = object.bind(py);
             let parent = evaluate_name.as_deref();
             match filter {
-                Some("indexed") => values::indexed_children(py, object, parent, start, count)?,
-                Some("named") => values::named_children(py, object, parent, &Presentation::current(), None)?,
+                Some("indexed") => values::indexed_children(py, object, parent, start, count, format.repr_timeout)?,
+                Some("named") => values::named_children(py, object, parent, &cx.settings, None)?,
                 _ => {
-                    let mut all = values::named_children(py, object, parent, &Presentation::current(), None)?;
-                    all.extend(values::indexed_children(py, object, parent, 0, usize::MAX)?);
+                    let mut all = values::named_children(py, object, parent, &cx.settings, None)?;
+                    all.extend(values::indexed_children(py, object, parent, 0, usize::MAX, format.repr_timeout)?);
                     all
                 }
             }
@@ -155,7 +178,7 @@ pub fn variables(
     let paged_already = matches!((&target, filter), (Target::Value { .. }, Some("indexed")));
     let page: Vec<Child<'_>> =
         if paged_already { children } else { children.into_iter().skip(start).take(count).collect() };
-    let variables = page.into_iter().map(|child| variable(py, thread, child, &target, format)).collect();
+    let variables = page.into_iter().map(|child| variable(py, cx, thread, child, &target, format)).collect();
     Ok(VariablesBody { variables })
 }
 
@@ -173,7 +196,7 @@ fn named_entries<'py>(mapping: &Bound<'py, PyAny>, skip_builtins: bool) -> PyRes
     Ok(out)
 }
 
-fn variable(py: Python<'_>, thread: u64, child: Child<'_>, parent: &Target, format: Format) -> Variable {
+fn variable(py: Python<'_>, cx: &Context, thread: u64, child: Child<'_>, parent: &Target, format: Format) -> Variable {
     let Child { name, value, evaluate_name } = child;
     let value = match value {
         ChildValue::Value(v) => v,
@@ -193,7 +216,8 @@ fn variable(py: Python<'_>, thread: u64, child: Child<'_>, parent: &Target, form
                 Target::Value { object, evaluate_name } => (object.clone_ref(py), evaluate_name.clone()),
                 _ => unreachable!("groups are children of values"),
             };
-            let reference = handles::add_variables(thread, Target::Group { object, evaluate_name: parent_name, kind });
+            let reference =
+                cx.handles.add_variables(thread, Target::Group { object, evaluate_name: parent_name, kind });
             return Variable {
                 name,
                 value: String::new(),
@@ -205,7 +229,7 @@ fn variable(py: Python<'_>, thread: u64, child: Child<'_>, parent: &Target, form
             };
         }
     };
-    let described = describe(py, thread, &value, evaluate_name.clone(), format);
+    let described = describe(py, cx, thread, &value, evaluate_name.clone(), format);
     let read_only = name == "len()";
     Variable {
         name,
@@ -229,6 +253,7 @@ pub struct Described {
 /// The text, type and (for values with children) the reference and child counts of a value.
 pub fn describe(
     py: Python<'_>,
+    cx: &Context,
     thread: u64,
     value: &Bound<'_, PyAny>,
     evaluate_name: Option<String>,
@@ -239,14 +264,14 @@ pub fn describe(
     let shape = values::shape(py, value);
     let (reference, indexed) = match shape {
         Shape::Leaf => (0, None),
-        Shape::Object => (add_value(thread, value, evaluate_name), None),
-        Shape::Indexed(len) | Shape::Mapping(len) => (add_value(thread, value, evaluate_name), Some(len as i64)),
+        Shape::Object => (add_value(cx, thread, value, evaluate_name), None),
+        Shape::Indexed(len) | Shape::Mapping(len) => (add_value(cx, thread, value, evaluate_name), Some(len as i64)),
     };
     Described { text, type_name, reference, indexed }
 }
 
-fn add_value(thread: u64, value: &Bound<'_, PyAny>, evaluate_name: Option<String>) -> i64 {
-    handles::add_variables(thread, Target::Value { object: value.clone().unbind(), evaluate_name })
+fn add_value(cx: &Context, thread: u64, value: &Bound<'_, PyAny>, evaluate_name: Option<String>) -> i64 {
+    cx.handles.add_variables(thread, Target::Value { object: value.clone().unbind(), evaluate_name })
 }
 
 /// Evaluates `expression` in `frame` (or in `__main__` without one). In the REPL, statements are
@@ -255,6 +280,7 @@ fn add_value(thread: u64, value: &Bound<'_, PyAny>, evaluate_name: Option<String
 /// back to the frame.
 pub fn evaluate(
     py: Python<'_>,
+    cx: &Context,
     thread: u64,
     expression: &str,
     frame: Option<&Bound<'_, PyAny>>,
@@ -293,15 +319,15 @@ pub fn evaluate(
         result
     };
     let value = if matches!(context, "hover" | "watch") {
-        watchdog::limited(py, run).map_err(|error| match error {
+        watchdog::limited(py, cx.settings.repr_timeout, run).map_err(|error| match error {
             Some(e) => describe_error(py, &e),
-            None => format!("timed out after {:.1}s", watchdog::limit().as_secs_f64()),
+            None => format!("timed out after {:.1}s", cx.settings.repr_timeout.as_secs_f64()),
         })?
     } else {
         run().map_err(|e| describe_error(py, &e))?
     };
     let limit = if context == "clipboard" { usize::MAX / 2 } else { values::VALUE_LIMIT };
-    let described = describe(py, thread, &value, Some(expression.to_owned()), Format::new(limit, hex));
+    let described = describe(py, cx, thread, &value, Some(expression.to_owned()), cx.format(limit, hex));
     let result = if value.is_none() && context == "repl" { String::new() } else { described.text };
     Ok(EvaluateBody {
         result,

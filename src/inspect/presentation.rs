@@ -1,8 +1,6 @@
 //! debugpy's `variablePresentation`: how special (dunder), function, class and protected
 //! members are shown: in a group of their own, inline, or not at all.
 
-use std::sync::Mutex;
-
 use pyo3::prelude::*;
 use pyo3::types::PyType;
 
@@ -84,7 +82,11 @@ pub struct Presentation {
 const DEFAULT: Presentation =
     Presentation { special: Mode::Group, function: Mode::Group, class: Mode::Group, protected: Mode::Inline };
 
-static CURRENT: Mutex<Presentation> = Mutex::new(DEFAULT);
+impl Default for Presentation {
+    fn default() -> Self {
+        DEFAULT
+    }
+}
 
 impl Presentation {
     pub fn mode(&self, kind: Kind) -> Mode {
@@ -97,23 +99,17 @@ impl Presentation {
         }
     }
 
-    pub fn current() -> Presentation {
-        *CURRENT.lock().expect("presentation lock")
-    }
-
     /// From the attach arguments; `all` sets every kind, the others override it.
-    pub fn configure(settings: &VariablePresentation) -> Result<(), String> {
+    pub fn from_arguments(settings: &VariablePresentation) -> Result<Presentation, String> {
         let all = settings.all.as_deref().map(Mode::parse).transpose()?;
         let pick = |s: &Option<String>, default: Mode| -> Result<Mode, String> {
             Ok(s.as_deref().map(Mode::parse).transpose()?.or(all).unwrap_or(default))
         };
-        let presentation = Presentation {
+        Ok(Presentation {
             special: pick(&settings.special, DEFAULT.special)?,
             function: pick(&settings.function, DEFAULT.function)?,
             class: pick(&settings.class, DEFAULT.class)?,
             protected: pick(&settings.protected, DEFAULT.protected)?,
-        };
-        *CURRENT.lock().expect("presentation lock") = presentation;
-        Ok(())
+        })
     }
 }

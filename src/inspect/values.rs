@@ -5,6 +5,7 @@
 //! types, properties) runs under the watchdog's time limit.
 
 use std::collections::HashSet;
+use std::time::Duration;
 
 use pyo3::prelude::*;
 use pyo3::sync::PyOnceLock;
@@ -13,7 +14,8 @@ use pyo3::types::{
     PyTuple, PyType,
 };
 
-use super::presentation::{Kind, Mode, Presentation};
+use super::presentation::{Kind, Mode};
+use super::settings::Settings;
 use super::watchdog;
 use crate::python_errors::describe_error;
 
@@ -26,11 +28,13 @@ const RENDER_DEPTH: usize = 3;
 pub struct Format {
     pub limit: usize,
     pub hex: bool,
+    /// How long a user-defined `repr` may take.
+    pub repr_timeout: Duration,
 }
 
 impl Format {
-    pub fn new(limit: usize, hex: bool) -> Self {
-        Format { limit, hex }
+    pub fn new(limit: usize, hex: bool, repr_timeout: Duration) -> Self {
+        Format { limit, hex, repr_timeout }
     }
 }
 
@@ -85,7 +89,7 @@ fn render_into(
     .iter()
     .any(|t| is_exactly(value, t));
     if !builtin_container {
-        return out.push_str(&truncate(user_repr(py, value), budget));
+        return out.push_str(&truncate(user_repr(py, value, format.repr_timeout), budget));
     }
     let address = value.as_ptr() as usize;
     let is_dict = value.is_instance_of::<PyDict>();
@@ -170,11 +174,11 @@ fn render_sized(py: Python<'_>, value: &Bound<'_, PyAny>, len: usize, budget: us
 }
 
 /// `repr()` of a value whose type may define it, under the time limit.
-fn user_repr(py: Python<'_>, value: &Bound<'_, PyAny>) -> String {
-    match watchdog::limited(py, || value.repr().map(|r| r.to_string())) {
+fn user_repr(py: Python<'_>, value: &Bound<'_, PyAny>, timeout: Duration) -> String {
+    match watchdog::limited(py, timeout, || value.repr().map(|r| r.to_string())) {
         Ok(text) => text,
         Err(Some(e)) => format!("<repr raised {}>", describe_error(py, &e)),
-        Err(None) => format!("<repr timed out after {:.1}s>", watchdog::limit().as_secs_f64()),
+        Err(None) => format!("<repr timed out after {:.1}s>", timeout.as_secs_f64()),
     }
 }
 
@@ -307,6 +311,7 @@ pub fn indexed_children<'py>(
     parent: Option<&str>,
     start: usize,
     count: usize,
+    repr_timeout: Duration,
 ) -> PyResult<Vec<Child<'py>>> {
     let mut out = Vec::new();
     match shape(py, value) {
@@ -322,7 +327,7 @@ pub fn indexed_children<'py>(
                 keys
             };
             for key in keys {
-                let key_text = render(py, &key, Format::new(VALUE_LIMIT, false));
+                let key_text = render(py, &key, Format::new(VALUE_LIMIT, false, repr_timeout));
                 let mut child = member(key_text.clone(), None, value.get_item(&key), py);
                 child.evaluate_name = parent.map(|p| format!("{p}[{key_text}]"));
                 out.push(child);
@@ -352,13 +357,13 @@ pub fn indexed_children<'py>(
     Ok(out)
 }
 
-/// The named children of a value: its attributes, grouped as `presentation` says, plus `len()`
-/// for sized containers.
+/// The named children of a value: its attributes, grouped as the client's `variablePresentation`
+/// says, plus `len()` for sized containers.
 pub fn named_children<'py>(
     py: Python<'py>,
     value: &Bound<'py, PyAny>,
     parent: Option<&str>,
-    presentation: &Presentation,
+    settings: &Settings,
     only: Option<Kind>,
 ) -> PyResult<Vec<Child<'py>>> {
     let shape = shape(py, value);
@@ -377,7 +382,7 @@ pub fn named_children<'py>(
     }
     let mut groups: Vec<Kind> = Vec::new();
     for name in attribute_names(value, shape) {
-        let attribute = watchdog::limited(py, || value.getattr(name.as_str()));
+        let attribute = watchdog::limited(py, settings.repr_timeout, || value.getattr(name.as_str()));
         let kind = match &attribute {
             Ok(v) => Kind::of(&name, v),
             Err(_) => Kind::of_name(&name),
@@ -385,7 +390,7 @@ pub fn named_children<'py>(
         if only.is_some_and(|o| o != kind) {
             continue;
         }
-        let mode = if only.is_some() { Mode::Inline } else { presentation.mode(kind) };
+        let mode = if only.is_some() { Mode::Inline } else { settings.presentation.mode(kind) };
         match mode {
             Mode::Hide => continue,
             Mode::Group => {
@@ -400,7 +405,7 @@ pub fn named_children<'py>(
         let value = match attribute {
             Ok(v) => ChildValue::Value(v),
             Err(Some(e)) => ChildValue::Error(describe_error(py, &e)),
-            Err(None) => ChildValue::Error(format!("timed out after {:.1}s", watchdog::limit().as_secs_f64())),
+            Err(None) => ChildValue::Error(format!("timed out after {:.1}s", settings.repr_timeout.as_secs_f64())),
         };
         out.push(Child { name, value, evaluate_name });
     }

@@ -16,24 +16,12 @@ use pyo3::prelude::*;
 
 use crate::engine::{current_ident, mark_pydbg_thread};
 
-/// The default limit for one `repr` or attribute read, in milliseconds (attach: `reprTimeout`).
-const DEFAULT_LIMIT_MS: u64 = 1000;
-static LIMIT_MS: AtomicU64 = AtomicU64::new(DEFAULT_LIMIT_MS);
-
 static NEXT_TOKEN: AtomicU64 = AtomicU64::new(1);
 /// The guarded call running on each thread: thread ident -> token.
 static RUNNING: OnceLock<DashMap<u64, u64>> = OnceLock::new();
 /// Tokens whose call was interrupted.
 static FIRED: OnceLock<DashMap<u64, ()>> = OnceLock::new();
 static DEADLINES: Mutex<Option<Sender<(u64, u64, Instant)>>> = Mutex::new(None);
-
-pub fn set_limit(seconds: f64) {
-    LIMIT_MS.store((seconds * 1000.0).max(1.0) as u64, Ordering::Relaxed);
-}
-
-pub fn limit() -> Duration {
-    Duration::from_millis(LIMIT_MS.load(Ordering::Relaxed))
-}
 
 fn running() -> &'static DashMap<u64, u64> {
     RUNNING.get_or_init(DashMap::new)
@@ -101,13 +89,17 @@ pub fn clear_pending_interrupt(py: Python<'_>) {
     unsafe { ffi::PyThreadState_SetAsyncExc(current_ident() as _, std::ptr::null_mut()) };
 }
 
-/// Runs `call` (user code) with the time limit. A call cut off by the limit answers
+/// Runs `call` (user code) with a time limit. A call cut off by the limit answers
 /// `Err(None)`; one that raised answers `Err(Some(error))`.
-pub fn limited<'py, R>(py: Python<'py>, call: impl FnOnce() -> PyResult<R>) -> Result<R, Option<PyErr>> {
+pub fn limited<'py, R>(
+    py: Python<'py>,
+    limit: Duration,
+    call: impl FnOnce() -> PyResult<R>,
+) -> Result<R, Option<PyErr>> {
     let thread = current_ident();
     let token = NEXT_TOKEN.fetch_add(1, Ordering::Relaxed);
     running().insert(thread, token);
-    watch(thread, token, Instant::now() + limit());
+    watch(thread, token, Instant::now() + limit);
     let result = call();
     running().remove(&thread);
     if fired().remove(&token).is_some() {

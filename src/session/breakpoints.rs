@@ -1,7 +1,7 @@
 //! setBreakpoints, setFunctionBreakpoints and setExceptionBreakpoints.
 
 use super::{with_gil, Session};
-use crate::engine::breakpoints::Placement;
+use crate::engine::breakpoints::{Behaviour, FunctionRequest, LineRequest, Placement};
 use crate::engine::engine;
 use crate::engine::exceptions::{BreakMode, ExceptionFilters, ExceptionOption, TypeMatcher};
 use crate::protocol::types::{
@@ -22,15 +22,20 @@ fn answer(placement: Placement, source: Option<Source>) -> Breakpoint {
     }
 }
 
+fn line_request(breakpoint: SourceBreakpoint) -> LineRequest {
+    let SourceBreakpoint { line, condition, hit_condition, log_message, .. } = breakpoint;
+    LineRequest { line, behaviour: Behaviour { condition, hit_condition, log_message } }
+}
+
 pub async fn set_breakpoints(session: &Session, request: &Request) {
     let result = async {
         let args: SetBreakpointsArguments = request.args()?;
         let path = args.source.path.as_deref().ok_or("setBreakpoints needs source.path")?;
-        let path = crate::path_mappings::to_program(path);
-        let requested: Vec<SourceBreakpoint> = match (args.breakpoints, args.lines) {
-            (Some(bps), _) => bps,
+        let path = session.settings().path_mappings.to_program(path);
+        let requested: Vec<LineRequest> = match (args.breakpoints, args.lines) {
+            (Some(bps), _) => bps.into_iter().map(line_request).collect(),
             (None, Some(lines)) => {
-                lines.into_iter().map(|line| SourceBreakpoint { line, ..Default::default() }).collect()
+                lines.into_iter().map(|line| LineRequest { line, behaviour: Behaviour::default() }).collect()
             }
             (None, None) => Vec::new(),
         };
@@ -45,7 +50,15 @@ pub async fn set_breakpoints(session: &Session, request: &Request) {
 pub async fn set_function_breakpoints(session: &Session, request: &Request) {
     let result = match request.args::<SetFunctionBreakpointsArguments>() {
         Ok(args) => {
-            let placements = with_gil(move |py| engine().set_function_breakpoints(py, &args.breakpoints)).await;
+            let requested: Vec<FunctionRequest> = args
+                .breakpoints
+                .into_iter()
+                .map(|b| FunctionRequest {
+                    name: b.name,
+                    behaviour: Behaviour { condition: b.condition, hit_condition: b.hit_condition, log_message: None },
+                })
+                .collect();
+            let placements = with_gil(move |py| engine().set_function_breakpoints(py, &requested)).await;
             Ok(BreakpointsBody { breakpoints: placements.into_iter().map(|p| answer(p, None)).collect() })
         }
         Err(e) => Err(e),

@@ -18,13 +18,13 @@ pub async fn goto_targets(session: &Session, request: &Request) {
     let result = async {
         let args: GotoTargetsArguments = request.args()?;
         let path = args.source.path.as_deref().ok_or("gotoTargets needs source.path")?;
-        let path = canonical_key(&crate::path_mappings::to_program(path)).to_string();
+        let path = canonical_key(&session.settings().path_mappings.to_program(path)).to_string();
         let lines = {
             let path = path.clone();
             with_gil(move |py| code_lines(py, &path)).await?
         };
         let Some(line) = resolve_line(&lines, args.line) else { return Ok(GotoTargetsBody { targets: Vec::new() }) };
-        let id = crate::inspect::handles::add_goto_target(path, line);
+        let id = session.handles.add_goto_target(path, line);
         Ok(GotoTargetsBody { targets: vec![GotoTarget { id, label: format!("Line {line}"), line }] })
     }
     .await;
@@ -35,15 +35,15 @@ pub async fn goto(session: &Session, request: &Request) {
     let result = async {
         let args: GotoArguments = request.args()?;
         let ident = engine().ident_of(args.thread_id).ok_or(format!("there is no thread {}", args.thread_id))?;
-        let (path, line) = crate::inspect::handles::goto_target(args.target_id)
-            .ok_or(format!("there is no goto target {}", args.target_id))?;
+        let (path, line) =
+            session.handles.goto_target(args.target_id).ok_or(format!("there is no goto target {}", args.target_id))?;
         let (answer, answered) = oneshot::channel();
         let jump: ParkedWork = Box::new(move |py| {
             let _ = answer.send(jump_top_frame(py, ident, &path, line));
         });
         engine().run_on_parked(ident, jump).map_err(|_| "goto needs the thread to be stopped".to_owned())?;
         answered.await.map_err(|_| "the thread resumed before it could jump".to_owned())??;
-        crate::inspect::handles::clear_thread(ident);
+        session.handles.clear_thread(ident);
         Ok(args.thread_id)
     }
     .await;

@@ -7,7 +7,7 @@ use tokio::sync::oneshot;
 use super::{with_gil, Session};
 use crate::engine::threads::ParkedWork;
 use crate::engine::{engine, ParkedFrames};
-use crate::inspect::{self, handles};
+use crate::inspect::{self, handles::Target};
 use crate::protocol::types::{
     CancelArguments, CompletionsArguments, CompletionsBody, EvaluateArguments, ScopesArguments, SetExpressionArguments,
     SetValueBody, SetVariableArguments, StackTraceArguments, StepInTarget, StepInTargetsArguments, StepInTargetsBody,
@@ -18,19 +18,19 @@ use crate::python_errors::describe_error;
 
 pub async fn handle(session: &Session, request: &Request) {
     match request.command.as_str() {
-        "stackTrace" => session.respond(request, stack_trace(request).await),
-        "scopes" => session.respond(request, scopes(request).await),
-        "variables" => session.respond(request, variables(request).await),
+        "stackTrace" => session.respond(request, stack_trace(session, request).await),
+        "scopes" => session.respond(request, scopes(session, request).await),
+        "variables" => session.respond(request, variables(session, request).await),
         "evaluate" => {
             let result = evaluate(session, request).await;
             session.cancellable.answered(request.seq);
             session.respond(request, result)
         }
         "exceptionInfo" => session.respond(request, exception_info(request).await),
-        "setVariable" => session.respond(request, set_variable(request).await),
-        "setExpression" => session.respond(request, set_expression(request).await),
-        "completions" => session.respond(request, completions(request).await),
-        "stepInTargets" => session.respond(request, step_in_targets(request).await),
+        "setVariable" => session.respond(request, set_variable(session, request).await),
+        "setExpression" => session.respond(request, set_expression(session, request).await),
+        "completions" => session.respond(request, completions(session, request).await),
+        "stepInTargets" => session.respond(request, step_in_targets(session, request).await),
         _ => unreachable!("dispatch sends only inspection requests here"),
     }
 }
@@ -54,8 +54,9 @@ fn flatten<T>(result: Result<Result<T, String>, String>) -> Result<T, String> {
     result.and_then(|r| r)
 }
 
-async fn stack_trace(request: &Request) -> Result<crate::protocol::types::StackTraceBody, String> {
+async fn stack_trace(session: &Session, request: &Request) -> Result<crate::protocol::types::StackTraceBody, String> {
     let args: StackTraceArguments = request.args()?;
+    let cx = session.inspection_context();
     let thread = engine().ident_of(args.thread_id).ok_or(format!("there is no thread {}", args.thread_id))?;
     let start = args.start_frame.unwrap_or(0).max(0) as usize;
     let levels = args.levels.map(|l| l.max(0) as usize);
@@ -73,50 +74,54 @@ async fn stack_trace(request: &Request) -> Result<crate::protocol::types::StackT
                     None => Vec::new(),
                 },
             };
-            inspect::stack_trace(thread, &frames, start, levels).map_err(|e| describe_error(py, &e))
+            inspect::stack_trace(&cx, thread, &frames, start, levels).map_err(|e| describe_error(py, &e))
         })
         .await,
     )
 }
 
-async fn scopes(request: &Request) -> Result<crate::protocol::types::ScopesBody, String> {
+async fn scopes(session: &Session, request: &Request) -> Result<crate::protocol::types::ScopesBody, String> {
     let args: ScopesArguments = request.args()?;
-    let thread = handles::frame_thread(args.frame_id).ok_or(format!("there is no frame {}", args.frame_id))?;
+    let cx = session.inspection_context();
+    let thread = cx.handles.frame_thread(args.frame_id).ok_or(format!("there is no frame {}", args.frame_id))?;
     flatten(
         on_thread(thread, move |py| {
-            let (thread, frame) = handles::frame(py, args.frame_id).ok_or("that frame is gone")?;
-            Ok(inspect::scopes(thread, frame, py))
+            let (thread, frame) = cx.handles.frame(py, args.frame_id).ok_or("that frame is gone")?;
+            Ok(inspect::scopes(py, &cx, thread, frame))
         })
         .await,
     )
 }
 
-async fn variables(request: &Request) -> Result<crate::protocol::types::VariablesBody, String> {
+async fn variables(session: &Session, request: &Request) -> Result<crate::protocol::types::VariablesBody, String> {
     let args: VariablesArguments = request.args()?;
     let reference = args.variables_reference;
-    let thread = handles::variables_thread(reference).ok_or(format!("there is no variablesReference {reference}"))?;
+    let cx = session.inspection_context();
+    let thread = cx.handles.variables_thread(reference).ok_or(format!("there is no variablesReference {reference}"))?;
     let start = args.start.unwrap_or(0).max(0) as usize;
     let count = args.count.map(|c| c.max(0) as usize);
     let hex = args.format.and_then(|f| f.hex).unwrap_or(false);
     let filter = args.filter;
     flatten(
         on_thread(thread, move |py| {
-            let target = handles::variables(py, reference).ok_or("those variables are gone")?;
-            inspect::variables(py, thread, target, filter.as_deref(), start, count, hex)
+            let target = cx.handles.variables(py, reference).ok_or("those variables are gone")?;
+            let page = inspect::Page { filter: filter.as_deref(), start, count };
+            inspect::variables(py, &cx, thread, target, page, cx.format(inspect::VALUE_LIMIT, hex))
                 .map_err(|e| describe_error(py, &e))
         })
         .await,
     )
 }
 
-async fn step_in_targets(request: &Request) -> Result<StepInTargetsBody, String> {
+async fn step_in_targets(session: &Session, request: &Request) -> Result<StepInTargetsBody, String> {
     let args: StepInTargetsArguments = request.args()?;
-    in_frame(Some(args.frame_id), move |py, thread, frame| {
+    let handles = session.handles.clone();
+    in_frame(session, Some(args.frame_id), move |py, thread, frame| {
         let frame = frame.ok_or("stepInTargets needs a frame")?;
         let names = inspect::step_targets::call_names(py, &frame).map_err(|e| describe_error(py, &e))?;
         let targets = names
             .into_iter()
-            .map(|name| StepInTarget { id: handles::add_step_in_target(thread, name.as_str().into()), label: name })
+            .map(|name| StepInTarget { id: handles.add_step_in_target(thread, name.as_str().into()), label: name })
             .collect();
         Ok(StepInTargetsBody { targets })
     })
@@ -128,9 +133,10 @@ async fn evaluate(session: &Session, request: &Request) -> Result<crate::protoco
     let context = args.context.unwrap_or_else(|| "repl".into());
     let hex = args.format.and_then(|f| f.hex).unwrap_or(false);
     let (cancellable, seq) = (session.cancellable.clone(), request.seq);
-    in_frame(args.frame_id, move |py, thread, frame| {
+    let cx = session.inspection_context();
+    in_frame(session, args.frame_id, move |py, thread, frame| {
         cancellable
-            .run(py, seq, || inspect::evaluate(py, thread, &args.expression, frame.as_ref(), &context, hex))
+            .run(py, seq, || inspect::evaluate(py, &cx, thread, &args.expression, frame.as_ref(), &context, hex))
             .unwrap_or_else(|| Err("cancelled".into()))
     })
     .await
@@ -152,14 +158,16 @@ pub async fn cancel(session: &Session, request: &Request) {
 /// Runs `work` with the frame `frame_id` (if given) on the thread that owns it; without a frame,
 /// with the GIL on a blocking thread (and thread 0).
 async fn in_frame<R: Send + 'static>(
+    session: &Session,
     frame_id: Option<i64>,
     work: impl for<'py> FnOnce(Python<'py>, u64, Option<Bound<'py, PyAny>>) -> Result<R, String> + Send + 'static,
 ) -> Result<R, String> {
     let Some(id) = frame_id else { return with_gil(move |py| work(py, 0, None)).await };
-    let thread = handles::frame_thread(id).ok_or(format!("there is no frame {id}"))?;
+    let handles = session.handles.clone();
+    let thread = handles.frame_thread(id).ok_or(format!("there is no frame {id}"))?;
     flatten(
         on_thread(thread, move |py| {
-            let frame = handles::frame(py, id).ok_or("that frame is gone")?.1.into_bound(py);
+            let frame = handles.frame(py, id).ok_or("that frame is gone")?.1.into_bound(py);
             work(py, thread, Some(frame))
         })
         .await,
@@ -181,13 +189,13 @@ async fn exception_info(request: &Request) -> Result<crate::protocol::types::Exc
 
 fn set_value_body(
     py: Python<'_>,
+    cx: &inspect::Context,
     thread: u64,
     value: &Bound<'_, PyAny>,
     evaluate_name: Option<String>,
     hex: bool,
 ) -> SetValueBody {
-    let described =
-        inspect::describe(py, thread, value, evaluate_name, inspect::Format::new(inspect::VALUE_LIMIT, hex));
+    let described = inspect::describe(py, cx, thread, value, evaluate_name, cx.format(inspect::VALUE_LIMIT, hex));
     SetValueBody {
         value: described.text,
         type_name: described.type_name,
@@ -196,46 +204,48 @@ fn set_value_body(
     }
 }
 
-async fn set_variable(request: &Request) -> Result<SetValueBody, String> {
+async fn set_variable(session: &Session, request: &Request) -> Result<SetValueBody, String> {
     let args: SetVariableArguments = request.args()?;
     let reference = args.variables_reference;
-    let thread = handles::variables_thread(reference).ok_or(format!("there is no variablesReference {reference}"))?;
+    let cx = session.inspection_context();
+    let thread = cx.handles.variables_thread(reference).ok_or(format!("there is no variablesReference {reference}"))?;
     flatten(
         on_thread(thread, move |py| {
-            let target = handles::variables(py, reference).ok_or("those variables are gone")?;
+            let target = cx.handles.variables(py, reference).ok_or("those variables are gone")?;
             let frame = match &target {
-                handles::Target::Locals(f) | handles::Target::Globals(f) => f.clone_ref(py),
+                Target::Locals(f) | Target::Globals(f) => f.clone_ref(py),
                 _ => engine().parked_frames(py, thread).ok_or("the thread is not stopped")?.top,
             };
             let value = inspect::set_variable(py, frame.bind(py), &target, &args.name, &args.value)
                 .map_err(|e| describe_error(py, &e))?;
             let hex = args.format.and_then(|f| f.hex).unwrap_or(false);
-            Ok(set_value_body(py, thread, &value, None, hex))
+            Ok(set_value_body(py, &cx, thread, &value, None, hex))
         })
         .await,
     )
 }
 
-async fn set_expression(request: &Request) -> Result<SetValueBody, String> {
+async fn set_expression(session: &Session, request: &Request) -> Result<SetValueBody, String> {
     let args: SetExpressionArguments = request.args()?;
     let frame_id = args.frame_id.ok_or("setExpression needs a frameId")?;
-    let thread = handles::frame_thread(frame_id).ok_or(format!("there is no frame {frame_id}"))?;
+    let cx = session.inspection_context();
+    let thread = cx.handles.frame_thread(frame_id).ok_or(format!("there is no frame {frame_id}"))?;
     flatten(
         on_thread(thread, move |py| {
-            let frame = handles::frame(py, frame_id).ok_or("that frame is gone")?.1.into_bound(py);
+            let frame = cx.handles.frame(py, frame_id).ok_or("that frame is gone")?.1.into_bound(py);
             let value = inspect::set_expression(py, &frame, &args.expression, &args.value)
                 .map_err(|e| describe_error(py, &e))?;
             let hex = args.format.and_then(|f| f.hex).unwrap_or(false);
-            Ok(set_value_body(py, thread, &value, Some(args.expression.clone()), hex))
+            Ok(set_value_body(py, &cx, thread, &value, Some(args.expression.clone()), hex))
         })
         .await,
     )
 }
 
-async fn completions(request: &Request) -> Result<CompletionsBody, String> {
+async fn completions(session: &Session, request: &Request) -> Result<CompletionsBody, String> {
     let args: CompletionsArguments = request.args()?;
     let column = args.column.max(1) as usize;
-    in_frame(args.frame_id, move |py, _, frame| {
+    in_frame(session, args.frame_id, move |py, _, frame| {
         let targets = inspect::complete(py, frame.as_ref(), &args.text, column).map_err(|e| describe_error(py, &e))?;
         Ok(CompletionsBody { targets })
     })

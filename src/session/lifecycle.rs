@@ -6,9 +6,12 @@ use std::time::Duration;
 
 use super::{with_gil, Session};
 use crate::engine::engine;
+use crate::engine::files::{RuleRequest, RuleScope};
+use crate::inspect::Settings;
 use crate::protocol::capabilities::capabilities;
 use crate::protocol::types::{
-    AttachArguments, ContinuedEventBody, DisconnectArguments, ExitedEventBody, InitializeArguments, ProcessEventBody,
+    AttachArguments, CodeRuleArgument, ContinuedEventBody, DisconnectArguments, ExitedEventBody, InitializeArguments,
+    ProcessEventBody,
 };
 use crate::protocol::{Outgoing, Request};
 
@@ -26,7 +29,7 @@ pub fn initialize(session: &Session, request: &Request) {
 
 pub async fn attach(session: &Session, request: &Request) {
     let result = match request.args::<AttachArguments>() {
-        Ok(args) => configure(args).await,
+        Ok(args) => configure(session, args).await,
         Err(e) => Err(e),
     };
     let ok = result.is_ok();
@@ -45,24 +48,25 @@ pub async fn attach(session: &Session, request: &Request) {
 }
 
 /// Applies the debugger settings that attach (and, through the adapter, launch) carries.
-async fn configure(args: AttachArguments) -> Result<(), String> {
-    if let Some(presentation) = &args.variable_presentation {
-        crate::inspect::presentation::Presentation::configure(presentation)?;
-    }
-    if let Some(seconds) = args.repr_timeout {
-        if !(seconds > 0.0 && seconds.is_finite()) {
-            return Err(format!("reprTimeout must be a positive number of seconds, not {seconds}"));
-        }
-        crate::inspect::watchdog::set_limit(seconds);
-    }
+async fn configure(session: &Session, args: AttachArguments) -> Result<(), String> {
     let program_cwd = std::env::current_dir().map(|d| d.to_string_lossy().into_owned()).unwrap_or_default();
-    crate::path_mappings::set(&args.path_mappings, &program_cwd);
+    *session.settings.write() = Arc::new(Settings::from_attach(&args, &program_cwd)?);
     engine().set_show_return_value(args.show_return_value.unwrap_or(true));
     engine().set_forward_program_output(args.redirect_output.unwrap_or(true));
     if args.stop_on_entry == Some(true) {
         with_gil(|py| engine().stop_on_entry(py)).await;
     }
-    with_gil(move |py| engine().set_just_my_code(py, args.just_my_code.unwrap_or(true), &args.rules)).await
+    let rules = args.rules.into_iter().map(rule_request).collect::<Result<Vec<_>, _>>()?;
+    with_gil(move |py| engine().set_just_my_code(py, args.just_my_code.unwrap_or(true), &rules)).await
+}
+
+fn rule_request(rule: CodeRuleArgument) -> Result<RuleRequest, String> {
+    let scope = match (rule.path, rule.module) {
+        (Some(path), _) => RuleScope::Path(path),
+        (None, Some(module)) => RuleScope::Module(module),
+        (None, None) => return Err("a justMyCode rule needs \"path\" or \"module\"".into()),
+    };
+    Ok(RuleRequest { scope, include: rule.include })
 }
 
 pub fn launch(session: &Session, request: &Request) {
@@ -93,7 +97,7 @@ pub async fn disconnect(session: &Arc<Session>, request: &Request) {
     session.respond(request, Ok(()));
     session.flush().await;
     with_gil(|py| engine().detach_client(py)).await;
-    crate::inspect::handles::clear();
+    session.handles.clear();
     session.closing.store(true, Ordering::Release);
 }
 
@@ -101,7 +105,7 @@ pub async fn disconnect(session: &Arc<Session>, request: &Request) {
 /// Answered, and written, before the program is interrupted: it may end at once, and the answer
 /// must not end with it.
 pub async fn terminate(session: &Arc<Session>, request: &Request) {
-    crate::inspect::handles::clear();
+    session.handles.clear();
     session.respond(request, Ok(()));
     session.send(Outgoing::event("continued", ContinuedEventBody { thread_id: 1, all_threads_continued: true }));
     session.flush().await;

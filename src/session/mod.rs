@@ -17,6 +17,7 @@ pub mod transport;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 
+use parking_lot::RwLock;
 use pyo3::prelude::*;
 use serde::Serialize;
 use tokio::io::BufReader;
@@ -25,6 +26,8 @@ use tokio::sync::{mpsc, oneshot};
 use tokio::time::{Duration, Instant};
 
 use crate::engine::{engine, EngineEvent};
+use crate::inspect::handles::Handles;
+use crate::inspect::{self, Settings};
 use crate::protocol::codec::Frame;
 use crate::protocol::message::parse_incoming;
 use crate::protocol::secrets::Redacted;
@@ -44,9 +47,22 @@ pub struct Session {
     /// Set by disconnect: stop reading and leave the program as the client asked.
     closing: AtomicBool,
     cancellable: Arc<cancel::Cancellable>,
+    /// The numbers handed to this client (`frameId`, `variablesReference`, targets).
+    handles: Arc<Handles>,
+    /// What this client's attach chose; the defaults until then.
+    settings: RwLock<Arc<Settings>>,
 }
 
 impl Session {
+    fn settings(&self) -> Arc<Settings> {
+        self.settings.read().clone()
+    }
+
+    /// What an inspection for this client needs: its handles and its settings.
+    fn inspection_context(&self) -> inspect::Context {
+        inspect::Context { handles: self.handles.clone(), settings: self.settings() }
+    }
+
     fn send(&self, message: Outgoing) {
         let _ = self.out.send(Outbound::Message(message));
     }
@@ -109,6 +125,8 @@ pub async fn serve(stream: TcpStream, access_token: Option<String>) {
         out,
         closing: AtomicBool::new(false),
         cancellable: Arc::new(cancel::Cancellable::default()),
+        handles: Arc::default(),
+        settings: RwLock::default(),
     });
 
     // The program's events reach the client once it has been admitted and has sent a request:

@@ -5,19 +5,23 @@ use pyo3::prelude::*;
 use pyo3::types::{PyDict, PyModule};
 
 use super::{with_gil, Session};
+use crate::path_mappings::PathMappings;
 use crate::protocol::types::{Module, ModulesArguments, ModulesBody};
 use crate::protocol::Request;
 use crate::python_errors::describe_error;
 
 pub async fn modules(session: &Session, request: &Request) {
     let result = match request.args::<ModulesArguments>() {
-        Ok(args) => with_gil(move |py| list(py, args)).await,
+        Ok(args) => {
+            let settings = session.settings();
+            with_gil(move |py| list(py, &settings.path_mappings, args)).await
+        }
         Err(e) => Err(e),
     };
     session.respond(request, result);
 }
 
-fn list(py: Python<'_>, args: ModulesArguments) -> Result<ModulesBody, String> {
+fn list(py: Python<'_>, mappings: &PathMappings, args: ModulesArguments) -> Result<ModulesBody, String> {
     let all = (|| -> PyResult<Vec<Module>> {
         // A copy: importing on other threads changes sys.modules while it is read.
         let modules = py.import("sys")?.getattr("modules")?.call_method0("copy")?;
@@ -30,7 +34,7 @@ fn list(py: Python<'_>, args: ModulesArguments) -> Result<ModulesBody, String> {
                 .ok()
                 .and_then(|m| m.dict().get_item("__file__").ok().flatten())
                 .and_then(|f| f.extract::<String>().ok())
-                .map(|f| crate::path_mappings::to_client(&f));
+                .map(|f| mappings.to_client(&f));
             all.push(Module { id: name.clone(), name, path });
         }
         all.sort_by(|a, b| a.name.cmp(&b.name));

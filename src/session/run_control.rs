@@ -5,7 +5,6 @@ use crate::engine::engine;
 use crate::engine::exceptions::BreakMode;
 use crate::engine::stepping::StepKind;
 use crate::engine::threads::{Stop, StopReason};
-use crate::inspect::handles;
 use crate::protocol::types::{ContinueBody, StoppedEventBody, Thread, ThreadArguments, ThreadsBody};
 use crate::protocol::Request;
 
@@ -54,9 +53,9 @@ pub fn resume(session: &Session, request: &Request, step: Option<StepKind>) {
         let ident = engine().ident_of(args.thread_id).ok_or(format!("there is no thread {}", args.thread_id))?;
         let single_thread = args.single_thread == Some(true);
         if single_thread {
-            crate::inspect::handles::clear_thread(ident);
+            session.handles.clear_thread(ident);
         } else {
-            crate::inspect::handles::clear();
+            session.handles.clear();
         }
         let all = engine()
             .resume(ident, step, single_thread)
@@ -78,7 +77,7 @@ pub fn step_in(session: &Session, request: &Request) {
         return resume(session, request, Some(StepKind::In));
     };
     let thread = engine().ident_of(thread_id);
-    match handles::step_in_target(id) {
+    match session.handles.step_in_target(id) {
         Some((target_thread, function)) if Some(target_thread) == thread => {
             resume(session, request, Some(StepKind::IntoTarget(function)))
         }
