@@ -219,8 +219,9 @@ class DapClient:
 
     def handshake(self, breakpoints=None, attach_args=None, before_done=None):
         """initialize → attach → setBreakpoints (per file) → configurationDone."""
-        self.ok("initialize", {"clientID": "pydbg-tests", "adapterID": "pydbg",
-                               "linesStartAt1": True, "columnsStartAt1": True, "pathFormat": "path"})
+        self.capabilities = self.ok("initialize", {"clientID": "pydbg-tests", "adapterID": "pydbg",
+                                                   "linesStartAt1": True, "columnsStartAt1": True,
+                                                   "pathFormat": "path"})
         self.wait_event("initialized")
         self.ok("attach", attach_args or {})
         results = {}

@@ -18,7 +18,8 @@ SHARED = {"ThreadArguments": ["ContinueArguments", "NextArguments", "StepInArgum
           "InitializeArguments": ["InitializeRequestArguments"]}
 # One body for the responses of both requests that set a value.
 SHARED_BODIES = {"SetValueBody": ["SetVariableResponse", "SetExpressionResponse"],
-                 "BreakpointsBody": ["SetBreakpointsResponse", "SetFunctionBreakpointsResponse"]}
+                 "BreakpointsBody": ["SetBreakpointsResponse", "SetFunctionBreakpointsResponse",
+                                     "SetInstructionBreakpointsResponse"]}
 INTEGER = {"i64", "u64", "i32", "u32", "usize"}
 
 

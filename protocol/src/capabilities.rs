@@ -27,6 +27,10 @@ pub fn capabilities() -> Capabilities {
         supports_clipboard_context: true,
         supports_value_formatting_options: true,
         supports_cancel_request: true,
+        supports_stepping_granularity: true,
+        supports_disassemble_request: true,
+        supports_instruction_breakpoints: true,
+        supports_restart_frame: true,
         completion_trigger_characters: vec![".", "["],
         exception_breakpoint_filters: exception_filters(),
     }

@@ -165,6 +165,22 @@ pub struct FunctionBreakpoint {
 
 #[derive(Debug, Default, Deserialize)]
 #[serde(default, rename_all = "camelCase")]
+pub struct InstructionBreakpoint {
+    pub instruction_reference: String,
+    /// In bytes, from `instruction_reference`.
+    pub offset: Option<i64>,
+    pub condition: Option<String>,
+    pub hit_condition: Option<String>,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(default, rename_all = "camelCase")]
+pub struct SetInstructionBreakpointsArguments {
+    pub breakpoints: Vec<InstructionBreakpoint>,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(default, rename_all = "camelCase")]
 pub struct SetFunctionBreakpointsArguments {
     pub breakpoints: Vec<FunctionBreakpoint>,
 }
@@ -176,6 +192,8 @@ pub struct ThreadArguments {
     pub single_thread: Option<bool>,
     /// stepIn: a target from stepInTargets.
     pub target_id: Option<i64>,
+    /// next, stepIn, stepOut: "statement", "line" (both by line) or "instruction".
+    pub granularity: Option<String>,
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -215,6 +233,23 @@ pub struct StepInTargetsBody {
 pub struct StepInTarget {
     pub id: i64,
     pub label: String,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(default, rename_all = "camelCase")]
+pub struct RestartFrameArguments {
+    pub frame_id: i64,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(default, rename_all = "camelCase")]
+pub struct DisassembleArguments {
+    pub memory_reference: String,
+    /// In bytes, applied before `instruction_offset`.
+    pub offset: Option<i64>,
+    pub instruction_offset: Option<i64>,
+    pub instruction_count: i64,
+    pub resolve_symbols: Option<bool>,
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -395,6 +430,11 @@ pub struct Capabilities {
     /// `format: {hex}` on variables and evaluate.
     pub supports_value_formatting_options: bool,
     pub supports_cancel_request: bool,
+    /// `granularity: "instruction"` on next, stepIn and stepOut.
+    pub supports_stepping_granularity: bool,
+    pub supports_disassemble_request: bool,
+    pub supports_instruction_breakpoints: bool,
+    pub supports_restart_frame: bool,
     pub completion_trigger_characters: Vec<&'static str>,
     pub exception_breakpoint_filters: Vec<ExceptionBreakpointsFilter>,
 }
@@ -411,6 +451,8 @@ pub struct Breakpoint {
     pub source: Option<Source>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub line: Option<i64>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub instruction_reference: Option<String>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub reason: Option<&'static str>,
 }
@@ -441,6 +483,41 @@ pub struct StackFrame {
     pub source: Option<Source>,
     pub line: i64,
     pub column: i64,
+    /// The code object and the offset of the instruction about to run (see disassemble).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub instruction_pointer_reference: Option<String>,
+    /// Whether restartFrame can restart this frame.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub can_restart: Option<bool>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub presentation_hint: Option<&'static str>,
+}
+
+#[derive(Debug, Serialize)]
+pub struct DisassembleBody {
+    pub instructions: Vec<DisassembledInstruction>,
+}
+
+#[derive(Debug, Default, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct DisassembledInstruction {
+    pub address: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub instruction_bytes: Option<String>,
+    pub instruction: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub symbol: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub location: Option<Source>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub line: Option<i64>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub column: Option<i64>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub end_line: Option<i64>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub end_column: Option<i64>,
+    /// "invalid" for the padding past either end of the code.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub presentation_hint: Option<&'static str>,
 }

@@ -315,7 +315,7 @@ pub struct Placement {
 }
 
 impl Engine {
-    fn next_breakpoint_id(&self) -> i64 {
+    pub(super) fn next_breakpoint_id(&self) -> i64 {
         let mut state = self.state.lock();
         state.next_breakpoint_id += 1;
         state.next_breakpoint_id

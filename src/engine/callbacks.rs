@@ -8,11 +8,11 @@ use pyo3::types::{PyString, PyTuple};
 
 use std::cell::RefCell;
 
-use super::breakpoints::Verdict;
+use super::breakpoints::{Breakpoint, Verdict};
 use super::exceptions::BreakMode;
 use super::files::Origin;
 use super::stepping::{StepKind, StepPlan};
-use super::threads::StopReason;
+use super::threads::{ParkedIn, StopReason};
 use super::{current_ident, engine, is_pydbg_thread, Engine, EventIds, TOOL_ID};
 use crate::python_errors::exception_text;
 
@@ -152,7 +152,7 @@ fn on_py_yield(py: Python<'_>, args: &Bound<'_, PyTuple>) -> PyResult<Py<PyAny>>
 #[pyfunction]
 #[pyo3(signature = (*args))]
 fn on_instruction(py: Python<'_>, args: &Bound<'_, PyTuple>) -> PyResult<Py<PyAny>> {
-    guarded(py, "INSTRUCTION", || engine().on_instruction(py, &args.get_item(0)?))
+    guarded(py, "INSTRUCTION", || engine().on_instruction(py, &args.get_item(0)?, args.get_item(1)?.extract()?))
 }
 
 fn filename<'py>(py: Python<'py>, code: &Bound<'py, PyAny>) -> PyResult<Bound<'py, PyString>> {
@@ -221,10 +221,7 @@ impl Engine {
             if name != qualname && name != format!("{module}.{qualname}") {
                 continue;
             }
-            if let (Verdict::Stop, error) = bp.decide(py, &frame) {
-                if let Some(error) = error {
-                    self.output("console", error);
-                }
+            if self.breakpoint_stops(py, &bp, &frame) {
                 self.plans.insert(current_ident(), StepPlan::entry(StepKind::FunctionEntry(bp.id)));
                 self.watch_code_for_step(py, code)?;
                 self.refresh_events(py);
@@ -232,6 +229,22 @@ impl Engine {
             }
         }
         Ok(true)
+    }
+
+    /// Runs a breakpoint's condition, hit count and log message in `frame`; whether it stops.
+    fn breakpoint_stops(&self, py: Python<'_>, bp: &Breakpoint, frame: &Bound<'_, PyAny>) -> bool {
+        let (verdict, error) = bp.decide(py, frame);
+        if let Some(error) = error {
+            self.output("console", error);
+        }
+        match verdict {
+            Verdict::Stop => true,
+            Verdict::Log(text) => {
+                self.output("console", text);
+                false
+            }
+            Verdict::Ignore => false,
+        }
     }
 
     /// PY_RETURN, PY_UNWIND or PY_YIELD on a thread that may be stepping.
@@ -247,7 +260,7 @@ impl Engine {
             (None, _) => None,
         };
         if let Some(caller) = caller {
-            self.watch_code_for_return(py, &caller.getattr("f_code")?)?;
+            self.watch_code_for_instructions(py, &caller.getattr("f_code")?)?;
         }
         Ok(Answer::Keep)
     }
@@ -270,8 +283,14 @@ impl Engine {
         }
         let Some(frame) = current_frame(py) else { return Ok(Answer::Keep) };
         let text = exception_text(py, exception);
-        let interrupt =
-            self.park_with(py, &frame, StopReason::Exception { mode: BreakMode::Always, text }, Some(exception), None);
+        let interrupt = self.park_with(
+            py,
+            &frame,
+            StopReason::Exception { mode: BreakMode::Always, text },
+            ParkedIn::OtherEvent,
+            Some(exception),
+            None,
+        );
         Ok(Answer::after_stop(interrupt))
     }
 
@@ -303,28 +322,41 @@ impl Engine {
             py,
             &frame,
             StopReason::Exception { mode: BreakMode::UserUnhandled, text },
+            ParkedIn::OtherEvent,
             Some(exception),
             None,
         );
         Ok(Answer::after_stop(interrupt))
     }
 
-    fn on_instruction(&self, py: Python<'_>, code: &Bound<'_, PyAny>) -> PyResult<Answer> {
+    fn on_instruction(&self, py: Python<'_>, code: &Bound<'_, PyAny>, offset: i64) -> PyResult<Answer> {
         let Some(frame) = current_frame(py) else { return Ok(Answer::Keep) };
         let filename = filename(py, code)?;
-        let (origin, just_my_code) = {
+        let (origin, just_my_code, breakpoint) = {
             let mut state = self.state.lock();
-            (state.files.info(filename.to_str()?).origin, state.just_my_code)
+            let breakpoint = state
+                .instruction_breakpoints
+                .get(&(code.as_ptr() as usize))
+                .and_then(|c| c.by_offset.get(&offset))
+                .cloned();
+            (state.files.info(filename.to_str()?).origin, state.just_my_code, breakpoint)
         };
+        if let Some(bp) = &breakpoint {
+            if self.breakpoint_stops(py, bp, &frame) {
+                let reason = StopReason::InstructionBreakpoint(bp.id);
+                return Ok(Answer::after_stop(self.park(py, &frame, reason, ParkedIn::OtherEvent)));
+            }
+        }
         let stoppable = origin == Origin::User || (origin == Origin::Library && !just_my_code);
         let stop = self
             .plans
-            .get(&current_ident())
-            .is_some_and(|plan| plan.stops_at_instruction(frame.as_ptr() as usize, stoppable));
+            .get_mut(&current_ident())
+            .is_some_and(|mut plan| plan.stops_at_instruction(frame.as_ptr() as usize, offset, stoppable));
         if stop {
-            return Ok(Answer::after_stop(self.park(py, &frame, StopReason::Step)));
+            return Ok(Answer::after_stop(self.park(py, &frame, StopReason::Step, ParkedIn::OtherEvent)));
         }
-        Ok(Answer::Keep)
+        // Only a breakpoint's own instruction needs to call back again, until the next restart.
+        Ok(if breakpoint.is_none() && self.quiet() { Answer::Disable } else { Answer::Keep })
     }
 
     fn on_line(&self, py: Python<'_>, code: &Bound<'_, PyAny>, line: i64) -> PyResult<Answer> {
@@ -340,14 +372,8 @@ impl Engine {
         }
         let Some(frame) = current_frame(py) else { return Ok(Answer::Keep) };
         if let Some(bp) = &breakpoint {
-            let (verdict, error) = bp.decide(py, &frame);
-            if let Some(error) = error {
-                self.output("console", error);
-            }
-            match verdict {
-                Verdict::Stop => return Ok(Answer::after_stop(self.park(py, &frame, StopReason::Breakpoint(bp.id)))),
-                Verdict::Log(text) => self.output("console", text),
-                Verdict::Ignore => {}
+            if self.breakpoint_stops(py, bp, &frame) {
+                return Ok(Answer::after_stop(self.park(py, &frame, StopReason::Breakpoint(bp.id), ParkedIn::Line)));
             }
         }
         let ident = current_ident();
@@ -368,10 +394,10 @@ impl Engine {
                 StepKind::ProgramEntry => StopReason::Entry,
                 _ => StopReason::Step,
             };
-            return Ok(Answer::after_stop(self.park(py, &frame, reason)));
+            return Ok(Answer::after_stop(self.park(py, &frame, reason, ParkedIn::Line)));
         }
         if self.must_stop_for_all_stop() {
-            return Ok(Answer::after_stop(self.park(py, &frame, StopReason::Pause)));
+            return Ok(Answer::after_stop(self.park(py, &frame, StopReason::Pause, ParkedIn::Line)));
         }
         let disable = breakpoint.is_none() && self.quiet();
         Ok(if disable { Answer::Disable } else { Answer::Keep })

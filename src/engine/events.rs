@@ -16,6 +16,9 @@ impl Engine {
         if state.breakpoint_code.contains_key(&address) {
             events |= ids.line;
         }
+        if state.instruction_breakpoints.contains_key(&address) {
+            events |= ids.instruction;
+        }
         if let Some((_, step_events)) = state.step_code.get(&address) {
             events |= step_events;
         }
@@ -33,8 +36,9 @@ impl Engine {
         self.watch_code(py, code, ids.line | ids.py_return | ids.py_yield)
     }
 
-    /// A stepping frame returned into `code`: its next instruction ends the step.
-    pub(super) fn watch_code_for_return(&self, py: Python<'_>, code: &Bound<'_, PyAny>) -> PyResult<()> {
+    /// An instruction in this code may end a step: the one a stepping frame returned to, or the
+    /// next one of an instruction step's origin.
+    pub(super) fn watch_code_for_instructions(&self, py: Python<'_>, code: &Bound<'_, PyAny>) -> PyResult<()> {
         let ids = self.monitoring.ids;
         self.watch_code(py, code, ids.line | ids.py_return | ids.py_yield | ids.instruction)
     }

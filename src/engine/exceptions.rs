@@ -11,7 +11,7 @@ use std::sync::Arc;
 use pyo3::prelude::*;
 
 use super::files::Origin;
-use super::threads::StopReason;
+use super::threads::{ParkedIn, StopReason};
 use super::Engine;
 use crate::python_errors::exception_text;
 
@@ -222,6 +222,7 @@ impl Engine {
             py,
             &top,
             StopReason::Exception { mode: BreakMode::Unhandled, text },
+            ParkedIn::OtherEvent,
             Some(exception),
             Some(frames),
         );

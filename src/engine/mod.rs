@@ -11,6 +11,7 @@ pub mod callbacks;
 mod events;
 pub mod exceptions;
 pub mod files;
+pub mod instruction_breakpoints;
 mod run_control;
 mod signals;
 pub mod stepping;
@@ -31,8 +32,9 @@ use all_stop::AllThreadsStop;
 use breakpoints::Breakpoint;
 use exceptions::ExceptionFilters;
 use files::{CodeRule, FileClassifier, Origin, RuleRequest, RuleScope};
+use instruction_breakpoints::CodeBreakpoints;
 use stepping::{StepKind, StepPlan};
-use threads::{Stop, StopReason, Threads};
+use threads::{ParkedIn, Stop, StopReason, Threads};
 
 /// Where a module's code lives: its package directory, or its file.
 fn module_location(py: Python<'_>, module: &str) -> Option<String> {
@@ -54,6 +56,7 @@ const TOOL_ID: u8 = 0;
 pub struct ParkedFrames {
     pub top: Py<PyAny>,
     pub shown: Option<Vec<Py<PyAny>>>,
+    pub parked_in: ParkedIn,
 }
 
 /// What the engine tells the session.
@@ -99,6 +102,8 @@ struct State {
     /// Code objects with LINE on because their file has breakpoints, by address. Held strongly
     /// while the file has breakpoints, so an address can't be reused by another code object.
     breakpoint_code: HashMap<usize, Py<PyAny>>,
+    /// Instruction breakpoints, by the address of their code object.
+    instruction_breakpoints: HashMap<usize, CodeBreakpoints>,
     /// Code objects with events on for a step or an all-threads stop, with those events; reset
     /// when no step or stop is active.
     step_code: HashMap<usize, (Py<PyAny>, i64)>,
@@ -228,6 +233,7 @@ pub fn install(py: Python<'_>, internal: Vec<String>, library: Vec<String>, prog
             line_breakpoints: HashMap::new(),
             function_breakpoints: Vec::new(),
             breakpoint_code: HashMap::new(),
+            instruction_breakpoints: HashMap::new(),
             step_code: HashMap::new(),
             global_events: 0,
             exception_filters: Arc::new(ExceptionFilters::uncaught_only()),
@@ -338,22 +344,23 @@ impl Engine {
     }
 
     fn clear_debugging(&self, py: Python<'_>) {
-        let (line_bps, function_bps, codes, parked) = {
+        let (line_bps, function_bps, codes, instruction_bps, parked) = {
             let mut state = self.state.lock();
             self.all_stop.end();
             (
                 std::mem::take(&mut state.line_breakpoints),
                 std::mem::take(&mut state.function_breakpoints),
                 std::mem::take(&mut state.breakpoint_code),
+                std::mem::take(&mut state.instruction_breakpoints),
                 state.threads.release_all(),
             )
         };
         self.plans.clear();
-        for code in codes.values() {
+        for code in codes.values().chain(instruction_bps.values().map(|c| &c.code)) {
             self.set_local_events(py, code.bind(py), 0);
         }
         self.refresh_events(py);
-        drop((line_bps, function_bps, codes, parked));
+        drop((line_bps, function_bps, codes, instruction_bps, parked));
     }
 
     fn emit(&self, event: EngineEvent) {
@@ -466,7 +473,7 @@ impl Engine {
     /// `breakpoint()` in the program: stops in `frame`, the caller's, while a client is attached.
     pub fn breakpoint_call(&self, py: Python<'_>, frame: &Bound<'_, PyAny>) -> PyResult<()> {
         if self.is_client_attached() && !self.is_terminating() && !is_pydbg_thread() {
-            if let Some(interrupt) = self.park(py, frame, StopReason::BreakpointCall) {
+            if let Some(interrupt) = self.park(py, frame, StopReason::BreakpointCall, ParkedIn::OtherEvent) {
                 return Err(interrupt);
             }
         }

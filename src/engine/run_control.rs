@@ -9,14 +9,14 @@ use pyo3::prelude::*;
 use pyo3::types::PyDict;
 
 use super::signals::DeferredSignals;
-use super::stepping::{StepKind, StepPlan};
-use super::threads::{Command, Parked, StopReason};
+use super::stepping::{Step, StepPlan};
+use super::threads::{Command, Parked, ParkedIn, StopReason};
 use super::{current_ident, engine, Engine, EngineEvent, IS_PYDBG_THREAD};
 
 impl Engine {
     /// Resumes after a stop. With `single_thread`, only `ident` runs. Returns whether all threads
     /// continued.
-    pub fn resume(&self, ident: u64, step: Option<StepKind>, single_thread: bool) -> Result<bool, String> {
+    pub fn resume(&self, ident: u64, step: Option<Step>, single_thread: bool) -> Result<bool, String> {
         let outcome = {
             let mut state = self.state.lock();
             let parked = state.threads.parked.contains_key(&ident);
@@ -97,8 +97,14 @@ impl Engine {
 
     /// Parks the calling thread, which is inside a monitoring callback, until it is resumed.
     /// Returns the KeyboardInterrupt to raise when a terminate released it (see `park_with`).
-    pub(super) fn park(&self, py: Python<'_>, frame: &Bound<'_, PyAny>, reason: StopReason) -> Option<PyErr> {
-        self.park_with(py, frame, reason, None, None)
+    pub(super) fn park(
+        &self,
+        py: Python<'_>,
+        frame: &Bound<'_, PyAny>,
+        reason: StopReason,
+        parked_in: ParkedIn,
+    ) -> Option<PyErr> {
+        self.park_with(py, frame, reason, parked_in, None, None)
     }
 
     pub(crate) fn park_with(
@@ -106,6 +112,7 @@ impl Engine {
         py: Python<'_>,
         frame: &Bound<'_, PyAny>,
         reason: StopReason,
+        parked_in: ParkedIn,
         exception: Option<&Bound<'_, PyAny>>,
         frames: Option<Vec<Py<PyAny>>>,
     ) -> Option<PyErr> {
@@ -124,6 +131,7 @@ impl Engine {
             commands,
             frame: frame.clone().unbind(),
             reason,
+            parked_in,
             exception: exception.map(|e| e.clone().unbind()),
             frames,
             return_values,
@@ -185,18 +193,25 @@ impl Engine {
         &self,
         py: Python<'_>,
         frame: &Bound<'_, PyAny>,
-        step: Option<StepKind>,
+        step: Option<Step>,
         single_thread: bool,
     ) {
         if single_thread {
             self.all_stop.exempt(current_ident());
         }
-        if let Some(kind) = step {
-            match StepPlan::new(kind, frame) {
+        if let Some(step) = step {
+            match StepPlan::new(step, frame) {
                 Ok(plan) => {
                     for f in plan.frames() {
                         if let Err(e) = f.bind(py).getattr("f_code").and_then(|c| self.watch_code_for_step(py, &c)) {
                             tracing::error!("preparing a step: {e}");
+                        }
+                    }
+                    if let Some(f) = plan.instruction_frame() {
+                        if let Err(e) =
+                            f.bind(py).getattr("f_code").and_then(|c| self.watch_code_for_instructions(py, &c))
+                        {
+                            tracing::error!("preparing an instruction step: {e}");
                         }
                     }
                     self.plans.insert(current_ident(), plan);

@@ -19,8 +19,28 @@ pub enum StepKind {
     ProgramEntry,
 }
 
+/// A step the client asked for: its kind, and whether it moves by line or by bytecode
+/// instruction (next, stepIn and stepOut with `granularity: "instruction"`).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Step {
+    pub kind: StepKind,
+    pub by_instruction: bool,
+}
+
+impl Step {
+    pub fn by_line(kind: StepKind) -> Step {
+        Step { kind, by_instruction: false }
+    }
+}
+
 pub struct StepPlan {
     pub kind: StepKind,
+    /// An instruction step: the origin's next instruction ends it (INSTRUCTION events on the
+    /// origin's code, for this step only).
+    by_instruction: bool,
+    /// The offset the origin stopped at. A stop made at a LINE event sees that same instruction
+    /// again as the first INSTRUCTION event; it is not a step.
+    skip_offset: Option<i64>,
     origin: Option<Py<PyAny>>,
     /// The origin's callers, kept alive so that their addresses stay unique while the plan lives.
     ancestors: Vec<Py<PyAny>>,
@@ -38,11 +58,13 @@ pub struct StepPlan {
 }
 
 // CO_GENERATOR | CO_COROUTINE | CO_ASYNC_GENERATOR | CO_ITERABLE_COROUTINE
-const RESUMABLE_FLAGS: i64 = 0x20 | 0x80 | 0x200 | 0x100;
+pub const RESUMABLE_FLAGS: i64 = 0x20 | 0x80 | 0x200 | 0x100;
 
 impl StepPlan {
     /// A plan that starts in `origin`, the frame the thread is stopped in.
-    pub fn new(kind: StepKind, origin: &Bound<'_, PyAny>) -> PyResult<Self> {
+    pub fn new(step: Step, origin: &Bound<'_, PyAny>) -> PyResult<Self> {
+        let Step { kind, by_instruction } = step;
+        let by_instruction = by_instruction && matches!(kind, StepKind::Over | StepKind::In | StepKind::Out);
         let mut ancestors = Vec::new();
         let mut frame = origin.getattr("f_back")?;
         while !frame.is_none() {
@@ -55,8 +77,11 @@ impl StepPlan {
             StepKind::IntoTarget(function) => Some(function.clone()),
             _ => None,
         };
+        let skip_offset = if by_instruction { Some(origin.getattr("f_lasti")?.extract()?) } else { None };
         Ok(StepPlan {
             kind,
+            by_instruction,
+            skip_offset,
             origin: Some(origin.clone().unbind()),
             ancestors,
             origin_is_generator: flags & RESUMABLE_FLAGS != 0,
@@ -72,6 +97,8 @@ impl StepPlan {
     pub fn entry(kind: StepKind) -> Self {
         StepPlan {
             kind,
+            by_instruction: false,
+            skip_offset: None,
             origin: None,
             ancestors: Vec::new(),
             origin_is_generator: false,
@@ -95,6 +122,11 @@ impl StepPlan {
         self.origin.iter().chain(self.ancestors.iter())
     }
 
+    /// The frame whose code also needs INSTRUCTION events: the origin of an instruction step.
+    pub fn instruction_frame(&self) -> Option<&Py<PyAny>> {
+        self.origin.as_ref().filter(|_| self.by_instruction && self.kind != StepKind::Out)
+    }
+
     /// Whether a LINE event in `frame` ends the step. `stoppable` says whether the line is in
     /// code a step may stop in (justMyCode); `function` is the name of the frame's code.
     pub fn stops_at_line(&self, frame: usize, stoppable: bool, function: &str) -> bool {
@@ -104,6 +136,11 @@ impl StepPlan {
         let over =
             || self.is_origin(frame) || self.origin_done || (!self.origin_is_generator && self.is_ancestor(frame));
         match self.kind {
+            // The origin's own instructions end an instruction step (`stops_at_instruction`).
+            StepKind::In if self.by_instruction => !self.is_origin(frame) || self.origin_done,
+            StepKind::Over if self.by_instruction => {
+                self.origin_done || (!self.origin_is_generator && self.is_ancestor(frame))
+            }
             StepKind::In | StepKind::FunctionEntry(_) | StepKind::ProgramEntry => true,
             StepKind::IntoTarget(_) => {
                 let entered = !self.is_origin(frame) && !self.is_ancestor(frame);
@@ -119,9 +156,19 @@ impl StepPlan {
         matches!(self.kind, StepKind::In | StepKind::IntoTarget(_)) || self.origin_done
     }
 
-    /// Whether an INSTRUCTION event in `frame` ends the step.
-    pub fn stops_at_instruction(&self, frame: usize, stoppable: bool) -> bool {
-        stoppable && self.return_to.as_ref().is_some_and(|r| r.as_ptr() as usize == frame)
+    /// Whether an INSTRUCTION event at `offset` in `frame` ends the step: the instruction after a
+    /// return, or for an instruction step, the origin's next instruction.
+    pub fn stops_at_instruction(&mut self, frame: usize, offset: i64, stoppable: bool) -> bool {
+        if !stoppable {
+            return false;
+        }
+        if self.return_to.as_ref().is_some_and(|r| r.as_ptr() as usize == frame) {
+            return true;
+        }
+        if self.instruction_frame().is_some() && self.is_origin(frame) && !self.origin_done {
+            return self.skip_offset.take() != Some(offset);
+        }
+        false
     }
 
     /// PY_RETURN (with the value returned) or PY_UNWIND (None) of `frame`. Returns the caller
@@ -175,7 +222,12 @@ impl StepPlan {
 
     fn returned_to<'py>(&mut self, frame: &Bound<'py, PyAny>) -> PyResult<Option<Bound<'py, PyAny>>> {
         let caller = frame.getattr("f_back")?;
-        if caller.is_none() || matches!(self.kind, StepKind::In | StepKind::FunctionEntry(_) | StepKind::ProgramEntry) {
+        let next_line_anywhere = match self.kind {
+            StepKind::In => !self.by_instruction,
+            StepKind::FunctionEntry(_) | StepKind::ProgramEntry => true,
+            _ => false,
+        };
+        if caller.is_none() || next_line_anywhere {
             return Ok(None);
         }
         self.return_to = Some(caller.clone().unbind());

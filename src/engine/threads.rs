@@ -12,7 +12,7 @@ use pyo3::prelude::*;
 
 use super::all_stop::AllThreadsStop;
 use super::exceptions::BreakMode;
-use super::stepping::StepKind;
+use super::stepping::Step;
 use super::{Engine, EngineEvent, ParkedFrames};
 
 /// Inspection work that runs on a parked thread, with the GIL.
@@ -23,7 +23,7 @@ pub enum Command {
     /// Run inspection code on the parked thread, with the GIL.
     Run(ParkedWork),
     Resume {
-        step: Option<StepKind>,
+        step: Option<Step>,
         single_thread: bool,
     },
 }
@@ -32,6 +32,7 @@ pub enum Command {
 pub enum StopReason {
     Breakpoint(i64),
     FunctionBreakpoint(i64),
+    InstructionBreakpoint(i64),
     Step,
     Entry,
     /// The program called `breakpoint()` or `pydbg.breakpoint()`.
@@ -45,10 +46,19 @@ pub enum StopReason {
     },
 }
 
+/// The monitoring event a thread is parked in. Only in a LINE event may its frame move to another
+/// line (goto, restartFrame): CPython refuses `f_lineno` writes from any other event.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ParkedIn {
+    Line,
+    OtherEvent,
+}
+
 pub struct Parked {
     pub commands: Sender<Command>,
     pub frame: Py<PyAny>,
     pub reason: StopReason,
+    pub parked_in: ParkedIn,
     /// The exception being stopped on, for exceptionInfo.
     pub exception: Option<Py<PyAny>>,
     /// The frames to show, innermost first, when they are not `frame`'s callers: an uncaught
@@ -173,7 +183,7 @@ impl Threads {
     }
 
     /// Resumes `ident` alone, with `step`. Returns false if it was not parked.
-    pub fn resume_one(&mut self, ident: u64, step: Option<StepKind>) -> bool {
+    pub fn resume_one(&mut self, ident: u64, step: Option<Step>) -> bool {
         let Some(parked) = self.parked.remove(&ident) else { return false };
         self.pending.retain(|&p| p != ident);
         if self.reported == Some(ident) {
@@ -185,7 +195,7 @@ impl Threads {
 
     /// Resumes every parked thread (`ident` with `step`) except those whose own stop has not been
     /// reported yet; the next of those becomes the reported stop.
-    pub fn resume_all(&mut self, ident: u64, step: Option<StepKind>) -> Outcome {
+    pub fn resume_all(&mut self, ident: u64, step: Option<Step>) -> Outcome {
         self.next_generation();
         self.reported = None;
         self.pause_requested = false;
@@ -245,6 +255,11 @@ impl Engine {
         self.state.lock().threads.ident_of(dap_id)
     }
 
+    /// The DAP id of Python thread `ident`.
+    pub fn thread_id_of(&self, ident: u64) -> i64 {
+        self.state.lock().threads.dap_id(ident)
+    }
+
     /// Sends inspection work to a parked thread. Gives the work back if the thread is not parked.
     pub fn run_on_parked(&self, ident: u64, work: ParkedWork) -> Result<(), ParkedWork> {
         let state = self.state.lock();
@@ -262,7 +277,7 @@ impl Engine {
         let state = self.state.lock();
         let parked = state.threads.parked.get(&ident)?;
         let shown = parked.frames.as_ref().map(|f| f.iter().map(|p| p.clone_ref(py)).collect());
-        Some(ParkedFrames { top: parked.frame.clone_ref(py), shown })
+        Some(ParkedFrames { top: parked.frame.clone_ref(py), shown, parked_in: parked.parked_in })
     }
 
     /// What the functions a step left or stepped over returned, if the thread stopped in `frame`
@@ -299,8 +314,15 @@ mod tests {
 
     fn parked(py: Python<'_>, reason: StopReason) -> (Parked, std::sync::mpsc::Receiver<Command>) {
         let (commands, inbox) = std::sync::mpsc::channel();
-        let parked =
-            Parked { commands, frame: py.None(), reason, exception: None, frames: None, return_values: Vec::new() };
+        let parked = Parked {
+            commands,
+            frame: py.None(),
+            reason,
+            parked_in: ParkedIn::Line,
+            exception: None,
+            frames: None,
+            return_values: Vec::new(),
+        };
         (parked, inbox)
     }
 

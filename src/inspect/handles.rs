@@ -1,7 +1,9 @@
 //! Numbers handed to the client for frames, for things with children (`frameId`,
 //! `variablesReference`), and for the targets of stepIn and goto. Each is valid until its
-//! thread resumes (goto targets, which belong to no thread, until any thread does). The table is
-//! its client's session's, and goes with it.
+//! thread resumes (goto targets, which belong to no thread, until any thread does). Code objects
+//! get numbers too, for instruction addresses (`bytecode.rs`); those last the whole session, since
+//! an editor's disassembly view keeps addresses across stops. The table is its client's
+//! session's, and goes with it.
 
 use std::collections::HashMap;
 use std::sync::Arc;
@@ -38,7 +40,17 @@ const NO_THREAD: u64 = 0;
 
 /// One client's handles.
 #[derive(Default)]
-pub struct Handles(Mutex<Table>);
+pub struct Handles {
+    table: Mutex<Table>,
+    code: Mutex<CodeTable>,
+}
+
+/// Code objects by number, from 1; each kept alive so that its address stays its own.
+#[derive(Default)]
+struct CodeTable {
+    numbers: HashMap<usize, u32>,
+    objects: Vec<Py<PyAny>>,
+}
 
 #[derive(Default)]
 struct Table {
@@ -60,21 +72,21 @@ impl Table {
 
 impl Handles {
     pub fn add_frame(&self, thread: u64, frame: Py<PyAny>) -> i64 {
-        let mut t = self.0.lock();
+        let mut t = self.table.lock();
         let id = t.next_id();
         t.frames.insert(id, Handle { thread, item: frame });
         id
     }
 
     pub fn add_variables(&self, thread: u64, target: Target) -> i64 {
-        let mut t = self.0.lock();
+        let mut t = self.table.lock();
         let id = t.next_id();
         t.variables.insert(id, Handle { thread, item: target });
         id
     }
 
     pub fn add_step_in_target(&self, thread: u64, function: Arc<str>) -> i64 {
-        let mut t = self.0.lock();
+        let mut t = self.table.lock();
         let id = t.next_id();
         t.step_in_targets.insert(id, Handle { thread, item: function });
         id
@@ -82,34 +94,34 @@ impl Handles {
 
     /// The thread a step-in target was made for, and its function's name.
     pub fn step_in_target(&self, id: i64) -> Option<(u64, Arc<str>)> {
-        self.0.lock().step_in_targets.get(&id).map(|t| (t.thread, t.item.clone()))
+        self.table.lock().step_in_targets.get(&id).map(|t| (t.thread, t.item.clone()))
     }
 
     pub fn add_goto_target(&self, path: String, line: i64) -> i64 {
-        let mut t = self.0.lock();
+        let mut t = self.table.lock();
         let id = t.next_id();
         t.goto_targets.insert(id, Handle { thread: NO_THREAD, item: (path, line) });
         id
     }
 
     pub fn goto_target(&self, id: i64) -> Option<(String, i64)> {
-        self.0.lock().goto_targets.get(&id).map(|t| t.item.clone())
+        self.table.lock().goto_targets.get(&id).map(|t| t.item.clone())
     }
 
     pub fn frame(&self, py: Python<'_>, id: i64) -> Option<(u64, Py<PyAny>)> {
-        self.0.lock().frames.get(&id).map(|f| (f.thread, f.item.clone_ref(py)))
+        self.table.lock().frames.get(&id).map(|f| (f.thread, f.item.clone_ref(py)))
     }
 
     pub fn frame_thread(&self, id: i64) -> Option<u64> {
-        self.0.lock().frames.get(&id).map(|f| f.thread)
+        self.table.lock().frames.get(&id).map(|f| f.thread)
     }
 
     pub fn variables_thread(&self, id: i64) -> Option<u64> {
-        self.0.lock().variables.get(&id).map(|v| v.thread)
+        self.table.lock().variables.get(&id).map(|v| v.thread)
     }
 
     pub fn variables(&self, py: Python<'_>, id: i64) -> Option<Target> {
-        self.0.lock().variables.get(&id).map(|v| match &v.item {
+        self.table.lock().variables.get(&id).map(|v| match &v.item {
             Target::Locals(f) => Target::Locals(f.clone_ref(py)),
             Target::Globals(f) => Target::Globals(f.clone_ref(py)),
             Target::Value { object, evaluate_name } => {
@@ -121,11 +133,29 @@ impl Handles {
         })
     }
 
-    /// Forgets every handle; called when the program resumes. Numbers are never reused, so a
+    /// The number of a code object, given on first sight.
+    pub fn code_number(&self, code: &Bound<'_, PyAny>) -> u32 {
+        let mut table = self.code.lock();
+        let address = code.as_ptr() as usize;
+        if let Some(number) = table.numbers.get(&address) {
+            return *number;
+        }
+        table.objects.push(code.clone().unbind());
+        let number = table.objects.len() as u32;
+        table.numbers.insert(address, number);
+        number
+    }
+
+    pub fn code(&self, py: Python<'_>, number: u32) -> Option<Py<PyAny>> {
+        let index = (number as usize).checked_sub(1)?;
+        self.code.lock().objects.get(index).map(|c| c.clone_ref(py))
+    }
+
+    /// Forgets every handle but code numbers; called when the program resumes. Numbers are never reused, so a
     /// stale one is refused rather than naming something else.
     pub fn clear(&self) {
         let old = {
-            let mut t = self.0.lock();
+            let mut t = self.table.lock();
             let fresh = Table { next: t.next, ..Table::default() };
             std::mem::replace(&mut *t, fresh)
         };
@@ -135,7 +165,7 @@ impl Handles {
 
     /// Forgets the handles of one thread; called when it resumes alone.
     pub fn clear_thread(&self, thread: u64) {
-        let mut t = self.0.lock();
+        let mut t = self.table.lock();
         t.frames.retain(|_, f| f.thread != thread);
         t.variables.retain(|_, v| v.thread != thread);
         t.step_in_targets.retain(|_, t| t.thread != thread);

@@ -4,10 +4,12 @@
 //! `Engine::run_on_parked`), so user code called by a `repr` sees its own thread's state.
 
 mod assign;
+pub mod bytecode;
 mod completions;
 mod exception_info;
 mod frame_locals;
 pub mod handles;
+pub mod jumps;
 pub mod presentation;
 mod read_only;
 mod settings;
@@ -23,7 +25,8 @@ pub use settings::Settings;
 use std::sync::Arc;
 
 use pyo3::prelude::*;
-use pyo3::types::{PyCFunction, PyDict, PyString, PyTuple};
+use pyo3::sync::PyOnceLock;
+use pyo3::types::{PyCFunction, PyDict, PyModule, PyString, PyTuple};
 
 use crate::engine::engine;
 use crate::engine::files::Origin;
@@ -66,11 +69,13 @@ pub fn frames_from<'py>(top: &Bound<'py, PyAny>) -> PyResult<Vec<Bound<'py, PyAn
     Ok(frames)
 }
 
-/// A page of `frames` (innermost first) as DAP stack frames.
+/// A page of `frames` (innermost first) as DAP stack frames. `top_can_move` says whether the
+/// innermost frame is stopped where CPython lets it move (restartFrame).
 pub fn stack_trace(
     cx: &Context,
     thread: u64,
     frames: &[Bound<'_, PyAny>],
+    top_can_move: bool,
     start: usize,
     levels: Option<usize>,
 ) -> PyResult<StackTraceBody> {
@@ -78,7 +83,7 @@ pub fn stack_trace(
     let end = levels.filter(|&l| l > 0).map_or(total, |l| (start + l).min(total));
     let just_my_code = engine().just_my_code();
     let mut stack_frames = Vec::new();
-    for frame in frames.get(start.min(total)..end).unwrap_or_default() {
+    for (index, frame) in frames.iter().enumerate().take(end).skip(start) {
         let code = frame.getattr("f_code")?;
         let filename: String = code.getattr("co_filename")?.extract()?;
         let line: Option<i64> = frame.getattr("f_lineno")?.extract()?;
@@ -94,6 +99,8 @@ pub fn stack_trace(
             source: Some(source),
             line: line.unwrap_or(0),
             column: 1,
+            instruction_pointer_reference: bytecode::instruction_pointer(cx, frame)?,
+            can_restart: Some(index == 0 && top_can_move && jumps::restart_refusal(frame)?.is_none()),
             presentation_hint: not_mine.then_some("subtle"),
         });
     }
@@ -377,6 +384,22 @@ fn awaited<'py>(py: Python<'py>, code: &Bound<'py, PyAny>, value: Bound<'py, PyA
         return Err(PyErr::from_value(error));
     }
     Ok(outcome.get_item("value")?.unwrap_or_else(|| py.None().into_bound(py)))
+}
+
+/// A function of a small Python module embedded in pydbg (`source`), compiled on first use.
+fn embedded_function<'py>(
+    py: Python<'py>,
+    cell: &'static PyOnceLock<Py<PyAny>>,
+    source: &str,
+    module: &std::ffi::CStr,
+    function: &str,
+) -> PyResult<&'py Bound<'py, PyAny>> {
+    let compiled = cell.get_or_try_init(py, || -> PyResult<Py<PyAny>> {
+        let source = std::ffi::CString::new(source).expect("embedded Python has no NUL");
+        let file = std::ffi::CString::new(format!("{}.py", module.to_string_lossy())).expect("no NUL");
+        Ok(PyModule::from_code(py, &source, &file, module)?.getattr(function)?.unbind())
+    })?;
+    Ok(compiled.bind(py))
 }
 
 /// `sys._current_frames()[thread]`, for inspecting a thread that is not parked.

@@ -4,7 +4,8 @@
 
 use pyo3::prelude::*;
 use pyo3::sync::PyOnceLock;
-use pyo3::types::PyModule;
+
+use super::embedded_function;
 
 const CALL_NAMES: &str = r#"
 import ast
@@ -38,19 +39,11 @@ static CALL_NAMES_FUNCTION: PyOnceLock<Py<PyAny>> = PyOnceLock::new();
 
 /// The names of the functions the frame's current line calls, in the order it calls them.
 pub fn call_names(py: Python<'_>, frame: &Bound<'_, PyAny>) -> PyResult<Vec<String>> {
-    let function = CALL_NAMES_FUNCTION.get_or_try_init(py, || -> PyResult<Py<PyAny>> {
-        let module = PyModule::from_code(
-            py,
-            &std::ffi::CString::new(CALL_NAMES).expect("no NUL"),
-            c"pydbg_step_targets.py",
-            c"pydbg_step_targets",
-        )?;
-        Ok(module.getattr("call_names")?.unbind())
-    })?;
+    let function = embedded_function(py, &CALL_NAMES_FUNCTION, CALL_NAMES, c"pydbg_step_targets", "call_names")?;
     let filename = frame.getattr("f_code")?.getattr("co_filename")?;
     let line = frame.getattr("f_lineno")?;
     if line.is_none() {
         return Ok(Vec::new());
     }
-    function.bind(py).call1((filename, line))?.extract()
+    function.call1((filename, line))?.extract()
 }

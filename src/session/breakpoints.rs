@@ -4,9 +4,11 @@ use super::{with_gil, Session};
 use crate::engine::breakpoints::{Behaviour, FunctionRequest, LineRequest, Placement};
 use crate::engine::engine;
 use crate::engine::exceptions::{BreakMode, ExceptionFilters, ExceptionOption, TypeMatcher};
+use crate::engine::instruction_breakpoints::InstructionRequest;
+use crate::inspect::bytecode;
 use crate::protocol::types::{
     Breakpoint, BreakpointsBody, SetBreakpointsArguments, SetExceptionBreakpointsArguments,
-    SetFunctionBreakpointsArguments, Source, SourceBreakpoint,
+    SetFunctionBreakpointsArguments, SetInstructionBreakpointsArguments, Source, SourceBreakpoint,
 };
 use crate::protocol::Request;
 
@@ -64,6 +66,38 @@ pub async fn set_function_breakpoints(session: &Session, request: &Request) {
         Err(e) => Err(e),
     };
     session.respond(request, result);
+}
+
+/// Breakpoints at instruction addresses, as VS Code's Disassembly view sets them.
+pub async fn set_instruction_breakpoints(session: &Session, request: &Request) {
+    let args = match request.args::<SetInstructionBreakpointsArguments>() {
+        Ok(args) => args,
+        Err(e) => return session.respond::<()>(request, Err(e)),
+    };
+    let cx = session.inspection_context();
+    let answers = with_gil(move |py| {
+        let mut addresses = Vec::new();
+        let requested = args
+            .breakpoints
+            .into_iter()
+            .map(|b| {
+                let target = bytecode::instruction_at(py, &cx, &b.instruction_reference, b.offset.unwrap_or(0));
+                addresses.push(target.as_ref().ok().map(|t| t.address.clone()));
+                InstructionRequest {
+                    target: target.map(|t| (t.code, t.offset)),
+                    behaviour: Behaviour { condition: b.condition, hit_condition: b.hit_condition, log_message: None },
+                }
+            })
+            .collect();
+        let placements = engine().set_instruction_breakpoints(py, requested);
+        placements
+            .into_iter()
+            .zip(addresses)
+            .map(|(p, address)| Breakpoint { instruction_reference: address, ..answer(p, None) })
+            .collect()
+    })
+    .await;
+    session.respond(request, Ok(BreakpointsBody { breakpoints: answers }));
 }
 
 pub async fn set_exception_breakpoints(session: &Session, request: &Request) {

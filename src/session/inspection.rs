@@ -5,13 +5,13 @@ use pyo3::prelude::*;
 use tokio::sync::oneshot;
 
 use super::{with_gil, Session};
-use crate::engine::threads::ParkedWork;
+use crate::engine::threads::{ParkedIn, ParkedWork};
 use crate::engine::{engine, ParkedFrames};
 use crate::inspect::{self, handles::Target};
 use crate::protocol::types::{
-    CancelArguments, CompletionsArguments, CompletionsBody, EvaluateArguments, ScopesArguments, SetExpressionArguments,
-    SetValueBody, SetVariableArguments, StackTraceArguments, StepInTarget, StepInTargetsArguments, StepInTargetsBody,
-    VariablesArguments,
+    CancelArguments, CompletionsArguments, CompletionsBody, DisassembleArguments, DisassembleBody, EvaluateArguments,
+    ScopesArguments, SetExpressionArguments, SetValueBody, SetVariableArguments, StackTraceArguments, StepInTarget,
+    StepInTargetsArguments, StepInTargetsBody, VariablesArguments,
 };
 use crate::protocol::Request;
 use crate::python_errors::describe_error;
@@ -31,8 +31,20 @@ pub async fn handle(session: &Session, request: &Request) {
         "setExpression" => session.respond(request, set_expression(session, request).await),
         "completions" => session.respond(request, completions(session, request).await),
         "stepInTargets" => session.respond(request, step_in_targets(session, request).await),
+        "disassemble" => session.respond(request, disassemble(session, request).await),
         _ => unreachable!("dispatch sends only inspection requests here"),
     }
+}
+
+/// `work` as a job for a parked thread, and where its answer arrives.
+pub(super) fn answerable<R: Send + 'static>(
+    work: impl FnOnce(Python<'_>) -> R + Send + 'static,
+) -> (ParkedWork, oneshot::Receiver<R>) {
+    let (answer, answered) = oneshot::channel();
+    let job: ParkedWork = Box::new(move |py| {
+        let _ = answer.send(work(py));
+    });
+    (job, answered)
 }
 
 /// Runs `work` on `thread` if it is parked there, or else with the GIL on a blocking thread.
@@ -40,10 +52,7 @@ async fn on_thread<R: Send + 'static>(
     thread: u64,
     work: impl FnOnce(Python<'_>) -> R + Send + 'static,
 ) -> Result<R, String> {
-    let (answer, answered) = oneshot::channel();
-    let job: ParkedWork = Box::new(move |py| {
-        let _ = answer.send(work(py));
-    });
+    let (job, answered) = answerable(work);
     if let Err(job) = engine().run_on_parked(thread, job) {
         with_gil(job).await;
     }
@@ -62,19 +71,20 @@ async fn stack_trace(session: &Session, request: &Request) -> Result<crate::prot
     let levels = args.levels.map(|l| l.max(0) as usize);
     flatten(
         on_thread(thread, move |py| {
-            let frames = match engine().parked_frames(py, thread) {
+            let (frames, top_can_move) = match engine().parked_frames(py, thread) {
                 Some(ParkedFrames { shown: Some(frames), .. }) => {
-                    frames.into_iter().map(|f| f.into_bound(py)).collect()
+                    (frames.into_iter().map(|f| f.into_bound(py)).collect(), false)
                 }
-                Some(ParkedFrames { top, shown: None }) => {
-                    inspect::frames_from(top.bind(py)).map_err(|e| describe_error(py, &e))?
-                }
+                Some(ParkedFrames { top, shown: None, parked_in }) => (
+                    inspect::frames_from(top.bind(py)).map_err(|e| describe_error(py, &e))?,
+                    parked_in == ParkedIn::Line,
+                ),
                 None => match inspect::running_frame(py, thread).map_err(|e| describe_error(py, &e))? {
-                    Some(top) => inspect::frames_from(&top).map_err(|e| describe_error(py, &e))?,
-                    None => Vec::new(),
+                    Some(top) => (inspect::frames_from(&top).map_err(|e| describe_error(py, &e))?, false),
+                    None => (Vec::new(), false),
                 },
             };
-            inspect::stack_trace(&cx, thread, &frames, start, levels).map_err(|e| describe_error(py, &e))
+            inspect::stack_trace(&cx, thread, &frames, top_can_move, start, levels).map_err(|e| describe_error(py, &e))
         })
         .await,
     )
@@ -140,6 +150,13 @@ async fn evaluate(session: &Session, request: &Request) -> Result<crate::protoco
             .unwrap_or_else(|| Err("cancelled".into()))
     })
     .await
+}
+
+/// Runs no user code, so it needs no stopped thread.
+async fn disassemble(session: &Session, request: &Request) -> Result<DisassembleBody, String> {
+    let args: DisassembleArguments = request.args()?;
+    let cx = session.inspection_context();
+    with_gil(move |py| inspect::bytecode::disassemble(py, &cx, &args)).await
 }
 
 /// Cancels an evaluate in progress (cancel.rs); other requests finish on their own.

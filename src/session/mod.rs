@@ -230,6 +230,7 @@ async fn dispatch(session: &Arc<Session>, request: Request) {
         "setBreakpoints" => breakpoints::set_breakpoints(s, &request).await,
         "setFunctionBreakpoints" => breakpoints::set_function_breakpoints(s, &request).await,
         "setExceptionBreakpoints" => breakpoints::set_exception_breakpoints(s, &request).await,
+        "setInstructionBreakpoints" => breakpoints::set_instruction_breakpoints(s, &request).await,
         "threads" => run_control::threads(s, &request),
         "continue" => run_control::resume(s, &request, None),
         "next" => run_control::resume(s, &request, Some(crate::engine::stepping::StepKind::Over)),
@@ -237,15 +238,20 @@ async fn dispatch(session: &Arc<Session>, request: Request) {
         "stepOut" => run_control::resume(s, &request, Some(crate::engine::stepping::StepKind::Out)),
         "pause" => run_control::pause(s, &request).await,
         "gotoTargets" => goto::goto_targets(s, &request).await,
-        "goto" => {
+        "goto" | "restartFrame" => {
             // Waits for the parked thread, which may be busy with an inspection.
             let session = session.clone();
-            tokio::spawn(async move { goto::goto(&session, &request).await });
+            tokio::spawn(async move {
+                match request.command.as_str() {
+                    "goto" => goto::goto(&session, &request).await,
+                    _ => goto::restart_frame(&session, &request).await,
+                }
+            });
         }
         "modules" => modules::modules(s, &request).await,
         "cancel" => inspection::cancel(s, &request).await,
         "stackTrace" | "scopes" | "variables" | "evaluate" | "exceptionInfo" | "setVariable" | "setExpression"
-        | "completions" | "stepInTargets" => {
+        | "completions" | "stepInTargets" | "disassemble" => {
             if request.command == "evaluate" {
                 s.cancellable.begin(request.seq);
             }

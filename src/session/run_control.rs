@@ -3,7 +3,7 @@
 use super::{with_gil, Session};
 use crate::engine::engine;
 use crate::engine::exceptions::BreakMode;
-use crate::engine::stepping::StepKind;
+use crate::engine::stepping::{Step, StepKind};
 use crate::engine::threads::{Stop, StopReason};
 use crate::protocol::types::{ContinueBody, StoppedEventBody, Thread, ThreadArguments, ThreadsBody};
 use crate::protocol::Request;
@@ -18,6 +18,7 @@ pub fn stopped_event(stop: Stop) -> StoppedEventBody {
     let (reason, hit_breakpoint_ids) = match &stop.reason {
         StopReason::Breakpoint(id) => ("breakpoint", vec![*id]),
         StopReason::FunctionBreakpoint(id) => ("function breakpoint", vec![*id]),
+        StopReason::InstructionBreakpoint(id) => ("instruction breakpoint", vec![*id]),
         StopReason::BreakpointCall => ("breakpoint", Vec::new()),
         StopReason::Step => ("step", Vec::new()),
         StopReason::Entry => ("entry", Vec::new()),
@@ -52,6 +53,12 @@ pub fn resume(session: &Session, request: &Request, step: Option<StepKind>) {
         let args: ThreadArguments = request.args()?;
         let ident = engine().ident_of(args.thread_id).ok_or(format!("there is no thread {}", args.thread_id))?;
         let single_thread = args.single_thread == Some(true);
+        let by_instruction = match args.granularity.as_deref() {
+            None | Some("statement" | "line") => false,
+            Some("instruction") => true,
+            Some(other) => return Err(format!("unknown granularity {other:?}: pydbg steps by line or instruction")),
+        };
+        let step = step.map(|kind| Step { kind, by_instruction });
         if single_thread {
             session.handles.clear_thread(ident);
         } else {

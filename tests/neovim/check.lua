@@ -202,11 +202,22 @@ local function at_breakpoint(bufnr)
 
   -- One step over `return total`: pydbg shows the calling line again.
   dap.step_over()
-  if check(wait_stopped(2), "stopped after step_over", table.concat(order, ",")) then
-    local st2 = request("stackTrace", { threadId = ev.stopped[2].threadId, levels = 1 })
-    local f = st2 and st2.stackFrames[1]
-    check(ev.stopped[2].reason == "step" and f and f.name == "main" and f.line == 13,
-      "step_over lands in main line 13", vim.inspect({ ev.stopped[2], f }))
+  if not check(wait_stopped(2), "stopped after step_over", table.concat(order, ",")) then
+    return stopped.threadId
+  end
+  local st2 = request("stackTrace", { threadId = ev.stopped[2].threadId, levels = 1 })
+  local f = st2 and st2.stackFrames[1]
+  check(ev.stopped[2].reason == "step" and f and f.name == "main" and f.line == 13,
+    "step_over lands in main line 13", vim.inspect({ ev.stopped[2], f }))
+
+  -- One instruction step, as `.ni` in nvim-dap's REPL does: still in main, one instruction on.
+  dap.step_over({ granularity = "instruction" })
+  if check(wait_stopped(3), "stopped after an instruction step", table.concat(order, ",")) then
+    local st3 = request("stackTrace", { threadId = ev.stopped[3].threadId, levels = 1 })
+    local g = st3 and st3.stackFrames[1]
+    check(ev.stopped[3].reason == "step" and g and g.name == "main" and f and f.instructionPointerReference
+      and g.instructionPointerReference and g.instructionPointerReference ~= f.instructionPointerReference,
+      "an instruction step moves one instruction within main", vim.inspect({ ev.stopped[3], f, g }))
   end
   return stopped.threadId
 end
