@@ -12,6 +12,7 @@
 
 pub use pydbg_protocol as protocol;
 
+pub mod embedded_python;
 pub mod engine;
 mod gil;
 pub mod inspect;
@@ -19,3 +20,4 @@ pub mod path_mappings;
 mod python_api;
 mod python_errors;
 pub mod session;
+pub mod unfiled_sources;

@@ -103,6 +103,12 @@ fn set_interrupt_signal(signal: Option<i32>) {
     engine::engine().set_interrupt_signal(signal);
 }
 
+/// The text of code that has no file, named `name` as its `co_filename` (`-c CODE`).
+#[pyfunction]
+fn register_source(name: &str, text: &str) {
+    crate::unfiled_sources::register(name, text);
+}
+
 /// A warning from pydbg's Python side, into pydbg's log.
 #[pyfunction]
 fn log_warning(message: &str) {
@@ -140,6 +146,7 @@ fn core_module(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_function(wrap_pyfunction!(is_client_connected, m)?)?;
     m.add_function(wrap_pyfunction!(forked_child, m)?)?;
     m.add_function(wrap_pyfunction!(log_warning, m)?)?;
+    m.add_function(wrap_pyfunction!(register_source, m)?)?;
     m.add_function(wrap_pyfunction!(init_logging, m)?)?;
     m.add_function(wrap_pyfunction!(run_adapter, m)?)?;
     m.add_function(wrap_pyfunction!(set_interrupt_signal, m)?)?;

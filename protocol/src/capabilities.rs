@@ -31,6 +31,8 @@ pub fn capabilities() -> Capabilities {
         supports_disassemble_request: true,
         supports_instruction_breakpoints: true,
         supports_restart_frame: true,
+        supports_breakpoint_locations_request: true,
+        supports_loaded_sources_request: true,
         completion_trigger_characters: vec![".", "["],
         exception_breakpoint_filters: exception_filters(),
     }

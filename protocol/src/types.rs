@@ -237,6 +237,51 @@ pub struct StepInTarget {
 
 #[derive(Debug, Default, Deserialize)]
 #[serde(default, rename_all = "camelCase")]
+pub struct BreakpointLocationsArguments {
+    pub source: Source,
+    pub line: i64,
+    pub end_line: Option<i64>,
+}
+
+#[derive(Debug, Serialize)]
+pub struct BreakpointLocationsBody {
+    pub breakpoints: Vec<BreakpointLocation>,
+}
+
+#[derive(Debug, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct BreakpointLocation {
+    pub line: i64,
+    pub column: i64,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(default, rename_all = "camelCase")]
+pub struct SourceArguments {
+    pub source: Option<Source>,
+    pub source_reference: i64,
+}
+
+#[derive(Debug, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct SourceBody {
+    pub content: String,
+    pub mime_type: &'static str,
+}
+
+#[derive(Debug, Serialize)]
+pub struct LoadedSourcesBody {
+    pub sources: Vec<Source>,
+}
+
+#[derive(Debug, Serialize)]
+pub struct LoadedSourceEventBody {
+    pub reason: &'static str,
+    pub source: Source,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(default, rename_all = "camelCase")]
 pub struct RestartFrameArguments {
     pub frame_id: i64,
 }
@@ -435,6 +480,8 @@ pub struct Capabilities {
     pub supports_disassemble_request: bool,
     pub supports_instruction_breakpoints: bool,
     pub supports_restart_frame: bool,
+    pub supports_breakpoint_locations_request: bool,
+    pub supports_loaded_sources_request: bool,
     pub completion_trigger_characters: Vec<&'static str>,
     pub exception_breakpoint_filters: Vec<ExceptionBreakpointsFilter>,
 }
@@ -451,6 +498,8 @@ pub struct Breakpoint {
     pub source: Option<Source>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub line: Option<i64>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub column: Option<i64>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub instruction_reference: Option<String>,
     #[serde(skip_serializing_if = "Option::is_none")]

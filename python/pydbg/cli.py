@@ -157,6 +157,7 @@ def run_program(core, kind, what, program_args, wait_for_client):
             sys.argv = [what, *program_args]
             runpy.run_module(what, run_name="__main__", alter_sys=True)
         else:
+            core.register_source("<string>", what)  # for the client's `source` request
             run_code(what, program_args)
     except SystemExit as e:
         exit_code[0] = exit_status(e.code)

@@ -7,8 +7,10 @@ use pyo3::prelude::*;
 use pyo3::types::{PyString, PyTuple};
 
 use std::cell::RefCell;
+use std::collections::BTreeMap;
+use std::sync::Arc;
 
-use super::breakpoints::{Breakpoint, Verdict};
+use super::conditions::{Breakpoint, Verdict};
 use super::exceptions::BreakMode;
 use super::files::Origin;
 use super::stepping::{StepKind, StepPlan};
@@ -332,19 +334,20 @@ impl Engine {
     fn on_instruction(&self, py: Python<'_>, code: &Bound<'_, PyAny>, offset: i64) -> PyResult<Answer> {
         let Some(frame) = current_frame(py) else { return Ok(Answer::Keep) };
         let filename = filename(py, code)?;
+        let address = code.as_ptr() as usize;
         let (origin, just_my_code, breakpoint) = {
             let mut state = self.state.lock();
-            let breakpoint = state
-                .instruction_breakpoints
-                .get(&(code.as_ptr() as usize))
-                .and_then(|c| c.by_offset.get(&offset))
-                .cloned();
+            let at = |bps: Option<&BTreeMap<i64, Arc<Breakpoint>>>| bps.and_then(|b| b.get(&offset)).cloned();
+            let breakpoint = match at(state.instruction_breakpoints.get(&address).map(|c| &c.by_offset)) {
+                Some(bp) => Some((StopReason::InstructionBreakpoint(bp.id), bp)),
+                None => at(state.column_code.get(&address).map(|c| &c.by_offset))
+                    .map(|bp| (StopReason::Breakpoint(bp.id), bp)),
+            };
             (state.files.info(filename.to_str()?).origin, state.just_my_code, breakpoint)
         };
-        if let Some(bp) = &breakpoint {
+        if let Some((reason, bp)) = breakpoint.as_ref() {
             if self.breakpoint_stops(py, bp, &frame) {
-                let reason = StopReason::InstructionBreakpoint(bp.id);
-                return Ok(Answer::after_stop(self.park(py, &frame, reason, ParkedIn::OtherEvent)));
+                return Ok(Answer::after_stop(self.park(py, &frame, reason.clone(), ParkedIn::OtherEvent)));
             }
         }
         let stoppable = origin == Origin::User || (origin == Origin::Library && !just_my_code);
@@ -361,12 +364,18 @@ impl Engine {
 
     fn on_line(&self, py: Python<'_>, code: &Bound<'_, PyAny>, line: i64) -> PyResult<Answer> {
         let filename = filename(py, code)?;
-        let (origin, breakpoint, just_my_code) = {
+        let (info, breakpoint, columns, just_my_code) = {
             let mut state = self.state.lock();
             let info = state.files.info(filename.to_str()?);
-            let bp = state.line_breakpoints.get(&info.key).and_then(|lines| lines.get(&line)).cloned();
-            (info.origin, bp, state.just_my_code)
+            let file = state.line_breakpoints.get(&info.key);
+            let bp = file.and_then(|f| f.lines.get(&line)).cloned();
+            let columns = file.and_then(|f| f.columns.get(&line)).cloned();
+            (info, bp, columns, state.just_my_code)
         };
+        let origin = info.origin;
+        if let Some(columns) = &columns {
+            self.arm_column_breakpoints(py, code, &info.key, line, columns)?;
+        }
         if origin == Origin::Internal {
             return Ok(Answer::Disable);
         }
@@ -399,7 +408,7 @@ impl Engine {
         if self.must_stop_for_all_stop() {
             return Ok(Answer::after_stop(self.park(py, &frame, StopReason::Pause, ParkedIn::Line)));
         }
-        let disable = breakpoint.is_none() && self.quiet();
+        let disable = breakpoint.is_none() && columns.is_none() && self.quiet();
         Ok(if disable { Answer::Disable } else { Answer::Keep })
     }
 }

@@ -16,7 +16,8 @@ impl Engine {
         if state.breakpoint_code.contains_key(&address) {
             events |= ids.line;
         }
-        if state.instruction_breakpoints.contains_key(&address) {
+        let column_stops = state.column_code.get(&address).is_some_and(|c| !c.by_offset.is_empty());
+        if state.instruction_breakpoints.contains_key(&address) || column_stops {
             events |= ids.instruction;
         }
         if let Some((_, step_events)) = state.step_code.get(&address) {

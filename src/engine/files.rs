@@ -4,6 +4,8 @@
 use std::collections::HashMap;
 use std::sync::Arc;
 
+use crate::embedded_python::INTERNAL_FILE_PREFIX;
+
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Origin {
     /// The user's own code: steps and justMyCode stops land here.
@@ -84,7 +86,7 @@ impl FileClassifier {
             })
         };
         let rule = self.rules.iter().find(|r| under(std::slice::from_ref(&r.prefix)));
-        let origin = if under(&self.internal_prefixes) {
+        let origin = if under(&self.internal_prefixes) || co_filename.starts_with(INTERNAL_FILE_PREFIX) {
             Origin::Internal
         } else if let Some(rule) = rule {
             if rule.include {

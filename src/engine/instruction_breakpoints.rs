@@ -7,7 +7,8 @@ use std::sync::Arc;
 
 use pyo3::prelude::*;
 
-use super::breakpoints::{Behaviour, Breakpoint, Placement};
+use super::breakpoints::{Behaviour, Placement};
+use super::conditions::Breakpoint;
 use super::Engine;
 
 /// A breakpoint asked for before the instruction at `offset` of `code`, or why none can be.
@@ -40,9 +41,9 @@ impl Engine {
                     let entry =
                         table.entry(address).or_insert_with(|| CodeBreakpoints { code, by_offset: BTreeMap::new() });
                     entry.by_offset.entry(offset).or_insert_with(|| Arc::new(breakpoint));
-                    Placement { id, line: None, refusal: None }
+                    Placement { id, line: None, column: None, refusal: None }
                 }
-                Err(message) => Placement { id, line: None, refusal: Some(message) },
+                Err(message) => Placement { id, line: None, column: None, refusal: Some(message) },
             });
         }
         let (old, rearm) = {

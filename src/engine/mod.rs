@@ -8,6 +8,8 @@
 mod all_stop;
 pub mod breakpoints;
 pub mod callbacks;
+pub mod columns;
+mod conditions;
 mod events;
 pub mod exceptions;
 pub mod files;
@@ -18,7 +20,7 @@ pub mod stepping;
 pub mod threads;
 
 use std::cell::Cell;
-use std::collections::{BTreeMap, HashMap};
+use std::collections::HashMap;
 use std::sync::atomic::{AtomicBool, AtomicI32, AtomicU64, Ordering};
 use std::sync::{mpsc, Arc, OnceLock};
 use std::time::Duration;
@@ -29,7 +31,9 @@ use pyo3::prelude::*;
 use tokio::sync::mpsc::UnboundedSender;
 
 use all_stop::AllThreadsStop;
-use breakpoints::Breakpoint;
+use breakpoints::FileBreakpoints;
+use columns::CodeColumns;
+use conditions::Breakpoint;
 use exceptions::ExceptionFilters;
 use files::{CodeRule, FileClassifier, Origin, RuleRequest, RuleScope};
 use instruction_breakpoints::CodeBreakpoints;
@@ -97,13 +101,15 @@ struct Monitoring {
 
 struct State {
     files: FileClassifier,
-    line_breakpoints: HashMap<Arc<str>, BTreeMap<i64, Arc<Breakpoint>>>,
+    line_breakpoints: HashMap<Arc<str>, FileBreakpoints>,
     function_breakpoints: Vec<(String, Arc<Breakpoint>)>,
     /// Code objects with LINE on because their file has breakpoints, by address. Held strongly
     /// while the file has breakpoints, so an address can't be reused by another code object.
     breakpoint_code: HashMap<usize, Py<PyAny>>,
     /// Instruction breakpoints, by the address of their code object.
     instruction_breakpoints: HashMap<usize, CodeBreakpoints>,
+    /// Code objects that reached a line with column breakpoints, by address (`columns.rs`).
+    column_code: HashMap<usize, CodeColumns>,
     /// Code objects with events on for a step or an all-threads stop, with those events; reset
     /// when no step or stop is active.
     step_code: HashMap<usize, (Py<PyAny>, i64)>,
@@ -234,6 +240,7 @@ pub fn install(py: Python<'_>, internal: Vec<String>, library: Vec<String>, prog
             function_breakpoints: Vec::new(),
             breakpoint_code: HashMap::new(),
             instruction_breakpoints: HashMap::new(),
+            column_code: HashMap::new(),
             step_code: HashMap::new(),
             global_events: 0,
             exception_filters: Arc::new(ExceptionFilters::uncaught_only()),
@@ -344,7 +351,7 @@ impl Engine {
     }
 
     fn clear_debugging(&self, py: Python<'_>) {
-        let (line_bps, function_bps, codes, instruction_bps, parked) = {
+        let (line_bps, function_bps, codes, instruction_bps, column_code, parked) = {
             let mut state = self.state.lock();
             self.all_stop.end();
             (
@@ -352,15 +359,17 @@ impl Engine {
                 std::mem::take(&mut state.function_breakpoints),
                 std::mem::take(&mut state.breakpoint_code),
                 std::mem::take(&mut state.instruction_breakpoints),
+                std::mem::take(&mut state.column_code),
                 state.threads.release_all(),
             )
         };
         self.plans.clear();
-        for code in codes.values().chain(instruction_bps.values().map(|c| &c.code)) {
+        let instruction_codes = instruction_bps.values().map(|c| &c.code).chain(column_code.values().map(|c| &c.code));
+        for code in codes.values().chain(instruction_codes) {
             self.set_local_events(py, code.bind(py), 0);
         }
         self.refresh_events(py);
-        drop((line_bps, function_bps, codes, instruction_bps, parked));
+        drop((line_bps, function_bps, codes, instruction_bps, column_code, parked));
     }
 
     fn emit(&self, event: EngineEvent) {

@@ -8,7 +8,8 @@
 use pyo3::prelude::*;
 use pyo3::sync::PyOnceLock;
 
-use super::{embedded_function, source_for, Context};
+use super::{source_for, Context};
+use crate::embedded_python::embedded_function;
 use crate::protocol::types::{DisassembleArguments, DisassembleBody, DisassembledInstruction};
 
 /// The most instructions one disassemble answers; editors ask for a screenful at a time.
@@ -127,7 +128,7 @@ pub fn disassemble(py: Python<'_>, cx: &Context, args: &DisassembleArguments) ->
         None
     };
     let filename: String = code.getattr("co_filename").and_then(|f| f.extract()).unwrap_or_default();
-    let mut location = Some(source_for(cx, &filename));
+    let mut location = Some(source_for(py, cx, &filename));
     let instructions = (0..count)
         .map(|k| {
             let index = first.saturating_add(k);

@@ -43,6 +43,14 @@ const NO_THREAD: u64 = 0;
 pub struct Handles {
     table: Mutex<Table>,
     code: Mutex<CodeTable>,
+    sources: Mutex<SourceTable>,
+}
+
+/// `sourceReference`s of code without a file, by name, from 1; they last the session.
+#[derive(Default)]
+struct SourceTable {
+    numbers: HashMap<String, i64>,
+    names: Vec<String>,
 }
 
 /// Code objects by number, from 1; each kept alive so that its address stays its own.
@@ -151,7 +159,24 @@ impl Handles {
         self.code.lock().objects.get(index).map(|c| c.clone_ref(py))
     }
 
-    /// Forgets every handle but code numbers; called when the program resumes. Numbers are never reused, so a
+    /// The `sourceReference` of the unfiled code named `name`, given on first sight.
+    pub fn source_reference(&self, name: &str) -> i64 {
+        let mut table = self.sources.lock();
+        if let Some(number) = table.numbers.get(name) {
+            return *number;
+        }
+        table.names.push(name.to_owned());
+        let number = table.names.len() as i64;
+        table.numbers.insert(name.to_owned(), number);
+        number
+    }
+
+    pub fn source_name(&self, reference: i64) -> Option<String> {
+        let index = usize::try_from(reference).ok()?.checked_sub(1)?;
+        self.sources.lock().names.get(index).cloned()
+    }
+
+    /// Forgets every handle but code and source numbers; called when the program resumes. Numbers are never reused, so a
     /// stale one is refused rather than naming something else.
     pub fn clear(&self) {
         let old = {

@@ -4,7 +4,7 @@
 use pyo3::prelude::*;
 use pyo3::sync::PyOnceLock;
 
-use super::embedded_function;
+use crate::embedded_python::embedded_function;
 use crate::engine::stepping::RESUMABLE_FLAGS;
 use crate::python_errors::describe_error;
 

@@ -25,8 +25,7 @@ pub use settings::Settings;
 use std::sync::Arc;
 
 use pyo3::prelude::*;
-use pyo3::sync::PyOnceLock;
-use pyo3::types::{PyCFunction, PyDict, PyModule, PyString, PyTuple};
+use pyo3::types::{PyCFunction, PyDict, PyString, PyTuple};
 
 use crate::engine::engine;
 use crate::engine::files::Origin;
@@ -35,6 +34,7 @@ use crate::protocol::types::{
     VariablesBody,
 };
 use crate::python_errors::describe_error;
+use crate::unfiled_sources;
 use handles::{Handles, Target};
 use values::{Child, ChildValue, Shape};
 pub use values::{Format, VALUE_LIMIT};
@@ -89,7 +89,7 @@ pub fn stack_trace(
         let line: Option<i64> = frame.getattr("f_lineno")?.extract()?;
         // With justMyCode, other code is shown for context but set back, as a step skips it.
         let not_mine = just_my_code && engine().origin_of(&filename) != Origin::User;
-        let mut source = source_for(cx, &filename);
+        let mut source = source_for(frame.py(), cx, &filename);
         if not_mine {
             source.presentation_hint = Some("deemphasize".into());
         }
@@ -107,9 +107,13 @@ pub fn stack_trace(
     Ok(StackTraceBody { stack_frames, total_frames: total as i64 })
 }
 
-fn source_for(cx: &Context, filename: &str) -> Source {
+/// The `Source` of a `co_filename`: a path, or for code without a file whose text pydbg can
+/// show, a `sourceReference`.
+fn source_for(py: Python<'_>, cx: &Context, filename: &str) -> Source {
     if filename.starts_with('<') {
-        return Source { name: Some(filename.to_owned()), ..Default::default() };
+        let reference = (unfiled_sources::is_unfiled(filename) && unfiled_sources::text_of(py, filename).is_some())
+            .then(|| cx.handles.source_reference(filename));
+        return Source { name: Some(filename.to_owned()), source_reference: reference, ..Default::default() };
     }
     let name = std::path::Path::new(filename).file_name().map(|n| n.to_string_lossy().into_owned());
     Source { name, path: Some(cx.settings.path_mappings.to_client(filename)), ..Default::default() }
@@ -313,7 +317,9 @@ pub fn evaluate(
         let result = match compile.call1((expression, "<evaluate>", "eval", flags)) {
             Ok(code) => builtins.getattr("eval")?.call1((&code, globals, &locals)).and_then(|v| awaited(py, &code, v)),
             Err(e) if context == "repl" && e.is_instance_of::<pyo3::exceptions::PySyntaxError>(py) => {
-                let code = compile.call1((expression, "<repl>", "exec", flags))?;
+                // Its own name and text, so that functions it defines show their source.
+                let name = unfiled_sources::register_repl_input(expression);
+                let code = compile.call1((expression, name.as_str(), "exec", flags))?;
                 let value = builtins.getattr("eval")?.call1((&code, globals, &locals))?;
                 awaited(py, &code, value).map(|_| py.None().into_bound(py))
             }
@@ -384,22 +390,6 @@ fn awaited<'py>(py: Python<'py>, code: &Bound<'py, PyAny>, value: Bound<'py, PyA
         return Err(PyErr::from_value(error));
     }
     Ok(outcome.get_item("value")?.unwrap_or_else(|| py.None().into_bound(py)))
-}
-
-/// A function of a small Python module embedded in pydbg (`source`), compiled on first use.
-fn embedded_function<'py>(
-    py: Python<'py>,
-    cell: &'static PyOnceLock<Py<PyAny>>,
-    source: &str,
-    module: &std::ffi::CStr,
-    function: &str,
-) -> PyResult<&'py Bound<'py, PyAny>> {
-    let compiled = cell.get_or_try_init(py, || -> PyResult<Py<PyAny>> {
-        let source = std::ffi::CString::new(source).expect("embedded Python has no NUL");
-        let file = std::ffi::CString::new(format!("{}.py", module.to_string_lossy())).expect("no NUL");
-        Ok(PyModule::from_code(py, &source, &file, module)?.getattr(function)?.unbind())
-    })?;
-    Ok(compiled.bind(py))
 }
 
 /// `sys._current_frames()[thread]`, for inspecting a thread that is not parked.

@@ -5,7 +5,7 @@
 use pyo3::prelude::*;
 use pyo3::sync::PyOnceLock;
 
-use super::embedded_function;
+use crate::embedded_python::embedded_function;
 
 const CALL_NAMES: &str = r#"
 import ast

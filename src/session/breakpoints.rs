@@ -2,13 +2,15 @@
 
 use super::{with_gil, Session};
 use crate::engine::breakpoints::{Behaviour, FunctionRequest, LineRequest, Placement};
+use crate::engine::columns;
 use crate::engine::engine;
 use crate::engine::exceptions::{BreakMode, ExceptionFilters, ExceptionOption, TypeMatcher};
 use crate::engine::instruction_breakpoints::InstructionRequest;
 use crate::inspect::bytecode;
 use crate::protocol::types::{
-    Breakpoint, BreakpointsBody, SetBreakpointsArguments, SetExceptionBreakpointsArguments,
-    SetFunctionBreakpointsArguments, SetInstructionBreakpointsArguments, Source, SourceBreakpoint,
+    Breakpoint, BreakpointLocation, BreakpointLocationsArguments, BreakpointLocationsBody, BreakpointsBody,
+    SetBreakpointsArguments, SetExceptionBreakpointsArguments, SetFunctionBreakpointsArguments,
+    SetInstructionBreakpointsArguments, Source, SourceBreakpoint,
 };
 use crate::protocol::Request;
 
@@ -18,6 +20,7 @@ fn answer(placement: Placement, source: Option<Source>) -> Breakpoint {
         id: Some(placement.id),
         verified: placement.refusal.is_none(),
         line: placement.line,
+        column: placement.column,
         message: placement.refusal,
         source,
         ..Default::default()
@@ -25,20 +28,52 @@ fn answer(placement: Placement, source: Option<Source>) -> Breakpoint {
 }
 
 fn line_request(breakpoint: SourceBreakpoint) -> LineRequest {
-    let SourceBreakpoint { line, condition, hit_condition, log_message, .. } = breakpoint;
-    LineRequest { line, behaviour: Behaviour { condition, hit_condition, log_message } }
+    let SourceBreakpoint { line, column, condition, hit_condition, log_message } = breakpoint;
+    LineRequest { line, column, behaviour: Behaviour { condition, hit_condition, log_message } }
 }
+
+/// Where in lines `line..=endLine` breakpoints can be: statements, lambdas and comprehensions,
+/// for the editor's inline breakpoint positions.
+pub async fn breakpoint_locations(session: &Session, request: &Request) {
+    let result = async {
+        let args: BreakpointLocationsArguments = request.args()?;
+        let path = args.source.path.as_deref().ok_or("breakpointLocations needs source.path")?;
+        let path = session.settings().path_mappings.to_program(path);
+        let last = args.end_line.unwrap_or(args.line).clamp(args.line, args.line + MOST_LOCATION_LINES);
+        let breakpoints = with_gil(move |py| -> Result<Vec<BreakpointLocation>, String> {
+            let mut found = Vec::new();
+            for line in args.line..=last {
+                let columns = columns::locations(py, &path, line)?;
+                found.extend(columns.into_iter().map(|column| BreakpointLocation { line, column }));
+            }
+            Ok(found)
+        })
+        .await?;
+        Ok(BreakpointLocationsBody { breakpoints })
+    }
+    .await;
+    session.respond(request, result.map_err(|e: String| e));
+}
+
+/// The most lines one breakpointLocations request reads past its first.
+const MOST_LOCATION_LINES: i64 = 1000;
 
 pub async fn set_breakpoints(session: &Session, request: &Request) {
     let result = async {
         let args: SetBreakpointsArguments = request.args()?;
-        let path = args.source.path.as_deref().ok_or("setBreakpoints needs source.path")?;
-        let path = session.settings().path_mappings.to_program(path);
+        let path = match (&args.source.path, args.source.source_reference) {
+            (Some(path), _) => session.settings().path_mappings.to_program(path),
+            (None, Some(reference)) => {
+                session.handles.source_name(reference).ok_or(format!("there is no source {reference}"))?
+            }
+            (None, None) => return Err("setBreakpoints needs source.path or source.sourceReference".into()),
+        };
         let requested: Vec<LineRequest> = match (args.breakpoints, args.lines) {
             (Some(bps), _) => bps.into_iter().map(line_request).collect(),
-            (None, Some(lines)) => {
-                lines.into_iter().map(|line| LineRequest { line, behaviour: Behaviour::default() }).collect()
-            }
+            (None, Some(lines)) => lines
+                .into_iter()
+                .map(|line| LineRequest { line, column: None, behaviour: Behaviour::default() })
+                .collect(),
             (None, None) => Vec::new(),
         };
         let placements = with_gil(move |py| engine().set_breakpoints(py, &path, &requested)).await;

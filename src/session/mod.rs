@@ -12,6 +12,7 @@ mod inspection;
 mod lifecycle;
 mod modules;
 mod run_control;
+mod sources;
 pub mod transport;
 
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -51,6 +52,8 @@ pub struct Session {
     handles: Arc<Handles>,
     /// What this client's attach chose; the defaults until then.
     settings: RwLock<Arc<Settings>>,
+    /// Announces newly loaded sources, once the client has asked for loadedSources.
+    source_watch: parking_lot::Mutex<Option<tokio::task::JoinHandle<()>>>,
 }
 
 impl Session {
@@ -127,6 +130,7 @@ pub async fn serve(stream: TcpStream, access_token: Option<String>) {
         cancellable: Arc::new(cancel::Cancellable::default()),
         handles: Arc::default(),
         settings: RwLock::default(),
+        source_watch: parking_lot::Mutex::default(),
     });
 
     // The program's events reach the client once it has been admitted and has sent a request:
@@ -196,6 +200,9 @@ pub async fn serve(stream: TcpStream, access_token: Option<String>) {
     session.flush().await;
     transport::CLIENT_FD.store(-1, Ordering::Release);
     forwarder.abort();
+    if let Some(watch) = session.source_watch.lock().take() {
+        watch.abort();
+    }
     drop(session);
     let _ = writer.await;
 }
@@ -231,6 +238,7 @@ async fn dispatch(session: &Arc<Session>, request: Request) {
         "setFunctionBreakpoints" => breakpoints::set_function_breakpoints(s, &request).await,
         "setExceptionBreakpoints" => breakpoints::set_exception_breakpoints(s, &request).await,
         "setInstructionBreakpoints" => breakpoints::set_instruction_breakpoints(s, &request).await,
+        "breakpointLocations" => breakpoints::breakpoint_locations(s, &request).await,
         "threads" => run_control::threads(s, &request),
         "continue" => run_control::resume(s, &request, None),
         "next" => run_control::resume(s, &request, Some(crate::engine::stepping::StepKind::Over)),
@@ -249,6 +257,8 @@ async fn dispatch(session: &Arc<Session>, request: Request) {
             });
         }
         "modules" => modules::modules(s, &request).await,
+        "loadedSources" => sources::loaded_sources(session, &request).await,
+        "source" => sources::source(s, &request).await,
         "cancel" => inspection::cancel(s, &request).await,
         "stackTrace" | "scopes" | "variables" | "evaluate" | "exceptionInfo" | "setVariable" | "setExpression"
         | "completions" | "stepInTargets" | "disassemble" => {
