@@ -11,6 +11,7 @@ use crate::{engine, session};
 /// names what runs (for the client's `process` event).
 #[pyfunction]
 fn install(py: Python<'_>, internal: Vec<String>, library: Vec<String>, program: String) -> PyResult<()> {
+    crate::unfiled_sources::keep_compiled_texts(py);
     engine::install(py, internal, library, program)
 }
 

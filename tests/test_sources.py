@@ -122,6 +122,32 @@ def test_code_typed_in_the_repl_is_a_source(sessions):
     assert client.debuggee.wait() == 0
 
 
+EXEC = """
+import collections
+
+Point = collections.namedtuple("Point", "x y")  # compiles a <string> text of its own
+first = "def first(a):\\n    return a + 1\\n"
+second = "def second(b):\\n    breakpoint()\\n    return b * 2\\n"
+exec(compile(first, "<string>", "exec"))
+exec(compile(second, "<string>", "exec"))
+print("results", first(1), second(2))
+"""
+
+
+def test_text_compiled_at_run_time_is_found_among_texts_of_the_same_name(sessions):
+    client = sessions.launch(EXEC)
+    thread = client.wait_stopped()["threadId"]
+    frames = client.ok("stackTrace", {"threadId": thread})["stackFrames"]
+    top = frames[0]
+    assert top["name"] == "second" and top["source"]["name"] == "<string>", top
+    text = client.ok("source", {"sourceReference": top["source"]["sourceReference"]})["content"]
+    assert text == "def second(b):\n    breakpoint()\n    return b * 2\n"
+    assert frames[1]["source"]["path"] == client.path
+    client.ok("continue", {"threadId": thread})
+    assert client.debuggee.wait() == 0
+    assert "results 2 4" in client.output("stdout")
+
+
 def test_unknown_sources_are_errors(sessions):
     path = sessions.program(CELL)
     client = sessions.launch(CELL, breakpoints=[line_of(path, "# stop here")])

@@ -14,14 +14,12 @@ use super::files::canonical_key;
 use super::{Engine, State};
 use crate::python_errors::describe_error;
 
-/// Every line of `path` that holds code, found by compiling the file and walking `co_lines()` of
-/// each code object in the tree.
-pub fn code_lines(py: Python<'_>, path: &str) -> Result<BTreeSet<i64>, String> {
-    let source = if crate::unfiled_sources::is_unfiled(path) {
-        let text = crate::unfiled_sources::text_of(py, path).ok_or(format!("the text of {path} is not known"))?;
-        text.as_bytes().to_vec()
-    } else {
-        std::fs::read(path).map_err(|e| format!("cannot read {path}: {e}"))?
+/// Every line that holds code in the file at `path` (or in `text`, for code without a file),
+/// found by compiling it and walking `co_lines()` of each code object in the tree.
+pub fn code_lines(py: Python<'_>, path: &str, text: Option<&str>) -> Result<BTreeSet<i64>, String> {
+    let source = match text {
+        Some(text) => text.as_bytes().to_vec(),
+        None => std::fs::read(path).map_err(|e| format!("cannot read {path}: {e}"))?,
     };
     let builtins = py.import("builtins").map_err(|e| e.to_string())?;
     let code = builtins
@@ -110,10 +108,17 @@ impl Engine {
         state.next_breakpoint_id
     }
 
-    /// Replaces the breakpoints of one file and reports how each one resolved.
-    pub fn set_breakpoints(&self, py: Python<'_>, path: &str, requested: &[LineRequest]) -> Vec<Placement> {
+    /// Replaces the breakpoints of the file at `path` (or of code without a file named `path`,
+    /// whose text is `text`) and reports how each one resolved.
+    pub fn set_breakpoints(
+        &self,
+        py: Python<'_>,
+        path: &str,
+        text: Option<&str>,
+        requested: &[LineRequest],
+    ) -> Vec<Placement> {
         let key = canonical_key(path);
-        let lines = if requested.is_empty() { Ok(Default::default()) } else { code_lines(py, &key) };
+        let lines = if requested.is_empty() { Ok(Default::default()) } else { code_lines(py, &key, text) };
         let mut table = FileBreakpoints::default();
         let mut answers = Vec::new();
         for request in requested {
@@ -124,7 +129,8 @@ impl Engine {
                     .ok_or_else(|| format!("line {} is past the last line with code", request.line))
                     .and_then(|line| {
                         let bp = self.compile_breakpoint(py, id, line, &request.behaviour)?;
-                        let place = request.column.map(|column| columns::place(py, &key, line, column)).transpose()?;
+                        let place =
+                            request.column.map(|column| columns::place(py, &key, text, line, column)).transpose()?;
                         Ok((bp, place))
                     }),
             };

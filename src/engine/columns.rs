@@ -30,8 +30,8 @@ PLACES = (ast.stmt, ast.Lambda, ast.GeneratorExp, ast.ListComp, ast.SetComp, ast
 WHOLE_LINE = 1 << 30
 
 
-def _nodes_on(path, line):
-    source = "".join(linecache.getlines(path))
+def _nodes_on(path, line, text=None):
+    source = text or "".join(linecache.getlines(path))
     if not source:
         with open(path, encoding="utf-8") as f:
             source = f.read()
@@ -49,9 +49,9 @@ def locations(path, line):
     return sorted({n.col_offset + 1 for n in _nodes_on(path, line)})
 
 
-def place(path, line, column):
+def place(path, line, column, text=None):
     """(column, start, end, own_code, owners) of the place at `column` (1-based) of `line`."""
-    nodes = _nodes_on(path, line)
+    nodes = _nodes_on(path, line, text)
     at = column - 1
     exact = [n for n in nodes if n.col_offset == at]
     covering = sorted((n for n in nodes if _span(n, line)[0] <= at < _span(n, line)[1]),
@@ -126,9 +126,15 @@ pub fn locations(py: Python<'_>, path: &str, line: i64) -> Result<Vec<i64>, Stri
 }
 
 /// The place of a breakpoint at `column` of `line`: its own column, or why there is none.
-pub(super) fn place(py: Python<'_>, path: &str, line: i64, column: i64) -> Result<(i64, Py<PyAny>), String> {
+pub(super) fn place(
+    py: Python<'_>,
+    path: &str,
+    text: Option<&str>,
+    line: i64,
+    column: i64,
+) -> Result<(i64, Py<PyAny>), String> {
     let place = embedded_function(py, &PLACE, COLUMNS, c"pydbg_columns", "place")
-        .and_then(|f| f.call1((path, line, column)))
+        .and_then(|f| f.call1((path, line, column, text)))
         .map_err(|e| describe_error(py, &e))?;
     if place.is_none() {
         return Err(format!("there is nothing to stop at in column {column} of line {line}"));

@@ -128,7 +128,7 @@ pub fn disassemble(py: Python<'_>, cx: &Context, args: &DisassembleArguments) ->
         None
     };
     let filename: String = code.getattr("co_filename").and_then(|f| f.extract()).unwrap_or_default();
-    let mut location = Some(source_for(py, cx, &filename));
+    let mut location = Some(source_for(cx, code, &filename));
     let instructions = (0..count)
         .map(|k| {
             let index = first.saturating_add(k);

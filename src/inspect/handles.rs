@@ -46,11 +46,11 @@ pub struct Handles {
     sources: Mutex<SourceTable>,
 }
 
-/// `sourceReference`s of code without a file, by name, from 1; they last the session.
+/// `sourceReference`s of code without a file, by name and text, from 1; they last the session.
 #[derive(Default)]
 struct SourceTable {
-    numbers: HashMap<String, i64>,
-    names: Vec<String>,
+    numbers: HashMap<(String, Arc<str>), i64>,
+    sources: Vec<(String, Arc<str>)>,
 }
 
 /// Code objects by number, from 1; each kept alive so that its address stays its own.
@@ -159,21 +159,23 @@ impl Handles {
         self.code.lock().objects.get(index).map(|c| c.clone_ref(py))
     }
 
-    /// The `sourceReference` of the unfiled code named `name`, given on first sight.
-    pub fn source_reference(&self, name: &str) -> i64 {
+    /// The `sourceReference` of unfiled code named `name` with `text`, given on first sight.
+    pub fn source_reference(&self, name: &str, text: Arc<str>) -> i64 {
         let mut table = self.sources.lock();
-        if let Some(number) = table.numbers.get(name) {
+        let key = (name.to_owned(), text);
+        if let Some(number) = table.numbers.get(&key) {
             return *number;
         }
-        table.names.push(name.to_owned());
-        let number = table.names.len() as i64;
-        table.numbers.insert(name.to_owned(), number);
+        table.sources.push(key.clone());
+        let number = table.sources.len() as i64;
+        table.numbers.insert(key, number);
         number
     }
 
-    pub fn source_name(&self, reference: i64) -> Option<String> {
+    /// The name and text of a `sourceReference`.
+    pub fn source(&self, reference: i64) -> Option<(String, Arc<str>)> {
         let index = usize::try_from(reference).ok()?.checked_sub(1)?;
-        self.sources.lock().names.get(index).cloned()
+        self.sources.lock().sources.get(index).cloned()
     }
 
     /// Forgets every handle but code and source numbers; called when the program resumes. Numbers are never reused, so a

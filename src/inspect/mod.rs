@@ -89,7 +89,7 @@ pub fn stack_trace(
         let line: Option<i64> = frame.getattr("f_lineno")?.extract()?;
         // With justMyCode, other code is shown for context but set back, as a step skips it.
         let not_mine = just_my_code && engine().origin_of(&filename) != Origin::User;
-        let mut source = source_for(frame.py(), cx, &filename);
+        let mut source = source_for(cx, &code, &filename);
         if not_mine {
             source.presentation_hint = Some("deemphasize".into());
         }
@@ -107,12 +107,12 @@ pub fn stack_trace(
     Ok(StackTraceBody { stack_frames, total_frames: total as i64 })
 }
 
-/// The `Source` of a `co_filename`: a path, or for code without a file whose text pydbg can
-/// show, a `sourceReference`.
-fn source_for(py: Python<'_>, cx: &Context, filename: &str) -> Source {
+/// The `Source` of `code`, from `filename`: a path, or for code without a file whose text pydbg
+/// knows, a `sourceReference`.
+fn source_for(cx: &Context, code: &Bound<'_, PyAny>, filename: &str) -> Source {
     if filename.starts_with('<') {
-        let reference = (unfiled_sources::is_unfiled(filename) && unfiled_sources::text_of(py, filename).is_some())
-            .then(|| cx.handles.source_reference(filename));
+        let reference =
+            unfiled_sources::text_for_code(code.py(), code).map(|text| cx.handles.source_reference(filename, text));
         return Source { name: Some(filename.to_owned()), source_reference: reference, ..Default::default() };
     }
     let name = std::path::Path::new(filename).file_name().map(|n| n.to_string_lossy().into_owned());

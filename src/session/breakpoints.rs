@@ -61,10 +61,12 @@ const MOST_LOCATION_LINES: i64 = 1000;
 pub async fn set_breakpoints(session: &Session, request: &Request) {
     let result = async {
         let args: SetBreakpointsArguments = request.args()?;
-        let path = match (&args.source.path, args.source.source_reference) {
-            (Some(path), _) => session.settings().path_mappings.to_program(path),
+        let (path, text) = match (&args.source.path, args.source.source_reference) {
+            (Some(path), _) => (session.settings().path_mappings.to_program(path), None),
             (None, Some(reference)) => {
-                session.handles.source_name(reference).ok_or(format!("there is no source {reference}"))?
+                let (name, text) =
+                    session.handles.source(reference).ok_or(format!("there is no source {reference}"))?;
+                (name, Some(text))
             }
             (None, None) => return Err("setBreakpoints needs source.path or source.sourceReference".into()),
         };
@@ -76,7 +78,7 @@ pub async fn set_breakpoints(session: &Session, request: &Request) {
                 .collect(),
             (None, None) => Vec::new(),
         };
-        let placements = with_gil(move |py| engine().set_breakpoints(py, &path, &requested)).await;
+        let placements = with_gil(move |py| engine().set_breakpoints(py, &path, text.as_deref(), &requested)).await;
         let breakpoints = placements.into_iter().map(|p| answer(p, Some(args.source.clone()))).collect();
         Ok(BreakpointsBody { breakpoints })
     }

@@ -26,7 +26,7 @@ pub async fn goto_targets(session: &Session, request: &Request) {
         let path = canonical_key(&session.settings().path_mappings.to_program(path)).to_string();
         let lines = {
             let path = path.clone();
-            with_gil(move |py| code_lines(py, &path)).await?
+            with_gil(move |py| code_lines(py, &path, None)).await?
         };
         let Some(line) = resolve_line(&lines, args.line) else { return Ok(GotoTargetsBody { targets: Vec::new() }) };
         let id = session.handles.add_goto_target(path, line);

@@ -42,8 +42,9 @@ fn loaded(py: Python<'_>, handles: &Handles, settings: &Settings) -> PyResult<Ve
         let name = std::path::Path::new(&file).file_name().map(|n| n.to_string_lossy().into_owned());
         sources.push(Source { name, path: Some(settings.path_mappings.to_client(&file)), ..Default::default() });
     }
-    for name in unfiled_sources::names(py) {
-        let reference = handles.source_reference(&name);
+    for name in unfiled_sources::listed_names(py) {
+        let Some(text) = unfiled_sources::text_of(py, &name) else { continue };
+        let reference = handles.source_reference(&name, text);
         sources.push(Source { name: Some(name), source_reference: Some(reference), ..Default::default() });
     }
     Ok(sources)
@@ -86,11 +87,8 @@ pub async fn source(session: &Session, request: &Request) {
         let args: SourceArguments = request.args()?;
         let reference =
             args.source.and_then(|s| s.source_reference).filter(|r| *r > 0).unwrap_or(args.source_reference);
-        let name = session.handles.source_name(reference).ok_or(format!("there is no source {reference}"))?;
-        let content = with_gil(move |py| unfiled_sources::text_of(py, &name))
-            .await
-            .ok_or("the text of that source is no longer known")?;
-        Ok(SourceBody { content: content.to_string(), mime_type: "text/x-python" })
+        let (_, text) = session.handles.source(reference).ok_or(format!("there is no source {reference}"))?;
+        Ok(SourceBody { content: text.to_string(), mime_type: "text/x-python" })
     }
     .await;
     session.respond(request, result.map_err(|e: String| e));
