@@ -342,6 +342,46 @@ def test_module_launch(sessions, tmp_path):
     assert client.wait_event("process")["body"]["name"] == "-m pkg.main"
 
 
+def test_debugpy_attributes_pydbg_does_not_honour_are_named_in_the_console(sessions):
+    adapter = Adapter(sessions)
+    response = adapter.launch({"code": "print('ran')", "django": True, "gevent": True,
+                               "autoReload": {"enable": True}, "purpose": ["debug-test"], "jinja": False})
+    assert response["success"], response
+    assert adapter.client.wait_event("exited")["body"]["exitCode"] == 0
+    console = adapter.client.output("console")
+    for name in ["django", "gevent", "autoReload", "purpose"]:
+        assert f'pydbg: ignoring "{name}"' in console, console
+    assert '"jinja"' not in console, "an attribute that asks for nothing is not warned about"
+    assert adapter.client.output("stdout") == "ran\n"
+
+
+def test_no_debug_runs_the_program_without_stopping_anywhere(sessions):
+    """VS Code's Run Without Debugging (Ctrl+F5) launches with noDebug: breakpoints, breakpoint()
+    calls and uncaught exceptions do not stop the program."""
+    path = sessions.program("""
+    import time
+    print("start")  # a breakpoint here
+    time.sleep(1.5)
+    breakpoint()
+    raise SystemExit(4)
+    """)
+    adapter = Adapter(sessions)
+    response = adapter.launch({"program": path, "noDebug": True}, breakpoints={path: [2]}, exceptions=["uncaught"])
+    assert response["success"], response
+    placed = adapter.client.ok("setBreakpoints", {"source": {"path": path}, "breakpoints": [{"line": 4}]})
+    assert placed["breakpoints"][0]["verified"] is False and "without debugging" in placed["breakpoints"][0]["message"]
+    assert adapter.client.wait_event("exited")["body"]["exitCode"] == 4
+    assert not adapter.client.events("stopped")
+    assert adapter.client.output("stdout") == "start\n"
+
+
+def test_sudo_is_refused_before_anything_starts(sessions):
+    adapter = Adapter(sessions)
+    response = adapter.launch({"code": "print('ran')", "sudo": True})
+    assert not response["success"] and '"sudo" is not supported' in response["message"], response
+    assert not adapter.client.events("process")
+
+
 def test_code_launch_takes_a_list_of_lines(sessions):
     adapter = Adapter(sessions)
     response = adapter.launch({"code": ["import sys", "print('code', sys.argv[1:])", "sys.exit(5)"], "args": ["a"]},

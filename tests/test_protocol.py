@@ -399,6 +399,22 @@ def test_second_client_can_attach_after_disconnect(sessions):
 
 
 
+def test_attach_names_the_debugpy_attributes_it_ignores_and_refuses_sudo(sessions):
+    client = sessions.launch(WAITING, attach_args={"gevent": True, "django": False})
+    warning = client.wait_event("output", lambda body: 'ignoring "gevent"' in body.get("output", ""))
+    assert warning["body"]["category"] == "console"
+    assert 'ignoring "django"' not in client.output("console")
+    assert client.request("disconnect", {"terminateDebuggee": True})["success"] is True
+    client.debuggee.wait(timeout=10)
+
+    debuggee = sessions.start([sessions.program(WAITING)])
+    refused = sessions.client(debuggee)
+    refused.ok("initialize", {"clientID": "pydbg-tests", "adapterID": "pydbg"})
+    answer = refused.request("attach", {"sudo": True})
+    assert answer["success"] is False and '"sudo" is not supported' in answer["message"], answer
+    assert refused.request("disconnect", {"terminateDebuggee": True})["success"] is True
+    debuggee.wait(timeout=10)
+
 # A loop whose one object takes 0.3 s to repr.
 SLOW_REPR_LOOP = """
 import time

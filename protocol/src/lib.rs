@@ -4,6 +4,7 @@
 
 pub mod capabilities;
 pub mod codec;
+pub mod debugpy_attributes;
 pub mod message;
 pub mod secrets;
 pub mod types;

@@ -48,6 +48,8 @@ pub struct AttachArguments {
     /// Stop at the program's first line (only before the program has started).
     pub stop_on_entry: Option<bool>,
     pub path_mappings: Vec<PathMappingArgument>,
+    /// Run without debugging (VS Code's Ctrl+F5): nothing stops the program.
+    pub no_debug: Option<bool>,
 }
 
 #[derive(Debug, Clone, Deserialize)]

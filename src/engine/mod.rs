@@ -143,6 +143,8 @@ pub struct Engine {
     main_thread: AtomicU64,
     /// pydbg's own signal for KeyboardInterrupt (`_hooks.install_interrupt_signal`), 0 if none.
     interrupt_signal: AtomicI32,
+    /// False while the attached client runs the program without debugging (`noDebug`).
+    breakpoint_calls_stop: AtomicBool,
 }
 
 static ENGINE: OnceLock<Engine> = OnceLock::new();
@@ -262,6 +264,7 @@ pub fn install(py: Python<'_>, internal: Vec<String>, library: Vec<String>, prog
         terminating: AtomicBool::new(false),
         main_thread: AtomicU64::new(current_ident()),
         interrupt_signal: AtomicI32::new(0),
+        breakpoint_calls_stop: AtomicBool::new(true),
     };
     callbacks::register(py, &monitoring, &ids)?;
     let _ = ENGINE.set(instance);
@@ -347,6 +350,9 @@ impl Engine {
     pub fn detach_client(&self, py: Python<'_>) {
         self.client_attached.store(false, Ordering::Release);
         *self.client.lock() = None;
+        // What the client chose ends with it: the next one starts from the defaults.
+        self.breakpoint_calls_stop.store(true, Ordering::Release);
+        self.state.lock().exception_filters = Arc::new(ExceptionFilters::uncaught_only());
         self.clear_debugging(py);
     }
 
@@ -479,9 +485,15 @@ impl Engine {
         self.client_attached.load(Ordering::Acquire)
     }
 
+    /// Whether `breakpoint()` stops the program: not in a session without debugging (`noDebug`).
+    pub fn set_breakpoint_calls_stop(&self, stop: bool) {
+        self.breakpoint_calls_stop.store(stop, Ordering::Release);
+    }
+
     /// `breakpoint()` in the program: stops in `frame`, the caller's, while a client is attached.
     pub fn breakpoint_call(&self, py: Python<'_>, frame: &Bound<'_, PyAny>) -> PyResult<()> {
-        if self.is_client_attached() && !self.is_terminating() && !is_pydbg_thread() {
+        let wanted = self.is_client_attached() && self.breakpoint_calls_stop.load(Ordering::Acquire);
+        if wanted && !self.is_terminating() && !is_pydbg_thread() {
             if let Some(interrupt) = self.park(py, frame, StopReason::BreakpointCall, ParkedIn::OtherEvent) {
                 return Err(interrupt);
             }

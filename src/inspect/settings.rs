@@ -18,6 +18,8 @@ pub struct Settings {
     pub repr_timeout: Duration,
     /// `pathMappings`.
     pub path_mappings: PathMappings,
+    /// `noDebug`: run without debugging; breakpoints and exception filters are not set.
+    pub no_debug: bool,
 }
 
 impl Default for Settings {
@@ -26,6 +28,7 @@ impl Default for Settings {
             presentation: Presentation::default(),
             repr_timeout: DEFAULT_REPR_TIMEOUT,
             path_mappings: PathMappings::default(),
+            no_debug: false,
         }
     }
 }
@@ -44,6 +47,11 @@ impl Settings {
             }
             Some(seconds) => return Err(format!("reprTimeout must be a positive number of seconds, not {seconds}")),
         };
-        Ok(Settings { presentation, repr_timeout, path_mappings: PathMappings::new(&args.path_mappings, program_cwd) })
+        Ok(Settings {
+            presentation,
+            repr_timeout,
+            path_mappings: PathMappings::new(&args.path_mappings, program_cwd),
+            no_debug: args.no_debug == Some(true),
+        })
     }
 }

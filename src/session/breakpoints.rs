@@ -14,6 +14,24 @@ use crate::protocol::types::{
 };
 use crate::protocol::Request;
 
+/// Without debugging (`noDebug`), breakpoints are answered, but not set.
+const NOT_DEBUGGING: &str = "not set: this session runs the program without debugging";
+
+/// The answer to a breakpoint request in a session without debugging: one unverified
+/// breakpoint per one asked for; exception filters are accepted and not set.
+pub fn answer_without_debugging(session: &Session, request: &Request) {
+    if request.command == "setExceptionBreakpoints" {
+        return session.respond(request, Ok(()));
+    }
+    let asked = ["breakpoints", "lines"]
+        .iter()
+        .find_map(|key| request.arguments.get(*key).and_then(|v| v.as_array()).map(Vec::len))
+        .unwrap_or(0);
+    let breakpoints =
+        (0..asked).map(|_| Breakpoint { verified: false, message: Some(NOT_DEBUGGING.into()), ..Default::default() });
+    session.respond(request, Ok(BreakpointsBody { breakpoints: breakpoints.collect() }));
+}
+
 /// A breakpoint as the client is told of it.
 fn answer(placement: Placement, source: Option<Source>) -> Breakpoint {
     Breakpoint {

@@ -6,12 +6,14 @@ use std::time::Duration;
 
 use super::{with_gil, Session};
 use crate::engine::engine;
+use crate::engine::exceptions::ExceptionFilters;
 use crate::engine::files::{RuleRequest, RuleScope};
 use crate::inspect::Settings;
 use crate::protocol::capabilities::capabilities;
+use crate::protocol::debugpy_attributes;
 use crate::protocol::types::{
     AttachArguments, CodeRuleArgument, ContinuedEventBody, DisconnectArguments, ExitedEventBody, InitializeArguments,
-    ProcessEventBody,
+    OutputEventBody, ProcessEventBody,
 };
 use crate::protocol::{Outgoing, Request};
 
@@ -28,9 +30,18 @@ pub fn initialize(session: &Session, request: &Request) {
 }
 
 pub async fn attach(session: &Session, request: &Request) {
-    let result = match request.args::<AttachArguments>() {
-        Ok(args) => configure(session, args).await,
-        Err(e) => Err(e),
+    let checked = match request.arguments.as_object() {
+        Some(arguments) => debugpy_attributes::check(arguments),
+        None => Ok(Vec::new()),
+    };
+    let result = match (checked, request.args::<AttachArguments>()) {
+        (Ok(warnings), Ok(args)) => {
+            for warning in warnings {
+                session.send(Outgoing::event("output", OutputEventBody { category: "console", output: warning }));
+            }
+            configure(session, args).await
+        }
+        (Err(e), _) | (_, Err(e)) => Err(e),
     };
     let ok = result.is_ok();
     session.respond(request, result);
@@ -50,10 +61,17 @@ pub async fn attach(session: &Session, request: &Request) {
 /// Applies the debugger settings that attach (and, through the adapter, launch) carries.
 async fn configure(session: &Session, args: AttachArguments) -> Result<(), String> {
     let program_cwd = std::env::current_dir().map(|d| d.to_string_lossy().into_owned()).unwrap_or_default();
-    *session.settings.write() = Arc::new(Settings::from_attach(&args, &program_cwd)?);
+    let settings = Settings::from_attach(&args, &program_cwd)?;
+    let no_debug = settings.no_debug;
+    *session.settings.write() = Arc::new(settings);
+    engine().set_breakpoint_calls_stop(!no_debug);
     engine().set_show_return_value(args.show_return_value.unwrap_or(true));
     engine().set_forward_program_output(args.redirect_output.unwrap_or(true));
-    if args.stop_on_entry == Some(true) {
+    if no_debug {
+        // Not even the `uncaught` filter, which is on until a client says otherwise.
+        with_gil(|py| engine().set_exception_filters(py, ExceptionFilters::default())).await;
+    }
+    if args.stop_on_entry == Some(true) && !no_debug {
         with_gil(|py| engine().stop_on_entry(py)).await;
     }
     let rules = args.rules.into_iter().map(rule_request).collect::<Result<Vec<_>, _>>()?;

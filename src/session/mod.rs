@@ -227,6 +227,13 @@ fn report_unreadable(session: &Session, message: &str) {
 async fn dispatch(session: &Arc<Session>, request: Request) {
     tracing::debug!(target: "pydbg::wire", "<- {} {}", request.command, Redacted(&request.arguments));
     let s = session.as_ref();
+    let sets_breakpoints = matches!(
+        request.command.as_str(),
+        "setBreakpoints" | "setFunctionBreakpoints" | "setExceptionBreakpoints" | "setInstructionBreakpoints"
+    );
+    if sets_breakpoints && s.settings().no_debug {
+        return breakpoints::answer_without_debugging(s, &request);
+    }
     match request.command.as_str() {
         "initialize" => lifecycle::initialize(s, &request),
         "attach" => lifecycle::attach(s, &request).await,

@@ -272,6 +272,90 @@ end
 
 local cases = {}
 
+-- :lua require("dap").restart_frame(): nvim-dap sends restartFrame for its current frame; the
+-- frame starts over at its first line and nvim-dap shows the new stop (reason `restart`).
+cases["restart-frame"] = function()
+  dap.adapters.pydbg = adapters.console_script
+  open_target_with_breakpoint()
+  dap.run({ type = "pydbg", request = "launch", name = "Launch file", program = "${file}" })
+  if not check(wait_stopped(1), "stopped at the breakpoint", table.concat(order, ",")) then
+    return
+  end
+  dap.restart_frame()
+  if check(wait_stopped(2), "stopped again after restart_frame", table.concat(order, ",")) then
+    local st = request("stackTrace", { threadId = ev.stopped[2].threadId, levels = 1 })
+    local top = st and st.stackFrames[1]
+    check(ev.stopped[2].reason == "restart" and top and top.name == "compute" and top.line == 5,
+      "compute restarted at its first line (5)", vim.inspect({ ev.stopped[2], top }))
+  end
+  -- The restarted body reaches the breakpoint again.
+  dap.continue()
+  check(wait_stopped(3) and ev.stopped[3].reason == "breakpoint", "the restarted body reached the breakpoint again",
+    vim.inspect(ev.stopped[3]))
+  run_to_end(3)
+end
+
+-- nvim-dap-python's own `file` configuration, with its adapter wrapped as docs/neovim.md shows:
+-- the program runs on the project's .venv (which has no pydbg), with the project's .env.
+cases["dap-python"] = function()
+  local dap_python = os.getenv("PYDBG_NVIM_DAP_PYTHON")
+  if not check(dap_python and vim.fn.filereadable(dap_python .. "/lua/dap-python.lua") == 1,
+      "nvim-dap-python is at hand", tostring(dap_python)) then
+    return
+  end
+  vim.opt.runtimepath:prepend(dap_python)
+  vim.env.VIRTUAL_ENV, vim.env.CONDA_PREFIX = nil, nil
+  local project = vim.fn.tempname()
+  vim.fn.mkdir(project, "p")
+  local base = vim.trim(vim.fn.system({ python, "-c", "import sys; print(sys._base_executable)" }))
+  vim.fn.system({ base, "-m", "venv", "--without-pip", project .. "/.venv" })
+  if not check(vim.v.shell_error == 0, "made the project's own .venv", base) then
+    return
+  end
+  vim.fn.writefile({ "GREETING=from-dotenv" }, project .. "/.env")
+  vim.fn.writefile({
+    "import os, sys",
+    "here = 1",
+    "print('exe', sys.executable)",
+    "print('greeting', os.environ.get('GREETING'))",
+  }, project .. "/app.py")
+  vim.cmd.cd(project)
+
+  require("dap-python").setup(python, { console = "internalConsole" })
+  local debugpy_adapter = dap.adapters.python
+  dap.adapters.python = function(callback, config)
+    debugpy_adapter(function(adapter)
+      if adapter.type == "executable" then
+        adapter.command = bin .. "/pydbg-adapter"
+        adapter.args = {}
+      end
+      callback(adapter)
+    end, config)
+  end
+  dap.adapters.debugpy = dap.adapters.python
+
+  vim.cmd.edit(project .. "/app.py")
+  vim.api.nvim_win_set_cursor(0, { 3, 0 })
+  dap.set_breakpoint()
+  local file_config
+  for _, config in ipairs(dap.configurations.python) do
+    if config.name == "file" then file_config = config end
+  end
+  dap.run(file_config)
+  if check(wait_stopped(1), "stopped at the breakpoint in the project's file", table.concat(order, ",")) then
+    local st = request("stackTrace", { threadId = ev.stopped[1].threadId, levels = 1 })
+    local top = st and st.stackFrames[1]
+    check(top and top.line == 3 and top.source and top.source.path == project .. "/app.py",
+      "the stop is on line 3 of app.py", vim.inspect(top))
+    dap.continue()
+  end
+  check(wait(function() return ev.terminated end), "terminated after continue", table.concat(order, ","))
+  local out = output_text("stdout")
+  check(out:find("exe " .. project .. "/.venv/bin/python", 1, true),
+    "the program ran on the project's .venv, found by nvim-dap-python", out)
+  check(out:find("greeting from-dotenv", 1, true), "the project's .env reached the program", out)
+end
+
 -- launch through `pydbg-adapter`, output in the debug console (internalConsole).
 function cases.launch()
   dap.adapters.pydbg = adapters.console_script

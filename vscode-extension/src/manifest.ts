@@ -21,6 +21,15 @@ export function debuggerContribution(attributes: object, configurations: readonl
 }
 
 /**
+ * `contributes.breakpoints`: the languages VS Code lets users set breakpoints in. Without it,
+ * F9 and the gutter do nothing in a .py file unless another extension (Microsoft's Python
+ * extension) happens to contribute the same; a debugger's `languages` is not enough.
+ */
+export function breakpointsContribution() {
+  return [{ language: "python" }];
+}
+
+/**
  * Snippet bodies are inserted as snippet text, where `${file}` would be a snippet variable.
  * A string that starts with `^` is inserted as written, so such values become `^"\${file}"`.
  */

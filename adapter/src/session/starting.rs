@@ -5,6 +5,7 @@ use std::path::PathBuf;
 use std::sync::atomic::Ordering;
 use std::sync::Arc;
 
+use pydbg_protocol::debugpy_attributes;
 use serde_json::Value;
 
 use super::child_sessions::child_configuration;
@@ -31,7 +32,14 @@ impl Session {
             default_python: self.options.installation.python.clone(),
             lookup: Box::new(|name| std::env::var(name).ok()),
         };
-        let mut plan = match launch_plan::parse(&arguments, &context) {
+        // The core warns about the debugpy attributes it ignores when it gets the attach; those
+        // that are refused must stop the launch before anything starts.
+        let refused = arguments.as_object().and_then(|a| debugpy_attributes::check(a).err());
+        let parsed = match refused {
+            Some(message) => Err(message),
+            None => launch_plan::parse(&arguments, &context),
+        };
+        let mut plan = match parsed {
             Ok(plan) => plan,
             Err(message) => return self.respond(&request, Err(message)),
         };

@@ -2,7 +2,7 @@ import * as assert from "assert";
 import * as fs from "fs";
 import * as path from "path";
 import { SHIPPED_CONFIGURATIONS } from "../../src/shippedConfigurations";
-import { debuggerContribution, fromSnippetBody, toSnippetBody } from "../../src/manifest";
+import { breakpointsContribution, debuggerContribution, fromSnippetBody, toSnippetBody } from "../../src/manifest";
 import { ATTRIBUTES_FILE, EXTENSION_ROOT, VSCODE_DOC } from "../../scripts/paths";
 
 const packageJson = JSON.parse(fs.readFileSync(path.join(EXTENSION_ROOT, "package.json"), "utf8"));
@@ -14,6 +14,11 @@ describe("package.json", () => {
   it("contributes exactly one debugger, generated from attributes.json (run `npm run sync-manifest`)", () => {
     assert.strictEqual(debuggers.length, 1);
     assert.deepStrictEqual(debuggers[0], debuggerContribution(attributes, SHIPPED_CONFIGURATIONS));
+  });
+
+  it("lets users set breakpoints in Python files without any other extension (contributes.breakpoints)", () => {
+    assert.deepStrictEqual(packageJson.contributes.breakpoints, breakpointsContribution());
+    assert.ok(packageJson.contributes.breakpoints.some((b: { language: string }) => b.language === "python"));
   });
 
   it("describes every launch and attach attribute of the adapter", () => {
