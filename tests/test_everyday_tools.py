@@ -56,6 +56,35 @@ def test_user_unhandled_stops_once_in_the_test_then_the_run_ends(sessions, tmp_p
     assert len(client.events("stopped")) == 1, client.events("stopped")
 
 
+def test_a_passing_test_stops_at_a_breakpoint_in_the_code_it_tests_and_ends_passed(sessions, tmp_path):
+    calc = sessions.program("""
+    def double(x):
+        result = x * 2  # in the code under test
+        return result
+    """, name="calc.py")
+    test = sessions.program("""
+    from calc import double
+
+    def test_double():
+        assert double(21) == 42
+    """, name="test_calc.py")
+    adapter = Adapter(sessions)
+    response = adapter.launch(
+        {"module": "pytest", "args": ["-q", "-p", "no:cacheprovider", test], "cwd": str(tmp_path)},
+        breakpoints={calc: [line_of(calc, "# in the code under test")]}, exceptions=["uncaught", "userUnhandled"])
+    assert response["success"], response
+    client = adapter.client
+    stop = client.wait_stopped()
+    assert stop["reason"] == "breakpoint"
+    frames = client.ok("stackTrace", {"threadId": stop["threadId"]})["stackFrames"]
+    assert [(f["name"], f["source"]["path"]) for f in frames[:2]] == [("double", calc), ("test_double", test)]
+    assert client.locals_of(frames[0]["id"])["x"]["value"] == "21"
+    client.ok("continue", {"threadId": stop["threadId"]})
+    assert client.wait_event("exited")["body"]["exitCode"] == 0
+    assert len(client.events("stopped")) == 1, "a passing test stops nowhere else"
+    assert "1 passed" in client.output("stdout")
+
+
 @pytest.mark.parametrize("just_my_code", [True, False])
 def test_library_frames_are_set_back_under_just_my_code(sessions, tmp_path, just_my_code):
     path = sessions.program(FAILING_TEST, name="test_sample.py")

@@ -10,7 +10,7 @@ export default tseslint.config(
     files: ["test/real-vscode/*.cjs"],
     languageOptions: {
       sourceType: "commonjs",
-      globals: { require: "readonly", process: "readonly", console: "readonly" },
+      globals: { require: "readonly", process: "readonly", console: "readonly", document: "readonly" },
     },
     rules: { "@typescript-eslint/no-require-imports": "off" },
   },

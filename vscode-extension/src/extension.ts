@@ -1,3 +1,5 @@
+import * as fs from "fs";
+import * as path from "path";
 import * as vscode from "vscode";
 import { AdapterPlan, planAdapter, PlanInputs } from "./adapterPlan";
 import { bundledAdapterScript } from "./bundle";
@@ -6,6 +8,11 @@ import { DEBUG_TYPE } from "./pydbgConfiguration";
 import { InterpreterSources, probeInterpreter, withInterpreter } from "./interpreter";
 import { isProblem, Problem } from "./problem";
 import { pythonExtensionInterpreter } from "./pythonExtension";
+import { detectRunner, testAt, testConfiguration, testDefinitions } from "./testAtCursor";
+
+const DEBUG_TEST_COMMAND = "pydbg.debugTestAtCursor";
+/** The files pytest and unittest collect by default; only these get "Debug Test" lenses. */
+const TEST_FILE = /^test.*\.py$|_test\.py$/;
 
 export function activate(context: vscode.ExtensionContext): void {
   const planInputs = (folder: vscode.WorkspaceFolder | undefined): PlanInputs => ({
@@ -16,7 +23,49 @@ export function activate(context: vscode.ExtensionContext): void {
   context.subscriptions.push(
     vscode.debug.registerDebugConfigurationProvider(DEBUG_TYPE, new ConfigurationProvider(planInputs)),
     vscode.debug.registerDebugAdapterDescriptorFactory(DEBUG_TYPE, new AdapterFactory(planInputs)),
+    vscode.commands.registerCommand(DEBUG_TEST_COMMAND, debugTestAtCursor),
+    vscode.languages.registerCodeLensProvider({ language: "python" }, new TestCodeLenses()),
   );
+}
+
+/** "pydbg: Debug Test at Cursor", or a CodeLens above a test (which passes its file and line). */
+async function debugTestAtCursor(uri?: vscode.Uri, line?: number): Promise<void> {
+  const editor = vscode.window.activeTextEditor;
+  const document = uri ? await vscode.workspace.openTextDocument(uri) : editor?.document;
+  if (!document || document.languageId !== "python") {
+    void vscode.window.showErrorMessage("pydbg: open a Python test file, and put the cursor in a test");
+    return;
+  }
+  const test = testAt(document.getText(), line ?? editor?.selection.active.line ?? 0);
+  if (!test) {
+    void vscode.window.showErrorMessage("pydbg: the cursor is not in a test (a function or method named test...)");
+    return;
+  }
+  const folder = vscode.workspace.getWorkspaceFolder(document.uri);
+  const root = folder?.uri.fsPath ?? path.dirname(document.uri.fsPath);
+  const readFile = (name: string) => {
+    try {
+      return fs.readFileSync(path.join(root, name), "utf8");
+    } catch {
+      return undefined;
+    }
+  };
+  const configuration = testConfiguration(detectRunner(readFile), test, document.uri.fsPath, root);
+  await vscode.debug.startDebugging(folder, configuration as vscode.DebugConfiguration);
+}
+
+class TestCodeLenses implements vscode.CodeLensProvider {
+  provideCodeLenses(document: vscode.TextDocument): vscode.CodeLens[] {
+    if (!TEST_FILE.test(path.basename(document.uri.fsPath))) return [];
+    return testDefinitions(document.getText()).map(
+      (test) =>
+        new vscode.CodeLens(new vscode.Range(test.line, 0, test.line, 0), {
+          title: "pydbg: Debug Test",
+          command: DEBUG_TEST_COMMAND,
+          arguments: [document.uri, test.line],
+        }),
+    );
+  }
 }
 
 function interpreterSources(folder: vscode.WorkspaceFolder | undefined): InterpreterSources {
