@@ -94,10 +94,12 @@ class ConfigurationProvider implements vscode.DebugConfigurationProvider {
     folder: vscode.WorkspaceFolder | undefined,
     configuration: vscode.DebugConfiguration,
   ): Promise<vscode.DebugConfiguration | undefined> {
+    // Planned before withInterpreter writes the chosen interpreter into the configuration, so that
+    // an error names where the interpreter came from rather than "launch.json".
     const inputs = this.planInputs(folder);
-    const resolved = await withInterpreter(configuration, inputs.interpreters);
-    const plan = await planAdapter(resolved, inputs);
-    return isProblem(plan) ? showProblem(plan) : (resolved as vscode.DebugConfiguration);
+    const plan = await planAdapter(configuration, inputs);
+    if (isProblem(plan)) return showProblem(plan);
+    return (await withInterpreter(configuration, inputs.interpreters)) as vscode.DebugConfiguration;
   }
 }
 

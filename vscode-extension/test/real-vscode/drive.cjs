@@ -1,13 +1,17 @@
 // Drives a real VS Code (code-server) in headless Chromium through debugging sessions with the
-// pydbg extension, asserting on what the page shows: F9 on a line, F5, the stop, a variable in
-// the Variables view, one step, continue, the program's output in the Debug Console; then
-// "pydbg: Debug Test at Cursor" in a pytest test.
-//   node drive.cjs URL SHOTS_DIR
-// scripts/test-vscode starts code-server and runs this (with playwright-core on NODE_PATH).
+// pydbg extension, asserting on what the page shows. One workspace a case:
+//   everyday:       F9, F5 on a launch.json entry, the stop, Variables, a step, the Debug Console,
+//                   then "pydbg: Debug Test at Cursor" in a pytest test;
+//   no launch.json: F5 debugs the active file;
+//   not installed:  the error names the fix, and its "Copy command" button copies it;
+//   attach:         the shipped attach snippet reaches a `pydbg --listen --wait-for-client`.
+//   node drive.cjs BASE_URL SHOTS_DIR EVERYDAY NO_LAUNCH_JSON NOT_INSTALLED ATTACH
+// scripts/test-vscode makes the workspaces, starts code-server and runs this (with
+// playwright-core on NODE_PATH).
 const { chromium } = require("playwright-core");
 const path = require("path");
 
-const [url, shots] = process.argv.slice(2);
+const [baseUrl, shots, everyday, noLaunchJson, notInstalled, attach] = process.argv.slice(2);
 const TIMEOUT = 60_000;
 
 function fail(message) {
@@ -64,65 +68,146 @@ async function command(page, name) {
   await page.keyboard.press("Enter");
 }
 
+const STOP = /Paused on breakpoint/i;
+const CALL_STACK = ".debug-call-stack, .debug-pane, .pane-header";
+const VARIABLES = ".debug-variables, .debug-view-content";
+const CONSOLE = ".repl, .debug-console, .panel";
+
+/** Opens one workspace folder in a fresh tab and waits for the workbench. */
+async function openWorkspace(context, folder) {
+  const page = await context.newPage();
+  await page.goto(`${baseUrl}/?folder=${encodeURIComponent(folder)}`, { timeout: TIMEOUT });
+  await page.waitForSelector(".monaco-workbench", { timeout: TIMEOUT });
+  return page;
+}
+
+/** app.py's stop on line 4, in add(2, 3): the Call Stack and the Variables view. */
+async function stoppedInAdd(page, pass, how) {
+  await waitForText(page, CALL_STACK, STOP, `the stop (${how})`);
+  await waitForText(page, ".debug-call-stack", /add[\s\S]*<module>/, `the whole stack (${how})`);
+  const variables = await waitForText(page, VARIABLES, /a\s*=\s*2/, `Variables view (${how})`);
+  if (!/b\s*=\s*3/.test(variables)) fail(`the Variables view shows a = 2 but not b = 3:\n${variables}`);
+  pass(`${how}: stopped in add, Call Stack add then <module>, Variables a = 2 and b = 3`);
+}
+
+async function continueToEnd(page) {
+  await page.keyboard.press("F5");
+  await page.waitForSelector(".debug-toolbar", { state: "hidden", timeout: TIMEOUT });
+}
+
+async function everydayCase(context, pass) {
+  const page = await openWorkspace(context, everyday);
+  pass("the workbench loaded");
+  // Open app.py from the Explorer and put a breakpoint on line 4 (`total = a + b`) with F9,
+  // as a user does.
+  await breakpointAt(page, "app.py", 4);
+  pass("F9 set a breakpoint in a .py file (contributes.breakpoints)");
+
+  await page.keyboard.press("F5");
+  await stoppedInAdd(page, pass, "F5 on a launch.json entry");
+  await page.screenshot({ path: path.join(shots, "stopped-with-variables.png") });
+
+  await page.keyboard.press("F10");
+  await waitForText(page, VARIABLES, /total\s*=\s*5/, "after one step");
+  pass("one step over: total = 5 appears in Variables");
+
+  await page.keyboard.press("F5");
+  await command(page, "Debug Console: Focus on Debug Console View");
+  await waitForText(page, CONSOLE, /the sum is 5/, "program output");
+  pass("continue ran the program to its end; its output is in the Debug Console");
+  await page.screenshot({ path: path.join(shots, "ended.png") });
+
+  // A pytest test, started from the command palette with the cursor in it.
+  await page.waitForSelector(".debug-toolbar", { state: "hidden", timeout: TIMEOUT });
+  await breakpointAt(page, "test_calc.py", 7);
+  await command(page, "pydbg: Debug Test at Cursor");
+  await page.keyboard.press("Control+Shift+D"); // the Run and Debug view, where the stop shows
+  await waitForText(page, CALL_STACK, STOP, "the test's stop");
+  await waitForText(page, ".debug-call-stack", /test_double/, "the test in the Call Stack");
+  await waitForText(page, VARIABLES, /value\s*=\s*42/, "the test's Variables");
+  pass("Debug Test at Cursor ran the test under pydbg and stopped in it (value = 42)");
+  await page.keyboard.press("F5");
+  await command(page, "Debug Console: Focus on Debug Console View");
+  await waitForText(page, CONSOLE, /1 passed/, "pytest's summary");
+  pass("the test ran to its end: 1 passed");
+  await page.close();
+}
+
+async function noLaunchJsonCase(context, pass) {
+  const page = await openWorkspace(context, noLaunchJson);
+  await breakpointAt(page, "app.py", 4);
+  await page.keyboard.press("F5");
+  // VS Code asks which debugger only when more than one could debug Python.
+  const picker = page.locator(".quick-input-widget");
+  if (await picker.isVisible().catch(() => false)) {
+    await page.keyboard.type("pydbg");
+    await page.keyboard.press("Enter");
+  }
+  await stoppedInAdd(page, pass, "F5 with no launch.json");
+  await page.screenshot({ path: path.join(shots, "no-launch-json.png") });
+  await continueToEnd(page);
+  pass("F5 with no launch.json: the program ran to its end");
+  await page.close();
+}
+
+async function notInstalledCase(context, pass) {
+  const page = await openWorkspace(context, notInstalled);
+  await breakpointAt(page, "app.py", 4);
+  await page.keyboard.press("F5");
+  const toasts = ".notifications-toasts";
+  const message = await waitForText(page, toasts, /pydbg is not installed in/, "the not-installed error");
+  if (!/bare-venv\/bin\/python \(from the pydbg\.python setting\)/.test(message)) {
+    fail(`the error does not name the interpreter and where it came from:\n${message}`);
+  }
+  if (!/-m pip install/.test(message)) fail(`the error does not give the install command:\n${message}`);
+  pass("F5 with an interpreter without pydbg: the error names it, its source and the install command");
+  await page.screenshot({ path: path.join(shots, "not-installed.png") });
+  await page.locator(toasts).getByRole("button", { name: "Copy command" }).click({ timeout: TIMEOUT });
+  const copied = await page.evaluate(() => globalThis.navigator.clipboard.readText());
+  if (!/bare-venv\/bin\/python -m pip install \S+/.test(copied)) {
+    fail(`"Copy command" copied ${JSON.stringify(copied)}, not the install command`);
+  }
+  pass(`"Copy command" put the install command on the clipboard: ${copied}`);
+  if (await page.locator(".debug-toolbar").isVisible()) fail("a debug session started without pydbg");
+  pass("no debug session was left behind");
+  await page.close();
+}
+
+async function attachCase(context, pass) {
+  const page = await openWorkspace(context, attach);
+  await breakpointAt(page, "app.py", 4);
+  await page.keyboard.press("F5");
+  await stoppedInAdd(page, pass, "the shipped attach snippet, to pydbg --listen --wait-for-client");
+  await page.screenshot({ path: path.join(shots, "attached.png") });
+  await continueToEnd(page);
+  pass("attach: continue, and the session ended with the program");
+  await page.close();
+}
+
 async function main() {
   const browser = await chromium.launch({
     executablePath: process.env.CHROMIUM ?? "/usr/bin/chromium",
     args: ["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run", "--disable-background-networking",
            "--disable-component-update", "--disable-sync"],
   });
+  const context = await browser.newContext({
+    viewport: { width: 1600, height: 1000 },
+    permissions: ["clipboard-read", "clipboard-write"],
+  });
   const checks = [];
   function pass(what) {
     checks.push(what);
     console.log(`PASS ${what}`);
   }
-  const page = await browser.newPage({ viewport: { width: 1600, height: 1000 } });
   try {
-    await page.goto(url, { timeout: TIMEOUT });
-    await page.waitForSelector(".monaco-workbench", { timeout: TIMEOUT });
-    pass("the workbench loaded");
-
-    // Open app.py from the Explorer and put a breakpoint on line 4 (`total = a + b`) with F9,
-    // as a user does.
-    await breakpointAt(page, "app.py", 4);
-    pass("F9 set a breakpoint in a .py file (contributes.breakpoints)");
-
-    await page.keyboard.press("F5");
-    await waitForText(page, ".debug-call-stack, .debug-pane, .pane-header", /Paused on breakpoint/i, "the stop");
-    pass("F5 started pydbg and the Call Stack shows the stop");
-    await waitForText(page, ".debug-call-stack", /add[\s\S]*<module>/, "the whole stack");
-    pass("the Call Stack shows add, then <module>");
-    await page.screenshot({ path: path.join(shots, "stopped.png") });
-
-    const variables = await waitForText(page, ".debug-variables, .debug-view-content", /a\s*=\s*2/, "Variables view");
-    if (!/b\s*=\s*3/.test(variables)) fail(`the Variables view shows a = 2 but not b = 3:\n${variables}`);
-    pass("the Variables view shows a = 2 and b = 3");
-    await page.screenshot({ path: path.join(shots, "variables.png") });
-
-    await page.keyboard.press("F10");
-    await waitForText(page, ".debug-variables, .debug-view-content", /total\s*=\s*5/, "after one step");
-    pass("one step over: total = 5 appears in Variables");
-
-    await page.keyboard.press("F5");
-    await command(page, "Debug Console: Focus on Debug Console View");
-    await waitForText(page, ".repl, .debug-console, .panel", /the sum is 5/, "program output");
-    pass("continue ran the program to its end; its output is in the Debug Console");
-    await page.screenshot({ path: path.join(shots, "ended.png") });
-
-    // A pytest test, started from the command palette with the cursor in it.
-    await page.waitForSelector(".debug-toolbar", { state: "hidden", timeout: TIMEOUT });
-    await breakpointAt(page, "test_calc.py", 7);
-    await command(page, "pydbg: Debug Test at Cursor");
-    await page.keyboard.press("Control+Shift+D"); // the Run and Debug view, where the stop shows
-    await waitForText(page, ".debug-call-stack, .debug-pane, .pane-header", /Paused on breakpoint/i, "the test's stop");
-    await waitForText(page, ".debug-call-stack", /test_double/, "the test in the Call Stack");
-    await waitForText(page, ".debug-variables, .debug-view-content", /value\s*=\s*42/, "the test's Variables");
-    pass("Debug Test at Cursor ran the test under pydbg and stopped in it (value = 42)");
-    await page.keyboard.press("F5");
-    await command(page, "Debug Console: Focus on Debug Console View");
-    await waitForText(page, ".repl, .debug-console, .panel", /1 passed/, "pytest's summary");
-    pass("the test ran to its end: 1 passed");
+    await everydayCase(context, pass);
+    await noLaunchJsonCase(context, pass);
+    await notInstalledCase(context, pass);
+    await attachCase(context, pass);
   } catch (error) {
-    await page.screenshot({ path: path.join(shots, "failure.png") }).catch(() => {});
+    for (const page of context.pages()) {
+      await page.screenshot({ path: path.join(shots, "failure.png") }).catch(() => {});
+    }
     throw error;
   } finally {
     await browser.close();
