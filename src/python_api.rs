@@ -130,6 +130,29 @@ fn run_adapter(py: Python<'_>, args: Vec<String>, package_dir: PathBuf, python: 
     py.detach(|| pydbg_adapter::run(&args, pydbg_adapter::Installation { package_dir, python }))
 }
 
+/// Injects pydbg into the running Python process `pid` (`pydbg --pid`); `mode` is "listen" or
+/// "connect". Returns (mode, host, port, reused) of what the process then serves. Raises
+/// RuntimeError with a message for the user.
+#[pyfunction]
+#[pyo3(signature = (pid, mode, host, port, package_dir, log_dir=None))]
+fn attach_to_process(
+    py: Python<'_>,
+    pid: u32,
+    mode: &str,
+    host: String,
+    port: u16,
+    package_dir: PathBuf,
+    log_dir: Option<PathBuf>,
+) -> PyResult<(String, String, u16, bool)> {
+    use pydbg_adapter::inject::{inject, Injection, Serve, DEFAULT_TIMEOUT};
+    let serve = if mode == "connect" { Serve::Connect(host, port) } else { Serve::Listen(host, port) };
+    let injection =
+        Injection { pid, serve, log_dir: log_dir.as_deref(), package_dir: &package_dir, timeout: DEFAULT_TIMEOUT };
+    py.detach(|| inject(&injection))
+        .map(|served| (served.mode, served.host, served.port, served.reused))
+        .map_err(pyo3::exceptions::PyRuntimeError::new_err)
+}
+
 #[pymodule]
 #[pyo3(name = "_core")]
 fn core_module(m: &Bound<'_, PyModule>) -> PyResult<()> {
@@ -150,6 +173,7 @@ fn core_module(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_function(wrap_pyfunction!(register_source, m)?)?;
     m.add_function(wrap_pyfunction!(init_logging, m)?)?;
     m.add_function(wrap_pyfunction!(run_adapter, m)?)?;
+    m.add_function(wrap_pyfunction!(attach_to_process, m)?)?;
     m.add_function(wrap_pyfunction!(set_interrupt_signal, m)?)?;
     Ok(())
 }

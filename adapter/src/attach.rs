@@ -1,23 +1,35 @@
 //! `attach` through the adapter: for clients that only start stdio adapters, the adapter connects
-//! to a `pydbg --listen` server (`connect`, or the legacy top-level `host`/`port`), or waits for
-//! `pydbg --connect` to dial it (`listen`), and then proxies as it does after a launch.
+//! to a `pydbg --listen` server (`connect`, or the legacy top-level `host`/`port`), waits for
+//! `pydbg --connect` to dial it (`listen`), or injects pydbg into a running process and connects
+//! to it (`processId`); then it proxies as it does after a launch.
 
 use std::time::Duration;
 
+use std::path::PathBuf;
+
 use serde_json::Value;
 use tokio::net::{TcpListener, TcpStream};
+
+use crate::inject;
+
+/// What an attach by `processId` injects: this pydbg, logging where the adapter logs.
+pub struct Injector {
+    pub package_dir: PathBuf,
+    pub log_dir: Option<PathBuf>,
+}
 
 /// How long a `connect` keeps trying while the server is not up yet.
 const CONNECT_RETRY: Duration = Duration::from_secs(3);
 
 /// The attach arguments that say where the program is; the rest go to the program's pydbg.
 #[cfg(test)]
-pub const ENDPOINT_KEYS: &[&str] = &["connect", "listen", "host", "port"];
+pub const ENDPOINT_KEYS: &[&str] = &["connect", "listen", "host", "port", "processId"];
 
 #[derive(Debug, PartialEq)]
 pub enum Endpoint {
     Connect(String, u16),
     Listen(String, u16),
+    Process(u32),
 }
 
 pub fn endpoint(arguments: &Value) -> Result<Endpoint, String> {
@@ -44,21 +56,45 @@ pub fn endpoint(arguments: &Value) -> Result<Endpoint, String> {
     } else if arguments.get("port").is_some_and(|v| !v.is_null()) {
         let (host, port) = address(arguments, "attach")?;
         Ok(Endpoint::Connect(host, port))
-    } else if arguments.get("processId").is_some_and(|v| !v.is_null()) {
-        Err("pydbg cannot attach to a process by its id yet: start the program with `pydbg --listen PORT app.py` \
-             and attach with \"connect\": {\"port\": PORT}"
-            .into())
+    } else if let Some(process_id) = arguments.get("processId").filter(|v| !v.is_null()) {
+        let pid = match process_id {
+            Value::Number(n) => n.as_u64(),
+            Value::String(s) => s.trim().parse().ok(),
+            _ => None,
+        };
+        pid.and_then(|pid| u32::try_from(pid).ok())
+            .filter(|&pid| pid > 0)
+            .map(Endpoint::Process)
+            .ok_or_else(|| format!("\"processId\" must be a process id, not {process_id}"))
     } else {
         Err("attach needs \"connect\": {\"host\": ..., \"port\": ...} to reach a `pydbg --listen` server, \
-             or \"listen\": {\"port\": ...} to wait for `pydbg --connect`"
+             \"listen\": {\"port\": ...} to wait for `pydbg --connect`, or \"processId\" to attach to a running \
+             Python process"
             .into())
     }
 }
 
 /// Reaches the program. `child_pid`: a child process's session stops trying once the process is
-/// gone.
-pub async fn open(endpoint: Endpoint, child_pid: Option<u32>) -> Result<TcpStream, String> {
+/// gone. `injector`: the pydbg to inject for `processId`.
+pub async fn open(endpoint: Endpoint, child_pid: Option<u32>, injector: Injector) -> Result<TcpStream, String> {
     match endpoint {
+        Endpoint::Process(pid) => {
+            let served = tokio::task::spawn_blocking(move || {
+                inject::inject(&inject::Injection {
+                    pid,
+                    serve: inject::Serve::Listen("127.0.0.1".into(), 0),
+                    log_dir: injector.log_dir.as_deref(),
+                    package_dir: &injector.package_dir,
+                    timeout: inject::DEFAULT_TIMEOUT,
+                })
+            })
+            .await
+            .map_err(|e| format!("injecting pydbg: {e}"))??;
+            tracing::info!(pid, port = served.port, reused = served.reused, "attached by process id");
+            TcpStream::connect((served.host.as_str(), served.port)).await.map_err(|e| {
+                format!("pydbg started in process {pid}, but cannot be reached at {}:{}: {e}", served.host, served.port)
+            })
+        }
         Endpoint::Connect(host, port) => {
             let deadline = tokio::time::Instant::now() + CONNECT_RETRY;
             loop {
@@ -101,7 +137,10 @@ mod tests {
         assert_eq!(endpoint(&json!({"host": "h", "port": 1})), Ok(Endpoint::Connect("h".into(), 1)));
         assert_eq!(endpoint(&json!({"listen": {"port": 2}})), Ok(Endpoint::Listen("127.0.0.1".into(), 2)));
         assert!(endpoint(&json!({"connect": {"port": 70000}})).unwrap_err().contains("port"));
-        assert!(endpoint(&json!({"processId": 12})).unwrap_err().contains("--listen"));
+        assert_eq!(endpoint(&json!({"processId": 12})), Ok(Endpoint::Process(12)));
+        assert_eq!(endpoint(&json!({"processId": "12"})), Ok(Endpoint::Process(12)));
+        assert!(endpoint(&json!({"processId": "${command:pickProcess}"})).unwrap_err().contains("process id"));
+        assert!(endpoint(&json!({"processId": 0})).unwrap_err().contains("process id"));
         assert!(endpoint(&json!({})).unwrap_err().contains("connect"));
     }
 }

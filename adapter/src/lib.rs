@@ -15,6 +15,7 @@
 //! - `launch`: starting the program and waiting for it to connect; `process` (pipes, exit,
 //!   signals) and `terminal` (runInTerminal) are its two ways.
 //! - `attach`: reaching a `pydbg --listen` server, or waiting for `pydbg --connect`.
+//! - `inject`: attaching to a process that runs without pydbg, by its id (also `pydbg --pid`).
 //! - `children`: the program's child processes announce themselves, for `startDebugging`;
 //!   `ended`: what a child session answers once its process is gone.
 //! - `proxy`: the debuggee link and its sequence numbers; `client` and `wire`: stdio and framing.
@@ -27,6 +28,7 @@ mod children;
 mod client;
 mod client_configuration;
 mod ended;
+pub mod inject;
 mod interpreter;
 mod launch;
 mod launch_plan;

@@ -6,7 +6,8 @@ import sys
 import threading
 
 _lock = threading.Lock()
-# What this process already does, e.g. "listening on 127.0.0.1:5678"; None until started.
+# What this process already does: (mode, host, port), mode "listen" or "connect"; None until
+# started.
 _serving = None
 _hooks_installed = False
 
@@ -52,7 +53,8 @@ def start(mode, host, port, program, log_dir=None, launchers=(), access_token=No
 
     with _lock:
         if _serving is not None:
-            raise StartError(f"pydbg is already {_serving}; listen() or connect() can be called once per process")
+            raise StartError(f"pydbg is already {_describe(*_serving)}; listen() or connect() can be called "
+                             "once per process")
         try:
             _core.init_logging(log_dir)
         except OSError as e:
@@ -76,12 +78,21 @@ def start(mode, host, port, program, log_dir=None, launchers=(), access_token=No
             _core.set_interrupt_signal(_hooks.install_interrupt_signal())
             os.register_at_fork(after_in_child=_after_fork_in_child)
             _hooks_installed = True
-        _serving = f"{'connected to' if mode == 'connect' else 'listening on'} {host}:{port}"
+        _serving = (mode, host, port)
         return port
+
+
+def _describe(mode, host, port):
+    return f"{'connected to' if mode == 'connect' else 'listening on'} {host}:{port}"
 
 
 def started():
     return _serving is not None
+
+
+def serving():
+    """(mode, host, port) of what this process serves, or None."""
+    return _serving
 
 
 def watch_program_end():

@@ -3,6 +3,9 @@
 
 Runs a program under pydbg so that a DAP client can attach. The program sees `sys.argv`,
 `__main__`, `sys.path[0]` and its exit code as it would under plain `python`.
+
+`pydbg --pid PID [--listen [HOST:]PORT | --connect HOST:PORT] [--log-dir DIR]` injects pydbg into
+a Python process that is already running (docs/attach.md).
 """
 
 import os
@@ -10,7 +13,8 @@ import sys
 
 USAGE = (
     "usage: pydbg [--listen [HOST:]PORT | --connect HOST:PORT] [--wait-for-client] "
-    "[--log-dir DIR] [--access-token TOKEN] (FILE | -m MODULE | -c CODE) [ARGS...]"
+    "[--log-dir DIR] [--access-token TOKEN] (FILE | -m MODULE | -c CODE) [ARGS...]\n"
+    "       pydbg --pid PID [--listen [HOST:]PORT | --connect HOST:PORT] [--log-dir DIR]"
 )
 DEFAULT_HOST = "127.0.0.1"
 
@@ -39,14 +43,14 @@ def parse_address(text, option, host_required=False):
 
 
 def parse_args(argv):
-    options = {"listen": None, "connect": None, "wait": False, "log_dir": None, "access_token": None}
+    options = {"listen": None, "connect": None, "wait": False, "log_dir": None, "access_token": None, "pid": None}
     args = list(argv)
     while args:
         arg = args.pop(0)
         if arg in ("-h", "--help"):
             print(USAGE)
             raise SystemExit(0)
-        if arg in ("--listen", "--connect", "--log-dir", "--access-token"):
+        if arg in ("--listen", "--connect", "--log-dir", "--access-token", "--pid"):
             if not args:
                 raise UsageError(f"{arg} needs a value")
             value = args.pop(0)
@@ -54,6 +58,10 @@ def parse_args(argv):
                 options["listen"] = parse_address(value, arg)
             elif arg == "--connect":
                 options["connect"] = parse_address(value, arg, host_required=True)
+            elif arg == "--pid":
+                if not value.isdigit() or int(value) == 0:
+                    raise UsageError(f"--pid needs a process id, got {value!r}")
+                options["pid"] = int(value)
             elif arg == "--access-token":
                 if not value:
                     raise UsageError("--access-token must not be empty")
@@ -62,6 +70,8 @@ def parse_args(argv):
                 options["log_dir"] = value
         elif arg == "--wait-for-client":
             options["wait"] = True
+        elif options["pid"] is not None:
+            raise UsageError(f"--pid attaches to a running process: it takes no program to run, got {arg!r}")
         elif arg in ("-m", "-c"):
             if not args:
                 raise UsageError(f"{arg} needs a value")
@@ -70,6 +80,8 @@ def parse_args(argv):
             raise UsageError(f"unknown option {arg}", show_usage=True)
         else:
             return options, ("file", arg), args
+    if options["pid"] is not None:
+        return options, ("pid", options["pid"]), []
     raise UsageError("nothing to run: give a FILE, -m MODULE or -c CODE", show_usage=True)
 
 
@@ -85,6 +97,8 @@ def main(argv=None):
         print(f"pydbg: {e}" + (f"\n{USAGE}" if e.show_usage else ""), file=sys.stderr)
         return 2
     kind, what = target
+    if kind == "pid":
+        return attach_to_process(what, options)
     if kind == "file" and not os.path.exists(what):
         print(f"pydbg: cannot run {what!r}: no such file", file=sys.stderr)
         return 2
@@ -103,10 +117,7 @@ def main(argv=None):
     from pydbg import _core, _setup
 
     program = what if kind == "file" else f"{kind} {what}" if kind == "-m" else "-c"
-    if options["connect"]:
-        mode, (host, port) = "connect", options["connect"]
-    else:
-        mode, (host, port) = "listen", options["listen"] or (DEFAULT_HOST, 5678)
+    mode, host, port = serve_address(options)
     try:
         _setup.start(mode, host, port, program, options["log_dir"], launchers=launcher_files(),
                      access_token=options["access_token"])
@@ -116,6 +127,34 @@ def main(argv=None):
     # What plain `python` shows: werkzeug's reloader restarts the program from it.
     sys.orig_argv = [*interpreter, *([what] if kind == "file" else [kind, what]), *program_args]
     return run_program(_core, kind, what, program_args, options["wait"])
+
+
+def serve_address(options):
+    """("connect", host, port) for --connect, else ("listen", host, port), by default 127.0.0.1:5678."""
+    if options["connect"]:
+        return ("connect", *options["connect"])
+    return ("listen", *(options["listen"] or (DEFAULT_HOST, 5678)))
+
+
+def attach_to_process(pid, options):
+    """`pydbg --pid`: injects pydbg into a running process, and says where it serves."""
+    from pydbg import _core
+
+    if options["wait"] or options["access_token"]:
+        print("pydbg: --wait-for-client and --access-token apply to a program pydbg starts, not to --pid",
+              file=sys.stderr)
+        return 2
+    mode, host, port = serve_address(options)
+    package_dir = os.path.dirname(os.path.abspath(__file__))
+    try:
+        mode, host, port, reused = _core.attach_to_process(pid, mode, host, port, package_dir, options["log_dir"])
+    except RuntimeError as e:
+        print(f"pydbg: {e}", file=sys.stderr)
+        return 1
+    doing = "connected to" if mode == "connect" else "listening on"
+    already = " (pydbg was already there)" if reused else ""
+    print(f"pydbg: process {pid} is {doing} {host}:{port}{already}", flush=True)
+    return 0
 
 
 def interpreter_argv():

@@ -120,8 +120,12 @@ impl Session {
         self.program.request = Some(request);
         let news = self.program_news();
         let child_pid = self.child_pid;
+        let injector = attach::Injector {
+            package_dir: self.options.installation.package_dir.clone(),
+            log_dir: self.options.log_dir.clone(),
+        };
         self.program.connecting = Some(tokio::spawn(async move {
-            news(ProgramNews::Linked(attach::open(endpoint, child_pid).await));
+            news(ProgramNews::Linked(attach::open(endpoint, child_pid, injector).await));
         }));
     }
 

@@ -1,0 +1,239 @@
+//! Attaching to a Python process that runs without pydbg, by its process id (`pydbg --pid`, and
+//! `attach` with `processId`). pydbg is injected into the process, which then serves DAP as if it
+//! had been started with `pydbg --listen` (or `--connect`).
+//!
+//! The injection (`gdb`) makes the target's main thread run `bootstrap.py` at its next safe point.
+//! The bootstrap imports this pydbg, starts it, and reports on a one-shot TCP connection to
+//! 127.0.0.1: the address it serves, or why it could not. A nonce in the report tells it from
+//! any other connection. docs/attach.md is the user's side; docs/decisions.md says why gdb and
+//! pending calls.
+
+mod gdb;
+
+use std::io::Read;
+use std::net::{TcpListener, TcpStream};
+use std::path::{Path, PathBuf};
+use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
+
+use serde::Deserialize;
+
+const BOOTSTRAP: &str = include_str!("bootstrap.py");
+
+/// How long the target's main thread gets to reach a safe point and start pydbg.
+pub const DEFAULT_TIMEOUT: Duration = Duration::from_secs(15);
+
+/// What the injected pydbg does: wait for clients on an address, or dial one.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Serve {
+    Listen(String, u16),
+    Connect(String, u16),
+}
+
+pub struct Injection<'a> {
+    pub pid: u32,
+    pub serve: Serve,
+    pub log_dir: Option<&'a Path>,
+    /// The directory of the `pydbg` package to inject.
+    pub package_dir: &'a Path,
+    pub timeout: Duration,
+}
+
+/// What the target reported.
+#[derive(Debug, Deserialize)]
+pub struct Served {
+    /// "listen" or "connect".
+    pub mode: String,
+    pub host: String,
+    pub port: u16,
+    /// The process already served DAP (an earlier attach): its engine and address were kept.
+    pub reused: bool,
+}
+
+#[derive(Deserialize)]
+struct Report {
+    nonce: String,
+    #[serde(default)]
+    error: Option<String>,
+    #[serde(flatten)]
+    served: Option<Served>,
+}
+
+/// Injects pydbg into process `pid` and returns once it serves, with where; or why it cannot.
+pub fn inject(injection: &Injection) -> Result<Served, String> {
+    let pid = injection.pid;
+    let process = describe_process(pid)?;
+    let reply =
+        TcpListener::bind("127.0.0.1:0").map_err(|e| format!("cannot open a port for the target's reply: {e}"))?;
+    let reply_port = reply.local_addr().map_err(|e| e.to_string())?.port();
+    let nonce = nonce()?;
+    let deadline = Instant::now() + injection.timeout;
+    let text = bootstrap_text(injection, reply_port, &nonce, wall_clock() + injection.timeout.as_secs_f64());
+
+    let scratch = Scratch::new(pid);
+    std::fs::write(&scratch.bootstrap, &text)
+        .map_err(|e| format!("cannot write {}: {e}", scratch.bootstrap.display()))?;
+    let outcome = gdb::inject(pid, &scratch.bootstrap, text.len(), &scratch.script)?;
+    match outcome.version {
+        Some(version) if !gdb::is_injectable(version) => return Err(unsupported_version(&process, version)),
+        Some(_) if outcome.pending_call == Some(0) => {}
+        _ => return Err(gdb::explain_failure(pid, &process, &outcome)),
+    }
+    tracing::info!(pid, "bootstrap scheduled; waiting for the target's report");
+    let report = await_report(&reply, deadline, &nonce).ok_or_else(|| {
+        format!(
+            "{process} ran no Python code for {:?} after pydbg was injected: its main thread must run Python \
+             code for pydbg to start (it may be blocked in a system call or in C code, or it may have ended)",
+            injection.timeout
+        )
+    })?;
+    match (report.error, report.served) {
+        (Some(error), _) => Err(format!("pydbg could not start in {process}: {error}")),
+        (None, Some(served)) => Ok(served),
+        (None, None) => Err(format!("{process} sent an unreadable report")),
+    }
+}
+
+/// "process 1234 (/usr/bin/python3.13)", or why there is no such process.
+fn describe_process(pid: u32) -> Result<String, String> {
+    let proc_dir = PathBuf::from(format!("/proc/{pid}"));
+    if pid == 0 || !proc_dir.exists() {
+        return Err(format!("no process has id {pid}"));
+    }
+    if pid == std::process::id() {
+        return Err("pydbg cannot attach to its own process".into());
+    }
+    Ok(match std::fs::read_link(proc_dir.join("exe")) {
+        Ok(exe) => format!("process {pid} ({})", exe.display()),
+        Err(_) => format!("process {pid}"),
+    })
+}
+
+fn unsupported_version(process: &str, version: u64) -> String {
+    let (major, minor) = (version >> 24, (version >> 16) & 0xff);
+    let why = if (major, minor) < (3, 12) {
+        "pydbg needs Python 3.12 or newer"
+    } else {
+        "pydbg attaches by process id to Python 3.12 and 3.13; attaching to newer versions (through PEP 768's \
+         remote debugging interface) is not supported yet"
+    };
+    format!("{process} runs Python {major}.{minor}: {why}")
+}
+
+/// The C string that `PyRun_SimpleString` runs: the bootstrap, compiled under a name the engine
+/// treats as pydbg's own, in a namespace of its own so that the program's `__main__` is untouched.
+fn bootstrap_text(injection: &Injection, reply_port: u16, nonce: &str, deadline: f64) -> Vec<u8> {
+    let (mode, host, port) = match &injection.serve {
+        Serve::Listen(host, port) => ("listen", host, port),
+        Serve::Connect(host, port) => ("connect", host, port),
+    };
+    let import_root = injection.package_dir.parent().unwrap_or(injection.package_dir);
+    let arguments = serde_json::json!({
+        "mode": mode, "host": host, "port": port,
+        "log_dir": injection.log_dir.map(|d| d.to_string_lossy().into_owned()),
+        "import_root": import_root.to_string_lossy(),
+        "reply_port": reply_port, "nonce": nonce, "deadline": deadline,
+    });
+    // A JSON string is also a Python string literal.
+    let literal = |text: &str| serde_json::to_string(text).expect("a string serializes");
+    let source = format!("{BOOTSTRAP}\nattach(__import__('json').loads({}))\n", literal(&arguments.to_string()));
+    let mut text = format!(
+        "__import__('builtins').exec(compile({}, '<pydbg attach>', 'exec'), {{'__name__': '<pydbg attach>'}})",
+        literal(&source)
+    )
+    .into_bytes();
+    text.push(0);
+    text
+}
+
+/// Accepts connections until one carries a report with our nonce, or the deadline passes.
+fn await_report(listener: &TcpListener, deadline: Instant, nonce: &str) -> Option<Report> {
+    listener.set_nonblocking(true).ok()?;
+    while Instant::now() < deadline {
+        match listener.accept() {
+            Ok((stream, _)) => {
+                if let Some(report) = read_report(stream, deadline).filter(|r| r.nonce == nonce) {
+                    return Some(report);
+                }
+            }
+            Err(e) if e.kind() == std::io::ErrorKind::WouldBlock => std::thread::sleep(Duration::from_millis(20)),
+            Err(e) => {
+                tracing::warn!("accepting the target's report: {e}");
+                return None;
+            }
+        }
+    }
+    None
+}
+
+fn read_report(stream: TcpStream, deadline: Instant) -> Option<Report> {
+    stream.set_nonblocking(false).ok()?;
+    stream
+        .set_read_timeout(Some(deadline.saturating_duration_since(Instant::now()).max(Duration::from_millis(100))))
+        .ok()?;
+    let mut text = String::new();
+    stream.take(64 * 1024).read_to_string(&mut text).ok()?;
+    serde_json::from_str(&text).map_err(|e| tracing::warn!("an unreadable report: {e}")).ok()
+}
+
+fn nonce() -> Result<String, String> {
+    let mut bytes = [0u8; 16];
+    std::fs::File::open("/dev/urandom")
+        .and_then(|mut f| f.read_exact(&mut bytes))
+        .map_err(|e| format!("cannot read /dev/urandom: {e}"))?;
+    Ok(bytes.iter().map(|b| format!("{b:02x}")).collect())
+}
+
+fn wall_clock() -> f64 {
+    SystemTime::now().duration_since(UNIX_EPOCH).map(|d| d.as_secs_f64()).unwrap_or(0.0)
+}
+
+/// The two files gdb reads, removed when the injection is over.
+struct Scratch {
+    bootstrap: PathBuf,
+    script: PathBuf,
+}
+
+impl Scratch {
+    fn new(pid: u32) -> Scratch {
+        let dir = std::env::temp_dir();
+        let stem = format!("pydbg-inject-{}-{pid}", std::process::id());
+        Scratch { bootstrap: dir.join(format!("{stem}.bootstrap")), script: dir.join(format!("{stem}.gdb")) }
+    }
+}
+
+impl Drop for Scratch {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_file(&self.bootstrap);
+        let _ = std::fs::remove_file(&self.script);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_bootstrap_text_is_one_c_string_that_runs_in_its_own_namespace() {
+        let injection = Injection {
+            pid: 1,
+            serve: Serve::Listen("127.0.0.1".into(), 0),
+            log_dir: Some(Path::new("/tmp/it's \"logs\"")),
+            package_dir: Path::new("/venv/lib/site-packages/pydbg"),
+            timeout: DEFAULT_TIMEOUT,
+        };
+        let text = bootstrap_text(&injection, 4000, "abc", 12.5);
+        assert_eq!(text.iter().filter(|&&b| b == 0).count(), 1);
+        assert_eq!(text.last(), Some(&0));
+        let text = String::from_utf8(text).unwrap();
+        assert!(text.starts_with("__import__('builtins').exec(compile("));
+        assert!(text.contains("'<pydbg attach>'"));
+        assert!(!text.contains('\n'), "one line: the source is inside a string literal");
+    }
+
+    #[test]
+    fn versions_are_explained() {
+        assert!(unsupported_version("p", 0x030B04F0).contains("needs Python 3.12"));
+        assert!(unsupported_version("p", 0x030E00F0).contains("PEP 768"));
+        assert_eq!(describe_process(0), Err("no process has id 0".into()));
+    }
+}
