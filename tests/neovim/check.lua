@@ -431,6 +431,50 @@ cases["attach-connect"] = function()
     "pydbg exits with the program's code 3", tostring(job.code) .. " " .. table.concat(job.out, "\n"))
 end
 
+-- attach by process id, with nvim-dap's own picker (`processId = require("dap.utils").pick_process`,
+-- as docs/neovim.md shows), to target.py run by plain python: pydbg-adapter injects pydbg. The
+-- program waits until pydbg is in it and configured, so that the breakpoint is set in time.
+cases["attach-pid"] = function()
+  local wait_then_run = table.concat({
+    "import runpy, sys, time",
+    "while not (sys.modules.get('pydbg') and sys.modules['pydbg'].is_client_connected()):",
+    "    time.sleep(0.02)",
+    "sys.modules['pydbg'].wait_for_client()",
+    "runpy.run_path(sys.argv[1], run_name='__main__')",
+  }, "\n")
+  local job = { out = {} }
+  job.id = vim.fn.jobstart({ python, "-c", wait_then_run, target }, {
+    on_exit = function(_, code) job.code = code end,
+    on_stdout = function(_, data) vim.list_extend(job.out, data) end,
+  })
+  job.pid = vim.fn.jobpid(job.id)
+  -- The user picks the program's line in the list pick_process shows.
+  local offered = {}
+  vim.ui.select = function(items, _, on_choice)
+    offered = items
+    for index, item in ipairs(items) do
+      if item.pid == job.pid then
+        return on_choice(item, index)
+      end
+    end
+    on_choice(nil, nil)
+  end
+  dap.adapters.pydbg = adapters.console_script
+  local buf = open_target_with_breakpoint()
+  dap.run({ type = "pydbg", request = "attach", name = "Attach to a process",
+    processId = require("dap.utils").pick_process })
+  wait(function() return #offered > 0 end, 5000)
+  check(vim.iter(offered):any(function(item) return item.pid == job.pid end),
+    "pick_process offered the program's process", vim.inspect(offered))
+  at_breakpoint(buf)
+  check(ev.process and ev.process.systemProcessId == job.pid, "the process event names the picked process",
+    vim.inspect(ev.process))
+  -- The exit code an attach can see is whether an exception ended the program; the job's is real.
+  run_to_end(false)
+  check(wait(function() return job.code ~= nil end, 5000) and job.code == 3,
+    "the program ran on to its own exit (3)", tostring(job.code) .. " " .. table.concat(job.out, "\n"))
+end
+
 -- :DapTerminate during a launch, stopped at a breakpoint inside `try`: the program ends, and
 -- its `finally` block (which takes 0.5 s) runs. nvim-dap closes the session as soon as
 -- `terminate` is answered, closing the adapter's stdin and sending it SIGINT.

@@ -9,6 +9,8 @@ import { InterpreterSources, probeInterpreter, withInterpreter } from "./interpr
 import { isProblem, Problem } from "./problem";
 import { pythonExtensionInterpreter } from "./pythonExtension";
 import { detectRunner, testAt, testConfiguration, testDefinitions } from "./testAtCursor";
+import { PICK_PROCESS_COMMAND } from "./manifest";
+import { listProcesses, pythonProcesses } from "./processPicker";
 
 const DEBUG_TEST_COMMAND = "pydbg.debugTestAtCursor";
 /** The files pytest and unittest collect by default; only these get "Debug Test" lenses. */
@@ -24,6 +26,7 @@ export function activate(context: vscode.ExtensionContext): void {
     vscode.debug.registerDebugConfigurationProvider(DEBUG_TYPE, new ConfigurationProvider(planInputs)),
     vscode.debug.registerDebugAdapterDescriptorFactory(DEBUG_TYPE, new AdapterFactory(planInputs)),
     vscode.commands.registerCommand(DEBUG_TEST_COMMAND, debugTestAtCursor),
+    vscode.commands.registerCommand(PICK_PROCESS_COMMAND, pickProcess),
     vscode.languages.registerCodeLensProvider({ language: "python" }, new TestCodeLenses()),
   );
 }
@@ -52,6 +55,19 @@ async function debugTestAtCursor(uri?: vscode.Uri, line?: number): Promise<void>
   };
   const configuration = testConfiguration(detectRunner(readFile), test, document.uri.fsPath, root);
   await vscode.debug.startDebugging(folder, configuration as vscode.DebugConfiguration);
+}
+
+/** `${command:pickProcess}`: the chosen process's id, or undefined (which cancels the start). */
+async function pickProcess(): Promise<string | undefined> {
+  const items = pythonProcesses(await listProcesses(), process.pid).map((entry) => ({
+    label: String(entry.pid),
+    description: entry.commandLine,
+  }));
+  const chosen = await vscode.window.showQuickPick(items, {
+    placeHolder: "The Python process to attach to (type to filter by id or command line)",
+    matchOnDescription: true,
+  });
+  return chosen?.label;
 }
 
 class TestCodeLenses implements vscode.CodeLensProvider {

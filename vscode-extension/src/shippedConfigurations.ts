@@ -50,4 +50,21 @@ export const ATTACH_REMOTE: ShippedConfiguration = {
   },
 };
 
-export const SHIPPED_CONFIGURATIONS: readonly ShippedConfiguration[] = [CURRENT_FILE, MODULE, ATTACH_LOCAL, ATTACH_REMOTE];
+export const ATTACH_PROCESS: ShippedConfiguration = {
+  label: "pydbg: attach to a process",
+  description: "Attach to a Python 3.12 or 3.13 process that runs without pydbg: pick it from a list. Needs gdb.",
+  configuration: {
+    name: "pydbg: attach to a process",
+    type: DEBUG_TYPE,
+    request: "attach",
+    processId: "${command:pickProcess}",
+  },
+};
+
+export const SHIPPED_CONFIGURATIONS: readonly ShippedConfiguration[] = [
+  CURRENT_FILE,
+  MODULE,
+  ATTACH_LOCAL,
+  ATTACH_REMOTE,
+  ATTACH_PROCESS,
+];

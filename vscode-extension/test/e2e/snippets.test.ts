@@ -11,7 +11,7 @@ import { isProblem } from "../../src/problem";
 import { EXTENSION_ROOT } from "../../scripts/paths";
 import { pydbgPython } from "../support/python";
 import { AdapterClient } from "./support/adapterClient";
-import { freePort, PydbgServer } from "./support/pydbgServer";
+import { freePort, PlainPythonProgram, PydbgServer } from "./support/pydbgServer";
 import { Workspace } from "./support/workspace";
 
 const packageJson = JSON.parse(fs.readFileSync(path.join(EXTENSION_ROOT, "package.json"), "utf8"));
@@ -27,7 +27,7 @@ const interpreters: InterpreterSources = { pythonExtension: async () => undefine
 describe("shipped configurations, end to end", () => {
   let workspace: Workspace;
   let client: AdapterClient;
-  let server: PydbgServer | undefined;
+  let server: PydbgServer | PlainPythonProgram | undefined;
   let remoteFolder: string | undefined;
 
   beforeEach(() => {
@@ -71,6 +71,12 @@ describe("shipped configurations, end to end", () => {
     if (configuration.connect) {
       configuration.connect.port = await freePort();
       server = startServer(configuration);
+    }
+    if (configuration.processId === "${command:pickProcess}") {
+      // What the process picker would return for a program started without pydbg.
+      const program = new PlainPythonProgram(pydbgPython(), workspace.program, workspace.folder);
+      configuration.processId = String(program.pid);
+      server = program;
     }
     const withPython = await withInterpreter(configuration, interpreters);
     const plan = await planAdapter(withPython, { interpreters, probe: probeInterpreter });

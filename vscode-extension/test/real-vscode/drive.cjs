@@ -4,14 +4,16 @@
 //                   then "pydbg: Debug Test at Cursor" in a pytest test;
 //   no launch.json: F5 debugs the active file;
 //   not installed:  the error names the fix, and its "Copy command" button copies it;
-//   attach:         the shipped attach snippet reaches a `pydbg --listen --wait-for-client`.
-//   node drive.cjs BASE_URL SHOTS_DIR EVERYDAY NO_LAUNCH_JSON NOT_INSTALLED ATTACH
+//   attach:         the shipped attach snippet reaches a `pydbg --listen --wait-for-client`;
+//   attach process: the "attach to a process" snippet, its process picked in the quick pick, to
+//                   a program run by plain python (pid PLAIN_PID).
+//   node drive.cjs BASE_URL SHOTS_DIR EVERYDAY NO_LAUNCH_JSON NOT_INSTALLED ATTACH ATTACH_PROCESS PLAIN_PID
 // scripts/test-vscode makes the workspaces, starts code-server and runs this (with
 // playwright-core on NODE_PATH).
 const { chromium } = require("playwright-core");
 const path = require("path");
 
-const [baseUrl, shots, everyday, noLaunchJson, notInstalled, attach] = process.argv.slice(2);
+const [baseUrl, shots, everyday, noLaunchJson, notInstalled, attach, attachProcess, plainPid] = process.argv.slice(2);
 const TIMEOUT = 60_000;
 
 function fail(message) {
@@ -184,6 +186,22 @@ async function attachCase(context, pass) {
   await page.close();
 }
 
+async function attachProcessCase(context, pass) {
+  const page = await openWorkspace(context, attachProcess);
+  await breakpointAt(page, "app.py", 4);
+  await page.keyboard.press("F5");
+  await waitForText(page, ".quick-input-widget", new RegExp(`\\b${plainPid}\\b`), "the process picker");
+  await page.screenshot({ path: path.join(shots, "process-picker.png") });
+  pass(`\${command:pickProcess} lists the plain Python program (pid ${plainPid})`);
+  await page.keyboard.type(plainPid);
+  await page.waitForTimeout(300);
+  await page.keyboard.press("Enter");
+  await stoppedInAdd(page, pass, "attach by process id, picked in the list");
+  await continueToEnd(page);
+  pass("attach by process id: continue, and the session ended with the program");
+  await page.close();
+}
+
 async function main() {
   const browser = await chromium.launch({
     executablePath: process.env.CHROMIUM ?? "/usr/bin/chromium",
@@ -204,6 +222,7 @@ async function main() {
     await noLaunchJsonCase(context, pass);
     await notInstalledCase(context, pass);
     await attachCase(context, pass);
+    await attachProcessCase(context, pass);
   } catch (error) {
     for (const page of context.pages()) {
       await page.screenshot({ path: path.join(shots, "failure.png") }).catch(() => {});

@@ -35,3 +35,37 @@ export function freePort(): Promise<number> {
     });
   });
 }
+
+/**
+ * A program run by plain `python`, without pydbg, for an attach by process id. It waits until
+ * pydbg has been injected and the client has configured it, then runs `program` as `__main__`.
+ */
+export class PlainPythonProgram {
+  private readonly process: ChildProcess;
+  private readonly exit: Promise<number | null>;
+
+  constructor(python: string, program: string, cwd: string) {
+    const waitThenRun = [
+      "import runpy, sys, time",
+      "while not (sys.modules.get('pydbg') and sys.modules['pydbg'].is_client_connected()):",
+      "    time.sleep(0.02)",
+      "sys.modules['pydbg'].wait_for_client()",
+      `runpy.run_path(${JSON.stringify(program)}, run_name="__main__")`,
+    ].join("\n");
+    this.process = spawn(python, ["-c", waitThenRun], { cwd, stdio: ["ignore", "ignore", "inherit"] });
+    this.exit = new Promise((resolve) => this.process.once("exit", resolve));
+  }
+
+  get pid(): number {
+    return this.process.pid!;
+  }
+
+  async assertExitedCleanly(): Promise<void> {
+    assert.strictEqual(await this.exit, 0, "the attached program's exit code");
+  }
+
+  async stop(): Promise<void> {
+    if (this.process.exitCode === null && this.process.signalCode === null) this.process.kill();
+    await this.exit;
+  }
+}
