@@ -223,6 +223,22 @@ def test_clear_errors_for_processes_pydbg_cannot_attach_to(sessions):
     assert result.returncode == 1
     assert result.stderr.endswith("runs Python 3.11: pydbg needs Python 3.12 or newer\n"), result.stderr
 
+    # A process another debugger holds: gdb attached, running a shell command that takes a while.
+    holder = subprocess.Popen(["gdb", "-nx", "-batch", "-p", str(old.pid), "-ex", "shell sleep 30"],
+                              stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    try:
+        deadline = time.monotonic() + 15
+        while "TracerPid:\t0" in open(f"/proc/{old.pid}/status").read():
+            assert time.monotonic() < deadline, "gdb never attached"
+            time.sleep(0.05)
+        result = pydbg_pid(old.pid)
+        assert result.returncode == 1
+        assert f"is already being debugged or traced by process {holder.pid} (gdb): detach that first" \
+            in result.stderr, result.stderr
+    finally:
+        holder.kill()
+        holder.wait()
+
     assert pydbg_pid("x").stderr == "pydbg: --pid needs a process id, got 'x'\n"
     assert "takes no program" in pydbg_pid(os.getpid(), "app.py").stderr
 

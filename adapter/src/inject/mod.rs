@@ -102,10 +102,26 @@ fn describe_process(pid: u32) -> Result<String, String> {
     if pid == std::process::id() {
         return Err("pydbg cannot attach to its own process".into());
     }
-    Ok(match std::fs::read_link(proc_dir.join("exe")) {
+    let process = match std::fs::read_link(proc_dir.join("exe")) {
         Ok(exe) => format!("process {pid} ({})", exe.display()),
         Err(_) => format!("process {pid}"),
-    })
+    };
+    // Only one tracer at a time: gdb would fail with a bare "Operation not permitted".
+    if let Some(tracer) = tracer_of(pid) {
+        let name = std::fs::read_to_string(format!("/proc/{tracer}/comm")).unwrap_or_default();
+        return Err(format!(
+            "{process} is already being debugged or traced by process {tracer} ({}): detach that first",
+            name.trim()
+        ));
+    }
+    Ok(process)
+}
+
+/// The `TracerPid` of /proc/PID/status, when it is not 0.
+fn tracer_of(pid: u32) -> Option<u32> {
+    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).ok()?;
+    let tracer: u32 = status.lines().find_map(|line| line.strip_prefix("TracerPid:"))?.trim().parse().ok()?;
+    (tracer != 0).then_some(tracer)
 }
 
 fn unsupported_version(process: &str, version: u64) -> String {
