@@ -46,10 +46,10 @@ while True:
 class RunningProgram:
     """A program run by plain `python`, without pydbg, whose output lines are collected."""
 
-    def __init__(self, sessions, source, python=sys.executable):
+    def __init__(self, sessions, source, python=sys.executable, env=None):
         self.path = sessions.program(source)
         self.process = subprocess.Popen([python, "-u", self.path], stdout=subprocess.PIPE, stderr=subprocess.PIPE,
-                                        stdin=subprocess.DEVNULL)
+                                        stdin=subprocess.DEVNULL, env=dict(os.environ, **(env or {})))
         self.pid = self.process.pid
         self.lines = []
         threading.Thread(target=self._read, daemon=True).start()
@@ -256,3 +256,20 @@ def test_a_main_thread_that_runs_no_python_code_is_a_timeout_and_the_late_bootst
     # The bootstrap runs once the main thread is back in Python, sees it is too late, and leaves.
     assert program.wait_for(lambda line: line.startswith("pydbg loaded:"), timeout=10) == "pydbg loaded: False"
     assert program.process.wait(timeout=10) == 0
+
+
+def test_a_target_named_python3_14_goes_through_pep_768_with_its_own_interpreter(sessions, tmp_path):
+    """3.14 cannot be installed here. A 3.12/3.13 binary copied under the name python3.14 takes
+    the 3.14 path up to the call: pydbg runs that binary to call sys.remote_exec, which this
+    version lacks, and says so; no gdb touches the process."""
+    fake = tmp_path / "python3.14"
+    fake.write_bytes(open(os.path.realpath(BASE_PYTHON), "rb").read())
+    fake.chmod(0o755)
+    home = sys.base_prefix
+    program = RunningProgram(sessions, LOOP, python=str(fake), env={"PYTHONHOME": home})
+    result = pydbg_pid(program.pid)
+    assert result.returncode == 1
+    assert result.stderr == (f"pydbg: sys.remote_exec could not reach process {program.pid} ({fake}): "
+                             "AttributeError: module 'sys' has no attribute 'remote_exec'\n"), result.stderr
+    assert "TracerPid:\t0" in open(f"/proc/{program.pid}/status").read()
+    program.wait_for(lambda line: line.startswith("tick"), len(program.lines))

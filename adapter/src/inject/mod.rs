@@ -9,7 +9,9 @@
 //! pending calls.
 
 mod gdb;
+mod remote_exec;
 
+use std::cell::RefCell;
 use std::io::Read;
 use std::net::{TcpListener, TcpStream};
 use std::path::{Path, PathBuf};
@@ -61,7 +63,8 @@ struct Report {
 /// Injects pydbg into process `pid` and returns once it serves, with where; or why it cannot.
 pub fn inject(injection: &Injection) -> Result<Served, String> {
     let pid = injection.pid;
-    let process = describe_process(pid)?;
+    let target = Target::find(pid)?;
+    let process = &target.description;
     let reply =
         TcpListener::bind("127.0.0.1:0").map_err(|e| format!("cannot open a port for the target's reply: {e}"))?;
     let reply_port = reply.local_addr().map_err(|e| e.to_string())?.port();
@@ -70,13 +73,26 @@ pub fn inject(injection: &Injection) -> Result<Served, String> {
     let text = bootstrap_text(injection, reply_port, &nonce, wall_clock() + injection.timeout.as_secs_f64());
 
     let scratch = Scratch::new(pid);
-    std::fs::write(&scratch.bootstrap, &text)
-        .map_err(|e| format!("cannot write {}: {e}", scratch.bootstrap.display()))?;
-    let outcome = gdb::inject(pid, &scratch.bootstrap, text.len(), &scratch.script)?;
-    match outcome.version {
-        Some(version) if !gdb::is_injectable(version) => return Err(unsupported_version(&process, version)),
-        Some(_) if outcome.pending_call == Some(0) => {}
-        _ => return Err(gdb::explain_failure(pid, &process, &outcome)),
+    match target.named_version().filter(|&version| remote_exec::is_remote_exec_version(version)) {
+        Some((major, minor)) => {
+            let interpreter = target.exe.as_deref().filter(|exe| remote_exec::version_in_name(&exe.to_string_lossy()).is_some()).ok_or_else(|| {
+                format!("{process} embeds Python {major}.{minor}: pydbg attaches to 3.{minor} through a python3.{minor} executable, which this process is not")
+            })?;
+            // Kept until the target reports: the target reads it when its main thread gets to it.
+            let script = remote_exec::write_script(&std::env::temp_dir(), pid, &text[..text.len() - 1])?;
+            remote_exec::schedule(interpreter, pid, &script, process)?;
+            scratch.keep_until_report(script);
+        }
+        None => {
+            std::fs::write(&scratch.bootstrap, &text)
+                .map_err(|e| format!("cannot write {}: {e}", scratch.bootstrap.display()))?;
+            let outcome = gdb::inject(pid, &scratch.bootstrap, text.len(), &scratch.script)?;
+            match outcome.version {
+                Some(version) if !gdb::is_injectable(version) => return Err(unsupported_version(process, version)),
+                Some(_) if outcome.pending_call == Some(0) => {}
+                _ => return Err(gdb::explain_failure(pid, process, &outcome)),
+            }
+        }
     }
     tracing::info!(pid, "bootstrap scheduled; waiting for the target's report");
     let report = await_report(&reply, deadline, &nonce).ok_or_else(|| {
@@ -86,6 +102,7 @@ pub fn inject(injection: &Injection) -> Result<Served, String> {
             injection.timeout
         )
     })?;
+    scratch.reported();
     match (report.error, report.served) {
         (Some(error), _) => Err(format!("pydbg could not start in {process}: {error}")),
         (None, Some(served)) => Ok(served),
@@ -93,28 +110,45 @@ pub fn inject(injection: &Injection) -> Result<Served, String> {
     }
 }
 
-/// "process 1234 (/usr/bin/python3.13)", or why there is no such process.
-fn describe_process(pid: u32) -> Result<String, String> {
-    let proc_dir = PathBuf::from(format!("/proc/{pid}"));
-    if pid == 0 || !proc_dir.exists() {
-        return Err(format!("no process has id {pid}"));
+/// The process to attach to, as /proc shows it.
+struct Target {
+    pid: u32,
+    /// "process 1234 (/usr/bin/python3.13)", for messages.
+    description: String,
+    exe: Option<PathBuf>,
+}
+
+impl Target {
+    /// The process, or why there is none to attach to.
+    fn find(pid: u32) -> Result<Target, String> {
+        let proc_dir = PathBuf::from(format!("/proc/{pid}"));
+        if pid == 0 || !proc_dir.exists() {
+            return Err(format!("no process has id {pid}"));
+        }
+        if pid == std::process::id() {
+            return Err("pydbg cannot attach to its own process".into());
+        }
+        let exe = std::fs::read_link(proc_dir.join("exe")).ok();
+        let description = match &exe {
+            Some(exe) => format!("process {pid} ({})", exe.display()),
+            None => format!("process {pid}"),
+        };
+        // Only one tracer at a time: gdb would fail with a bare "Operation not permitted".
+        if let Some(tracer) = tracer_of(pid) {
+            let name = std::fs::read_to_string(format!("/proc/{tracer}/comm")).unwrap_or_default();
+            return Err(format!(
+                "{description} is already being debugged or traced by process {tracer} ({}): detach that first",
+                name.trim()
+            ));
+        }
+        Ok(Target { pid, description, exe })
     }
-    if pid == std::process::id() {
-        return Err("pydbg cannot attach to its own process".into());
+
+    /// The version its executable's or libpython's file name gives, if one does.
+    fn named_version(&self) -> Option<(u32, u32)> {
+        let maps = std::fs::read_to_string(format!("/proc/{}/maps", self.pid)).unwrap_or_default();
+        remote_exec::version_of_process(self.exe.as_deref(), &maps)
     }
-    let process = match std::fs::read_link(proc_dir.join("exe")) {
-        Ok(exe) => format!("process {pid} ({})", exe.display()),
-        Err(_) => format!("process {pid}"),
-    };
-    // Only one tracer at a time: gdb would fail with a bare "Operation not permitted".
-    if let Some(tracer) = tracer_of(pid) {
-        let name = std::fs::read_to_string(format!("/proc/{tracer}/comm")).unwrap_or_default();
-        return Err(format!(
-            "{process} is already being debugged or traced by process {tracer} ({}): detach that first",
-            name.trim()
-        ));
-    }
-    Ok(process)
 }
 
 /// The `TracerPid` of /proc/PID/status, when it is not 0.
@@ -129,8 +163,8 @@ fn unsupported_version(process: &str, version: u64) -> String {
     let why = if (major, minor) < (3, 12) {
         "pydbg needs Python 3.12 or newer"
     } else {
-        "pydbg attaches by process id to Python 3.12 and 3.13; attaching to newer versions (through PEP 768's \
-         remote debugging interface) is not supported yet"
+        "pydbg attaches by process id to Python 3.12 and 3.13 through gdb, and to 3.14 and later through \
+         PEP 768 when the interpreter's file name gives its version"
     };
     format!("{process} runs Python {major}.{minor}: {why}")
 }
@@ -203,17 +237,33 @@ fn wall_clock() -> f64 {
     SystemTime::now().duration_since(UNIX_EPOCH).map(|d| d.as_secs_f64()).unwrap_or(0.0)
 }
 
-/// The two files gdb reads, removed when the injection is over.
+/// The files an injection writes. gdb's two go when the injection is over; the script of
+/// sys.remote_exec only once the target has reported, since the target may still read it later.
 struct Scratch {
     bootstrap: PathBuf,
     script: PathBuf,
+    read_by_target: RefCell<Option<PathBuf>>,
 }
 
 impl Scratch {
     fn new(pid: u32) -> Scratch {
         let dir = std::env::temp_dir();
         let stem = format!("pydbg-inject-{}-{pid}", std::process::id());
-        Scratch { bootstrap: dir.join(format!("{stem}.bootstrap")), script: dir.join(format!("{stem}.gdb")) }
+        Scratch {
+            bootstrap: dir.join(format!("{stem}.bootstrap")),
+            script: dir.join(format!("{stem}.gdb")),
+            read_by_target: RefCell::new(None),
+        }
+    }
+
+    fn keep_until_report(&self, path: PathBuf) {
+        *self.read_by_target.borrow_mut() = Some(path);
+    }
+
+    fn reported(&self) {
+        if let Some(path) = self.read_by_target.borrow_mut().take() {
+            let _ = std::fs::remove_file(path);
+        }
     }
 }
 
@@ -250,6 +300,6 @@ mod tests {
     fn versions_are_explained() {
         assert!(unsupported_version("p", 0x030B04F0).contains("needs Python 3.12"));
         assert!(unsupported_version("p", 0x030E00F0).contains("PEP 768"));
-        assert_eq!(describe_process(0), Err("no process has id 0".into()));
+        assert_eq!(Target::find(0).err(), Some("no process has id 0".into()));
     }
 }
