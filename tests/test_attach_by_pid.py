@@ -239,6 +239,13 @@ def test_clear_errors_for_processes_pydbg_cannot_attach_to(sessions):
         holder.kill()
         holder.wait()
 
+    # No gdb on the PATH.
+    result = subprocess.run([console_script("pydbg"), "--pid", str(old.pid)], capture_output=True,
+                            text=True, timeout=60, env=dict(os.environ, PATH="/nonexistent"))
+    assert result.returncode == 1
+    assert result.stderr == ("pydbg: gdb is needed to attach to Python 3.12 and 3.13 processes, and it is not "
+                             "installed (on Debian or Ubuntu: apt-get install gdb)\n"), result.stderr
+
     assert pydbg_pid("x").stderr == "pydbg: --pid needs a process id, got 'x'\n"
     assert "takes no program" in pydbg_pid(os.getpid(), "app.py").stderr
 
