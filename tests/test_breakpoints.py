@@ -69,6 +69,78 @@ def test_condition(sessions):
     assert len(client.events("stopped")) == 1
 
 
+def test_conditions_in_functions_read_locals_cells_globals_builtins_and_nested_scopes(sessions):
+    """In a function, a condition is called as a function of the frame's locals it reads: each
+    kind of name must resolve as it would in the frame, a local bound later falls back to the
+    general path, and a generator expression in the condition sees the frame's locals."""
+    source = """
+    LIMIT = 3
+
+    def outer(items):
+        seen = []
+        def inner(i):
+            seen.append(i)
+            late = 0  # body
+            late = i
+            return late
+        for i in items:
+            inner(i)
+        return seen
+
+    outer([1, 5, 9])
+    """
+    body = 7  # the line of `late = 0`
+    # a local, a cell of the enclosing function (seen), a global and a builtin
+    client = sessions.launch(source, breakpoints=[
+        {"line": body, "condition": "i > LIMIT and len(seen) == 2 and abs(i) == i"}])
+    stop = client.wait_stopped()
+    assert client.locals_of(client.top_frame(stop["threadId"])["id"])["i"]["value"] == "5"
+    client.ok("continue", {"threadId": stop["threadId"]})
+    assert client.debuggee.wait() == 0 and len(client.events("stopped")) == 1
+    assert "raised" not in client.output("console")
+
+    # A local not bound yet: NameError on the general path too, reported once, and true.
+    client = sessions.launch(source, breakpoints=[{"line": body, "condition": "late > 100"}])
+    values = []
+    for _ in range(3):
+        stop = client.wait_stopped()
+        values.append(client.locals_of(client.top_frame(stop["threadId"])["id"])["i"]["value"])
+        client.ok("continue", {"threadId": stop["threadId"]})
+    assert values == ["1", "5", "9"] and client.output("console").count("NameError") == 1
+    assert client.debuggee.wait() == 0
+
+    # A generator expression in the condition sees the frame's locals.
+    client = sessions.launch(source, breakpoints=[{"line": body, "condition": "any(v > 8 for v in [i, len(seen)])"}])
+    stop = client.wait_stopped()
+    assert client.locals_of(client.top_frame(stop["threadId"])["id"])["i"]["value"] == "9"
+    client.ok("continue", {"threadId": stop["threadId"]})
+    assert client.debuggee.wait() == 0 and len(client.events("stopped")) == 1
+    assert "raised" not in client.output("console")
+
+
+def test_a_condition_reads_the_globals_its_code_runs_with_each_time(sessions):
+    source = """
+    import types
+    LIMIT = 3
+
+    def check(i):
+        return i  # check
+
+    check(5)
+    other = types.FunctionType(check.__code__, {"LIMIT": 100})
+    other(50)
+    other(200)
+    """
+    client = sessions.launch(source, breakpoints=[{"line": 5, "condition": "i > LIMIT"}])  # return i
+    seen = []
+    for _ in range(2):
+        stop = client.wait_stopped()
+        seen.append(client.locals_of(client.top_frame(stop["threadId"])["id"])["i"]["value"])
+        client.ok("continue", {"threadId": stop["threadId"]})
+    assert seen == ["5", "200"]
+    assert client.debuggee.wait() == 0 and len(client.events("stopped")) == 2
+
+
 def test_condition_that_raises_is_reported_once_and_counts_as_true(sessions):
     client = sessions.launch(LOOP, breakpoints=[{"line": BODY, "condition": "undefined_name > 1"}])
     for _ in range(2):

@@ -4,7 +4,7 @@
 
 use pyo3::ffi;
 use pyo3::prelude::*;
-use pyo3::types::{PyString, PyTuple};
+use pyo3::types::PyString;
 
 use std::cell::RefCell;
 use std::collections::BTreeMap;
@@ -110,51 +110,66 @@ fn current_frame(py: Python<'_>) -> Option<Bound<'_, PyAny>> {
     }
 }
 
+// Each callback takes the event's arguments as sys.monitoring passes them, positionally: pyo3
+// receives them by vectorcall, with no tuple built per event.
+
 #[pyfunction]
-#[pyo3(signature = (*args))]
-fn on_py_start(py: Python<'_>, args: &Bound<'_, PyTuple>) -> PyResult<Py<PyAny>> {
-    guarded(py, "PY_START", || engine().on_py_start(py, &args.get_item(0)?))
+fn on_py_start(py: Python<'_>, code: &Bound<'_, PyAny>, _offset: &Bound<'_, PyAny>) -> PyResult<Py<PyAny>> {
+    guarded(py, "PY_START", || engine().on_py_start(py, code))
 }
 
 #[pyfunction]
-#[pyo3(signature = (*args))]
-fn on_line(py: Python<'_>, args: &Bound<'_, PyTuple>) -> PyResult<Py<PyAny>> {
-    guarded(py, "LINE", || engine().on_line(py, &args.get_item(0)?, args.get_item(1)?.extract()?))
+fn on_line(py: Python<'_>, code: &Bound<'_, PyAny>, line: i64) -> PyResult<Py<PyAny>> {
+    guarded(py, "LINE", || engine().on_line(py, code, line))
 }
 
 #[pyfunction]
-#[pyo3(signature = (*args))]
-fn on_py_return(py: Python<'_>, args: &Bound<'_, PyTuple>) -> PyResult<Py<PyAny>> {
-    guarded(py, "PY_RETURN", || engine().on_frame_leave(py, Leave::Return(&args.get_item(2)?)))
+fn on_py_return(
+    py: Python<'_>,
+    _code: &Bound<'_, PyAny>,
+    _offset: &Bound<'_, PyAny>,
+    value: &Bound<'_, PyAny>,
+) -> PyResult<Py<PyAny>> {
+    guarded(py, "PY_RETURN", || engine().on_frame_leave(py, Leave::Return(value)))
 }
 
 #[pyfunction]
-#[pyo3(signature = (*args))]
-fn on_py_unwind(py: Python<'_>, args: &Bound<'_, PyTuple>) -> PyResult<Py<PyAny>> {
+fn on_py_unwind(
+    py: Python<'_>,
+    _code: &Bound<'_, PyAny>,
+    _offset: &Bound<'_, PyAny>,
+    exception: &Bound<'_, PyAny>,
+) -> PyResult<Py<PyAny>> {
     guarded(py, "PY_UNWIND", || {
         engine().on_frame_leave(py, Leave::Unwind)?;
-        engine().on_unwind(py, &args.get_item(2)?)
+        engine().on_unwind(py, exception)
     })
 }
 
 /// Never answers DISABLE: for RAISE that would raise ValueError inside the user's program.
 #[pyfunction]
-#[pyo3(signature = (*args))]
-fn on_raise(py: Python<'_>, args: &Bound<'_, PyTuple>) -> PyResult<Py<PyAny>> {
-    guarded(py, "RAISE", || engine().on_raise(py, &args.get_item(0)?, &args.get_item(2)?))
+fn on_raise(
+    py: Python<'_>,
+    code: &Bound<'_, PyAny>,
+    _offset: &Bound<'_, PyAny>,
+    exception: &Bound<'_, PyAny>,
+) -> PyResult<Py<PyAny>> {
+    guarded(py, "RAISE", || engine().on_raise(py, code, exception))
 }
 
 #[pyfunction]
-#[pyo3(signature = (*args))]
-fn on_py_yield(py: Python<'_>, args: &Bound<'_, PyTuple>) -> PyResult<Py<PyAny>> {
-    let _ = args;
+fn on_py_yield(
+    py: Python<'_>,
+    _code: &Bound<'_, PyAny>,
+    _offset: &Bound<'_, PyAny>,
+    _value: &Bound<'_, PyAny>,
+) -> PyResult<Py<PyAny>> {
     guarded(py, "PY_YIELD", || engine().on_frame_leave(py, Leave::Yield))
 }
 
 #[pyfunction]
-#[pyo3(signature = (*args))]
-fn on_instruction(py: Python<'_>, args: &Bound<'_, PyTuple>) -> PyResult<Py<PyAny>> {
-    guarded(py, "INSTRUCTION", || engine().on_instruction(py, &args.get_item(0)?, args.get_item(1)?.extract()?))
+fn on_instruction(py: Python<'_>, code: &Bound<'_, PyAny>, offset: i64) -> PyResult<Py<PyAny>> {
+    guarded(py, "INSTRUCTION", || engine().on_instruction(py, code, offset))
 }
 
 fn filename<'py>(py: Python<'py>, code: &Bound<'py, PyAny>) -> PyResult<Bound<'py, PyString>> {

@@ -7,6 +7,7 @@ use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 
 use pyo3::prelude::*;
 
+use super::condition_functions::ConditionFunctions;
 use crate::python_errors::describe_error;
 
 /// When a breakpoint that is hit for the n-th time counts, as in `5`, `==5`, `>=5`, `%5`.
@@ -112,10 +113,12 @@ pub fn parse_log_message(message: &str) -> Result<Vec<LogPart<String>>, String> 
     Ok(parts)
 }
 
-/// An expression compiled once, evaluated in a frame each time it is needed.
+/// An expression compiled once, evaluated in a frame each time it is needed: as a function of
+/// the frame's locals where it can be, else against `frame.f_locals`.
 pub struct Expression {
     pub source: String,
     code: Py<PyAny>,
+    functions: ConditionFunctions,
 }
 
 impl Expression {
@@ -125,10 +128,14 @@ impl Expression {
             .getattr("compile")
             .and_then(|c| c.call1((source.trim(), filename, "eval")))
             .map_err(|e| format!("{}: {}", filename.trim_matches(['<', '>']), describe_error(py, &e)))?;
-        Ok(Expression { source: source.to_owned(), code: code.unbind() })
+        let functions = ConditionFunctions::new(&code, source);
+        Ok(Expression { source: source.to_owned(), code: code.unbind(), functions })
     }
 
     pub fn eval<'py>(&self, py: Python<'py>, frame: &Bound<'py, PyAny>) -> PyResult<Bound<'py, PyAny>> {
+        if let Some(result) = self.functions.call(py, frame) {
+            return result;
+        }
         let globals = frame.getattr(pyo3::intern!(py, "f_globals"))?;
         let locals = frame.getattr(pyo3::intern!(py, "f_locals"))?;
         // SAFETY: the GIL is held, `code` is a code object and `globals` a dict (f_globals always

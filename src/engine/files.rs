@@ -1,7 +1,7 @@
 //! What a code object's `co_filename` is to the debugger: its canonical path (the key that
 //! breakpoints use) and whether it is the user's code, a library's, or pydbg's own.
 
-use std::collections::HashMap;
+use rustc_hash::FxHashMap;
 use std::sync::Arc;
 
 use crate::embedded_python::INTERNAL_FILE_PREFIX;
@@ -51,7 +51,7 @@ pub struct FileClassifier {
     internal_prefixes: Vec<String>,
     library_prefixes: Vec<String>,
     rules: Vec<CodeRule>,
-    cache: HashMap<String, Arc<FileInfo>>,
+    cache: FxHashMap<String, Arc<FileInfo>>,
 }
 
 impl FileClassifier {
@@ -61,7 +61,7 @@ impl FileClassifier {
             internal_prefixes: canonical(internal_prefixes),
             library_prefixes: canonical(library_prefixes),
             rules: Vec::new(),
-            cache: HashMap::new(),
+            cache: FxHashMap::default(),
         }
     }
 

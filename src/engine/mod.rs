@@ -9,6 +9,7 @@ mod all_stop;
 pub mod breakpoints;
 pub mod callbacks;
 pub mod columns;
+mod condition_functions;
 mod conditions;
 mod events;
 pub mod exceptions;
@@ -28,6 +29,7 @@ use std::time::Duration;
 use dashmap::{DashMap, DashSet};
 use parking_lot::{Condvar, Mutex};
 use pyo3::prelude::*;
+use rustc_hash::{FxBuildHasher, FxHashMap};
 use tokio::sync::mpsc::UnboundedSender;
 
 use all_stop::AllThreadsStop;
@@ -101,7 +103,7 @@ struct Monitoring {
 
 struct State {
     files: FileClassifier,
-    line_breakpoints: HashMap<Arc<str>, FileBreakpoints>,
+    line_breakpoints: FxHashMap<Arc<str>, FileBreakpoints>,
     function_breakpoints: Vec<(String, Arc<Breakpoint>)>,
     /// Code objects with LINE on because their file has breakpoints, by address. Held strongly
     /// while the file has breakpoints, so an address can't be reused by another code object.
@@ -134,7 +136,7 @@ pub struct Engine {
     program_waiting: AtomicBool,
     /// What the program is (a file, `-m module`, `-c`), for the `process` event.
     program_name: String,
-    plans: DashMap<u64, StepPlan>,
+    plans: DashMap<u64, StepPlan, FxBuildHasher>,
     all_stop: AllThreadsStop,
     pydbg_threads: DashSet<u64>,
     configuration_done: (Mutex<bool>, Condvar),
@@ -238,7 +240,7 @@ pub fn install(py: Python<'_>, internal: Vec<String>, library: Vec<String>, prog
         },
         state: Mutex::new(State {
             files: FileClassifier::new(internal, library),
-            line_breakpoints: HashMap::new(),
+            line_breakpoints: FxHashMap::default(),
             function_breakpoints: Vec::new(),
             breakpoint_code: HashMap::new(),
             instruction_breakpoints: HashMap::new(),
@@ -257,7 +259,7 @@ pub fn install(py: Python<'_>, internal: Vec<String>, library: Vec<String>, prog
         forward_program_output: AtomicBool::new(true),
         program_waiting: AtomicBool::new(false),
         program_name,
-        plans: DashMap::new(),
+        plans: DashMap::with_hasher(FxBuildHasher),
         all_stop: AllThreadsStop::default(),
         pydbg_threads: DashSet::new(),
         configuration_done: (Mutex::new(false), Condvar::new()),
