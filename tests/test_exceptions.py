@@ -403,3 +403,28 @@ def test_step_out_of_a_frame_that_unwinds_lands_on_the_handler(sessions):
     frame = client.top_frame(stop["threadId"])
     handler = line_of(client.path, "# handler")
     assert frame["name"] == "main" and frame["line"] in (handler - 1, handler)
+
+
+def test_changing_the_raised_filter_applies_to_types_already_seen(sessions):
+    """Whether a raised type stops is remembered by type: a new filter must forget it."""
+    source = """
+    for i in range(3):
+        try:
+            raise ValueError(i)  # raise
+        except ValueError:
+            pass
+        print("round", i)  # after
+    """
+    client = sessions.launch(source, breakpoints=[6], before_done=lambda c: c.ok(
+        "setExceptionBreakpoints", {"filters": [], "filterOptions": [{"filterId": "raised", "condition": "KeyError"}]}))
+    stop = client.wait_stopped()
+    assert stop["reason"] == "breakpoint"  # round 0's ValueError did not stop
+    client.ok("setExceptionBreakpoints",
+              {"filters": [], "filterOptions": [{"filterId": "raised", "condition": "ValueError"}]})
+    client.ok("setBreakpoints", {"source": {"path": client.path}, "breakpoints": []})
+    client.ok("continue", {"threadId": stop["threadId"]})
+    stop = client.wait_stopped()
+    assert stop["reason"] == "exception" and "ValueError: 1" in stop["text"]
+    client.ok("setExceptionBreakpoints", {"filters": []})
+    client.ok("continue", {"threadId": stop["threadId"]})
+    assert client.debuggee.wait() == 0 and len(client.events("stopped")) == 2

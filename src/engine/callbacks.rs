@@ -283,6 +283,10 @@ impl Engine {
     }
 
     fn on_raise(&self, py: Python<'_>, code: &Bound<'_, PyAny>, exception: &Bound<'_, PyAny>) -> PyResult<Answer> {
+        // Most raised types never stop: decided first, by type, without the state lock.
+        if !self.raise_stops_on_type(exception)? {
+            return Ok(Answer::Keep);
+        }
         let filename = filename(py, code)?;
         let (origin, just_my_code) = {
             let mut state = self.state.lock();
@@ -293,9 +297,6 @@ impl Engine {
             return Ok(Answer::Keep);
         }
         if !first_sight(&LAST_RAISED, exception) {
-            return Ok(Answer::Keep);
-        }
-        if !self.exception_filters().stops_when_raised(&self.exception_type_names(exception)?) {
             return Ok(Answer::Keep);
         }
         let Some(frame) = current_frame(py) else { return Ok(Answer::Keep) };

@@ -5,10 +5,12 @@
 //! subclasses); `not StopIteration, GeneratorExit` stops on everything else. Names match a type's
 //! `__qualname__` or `module.qualname`, anywhere in its MRO.
 
-use std::sync::atomic::Ordering;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
 
+use dashmap::DashMap;
 use pyo3::prelude::*;
+use rustc_hash::FxBuildHasher;
 
 use super::files::Origin;
 use super::threads::{ParkedIn, StopReason};
@@ -160,12 +162,55 @@ pub fn type_names(exception: &Bound<'_, PyAny>) -> PyResult<Vec<String>> {
     Ok(names)
 }
 
+/// Whether `raised` can stop on an exception type, remembered by type for the filters in force.
+/// RAISE fires in every frame an exception crosses, and in most programs no raised type stops:
+/// the answer comes from here without the state lock. A change of filters starts a new
+/// generation; an answer from an older one is worked out again.
+#[derive(Default)]
+pub struct RaiseVerdicts {
+    generation: AtomicU64,
+    /// By type address: the type (held, so the address stays its own), the generation, and
+    /// whether it stops.
+    by_type: DashMap<usize, (Py<PyAny>, u64, bool), FxBuildHasher>,
+}
+
+impl RaiseVerdicts {
+    fn get(&self, ty: usize, generation: u64) -> Option<bool> {
+        self.by_type.get(&ty).filter(|entry| entry.1 == generation).map(|entry| entry.2)
+    }
+
+    /// Call with the state lock held, after changing the filters.
+    fn invalidate(&self) {
+        self.generation.fetch_add(1, Ordering::AcqRel);
+    }
+}
+
 // ------------------------------------------------------------ the engine's exception state
 
 impl Engine {
     pub fn set_exception_filters(&self, py: Python<'_>, filters: ExceptionFilters) {
-        self.state.lock().exception_filters = Arc::new(filters);
+        self.replace_exception_filters(filters);
         self.refresh_events(py);
+    }
+
+    pub(super) fn replace_exception_filters(&self, filters: ExceptionFilters) {
+        let mut state = self.state.lock();
+        state.exception_filters = Arc::new(filters);
+        self.raise_verdicts.invalidate();
+    }
+
+    /// Whether the filters in force stop on `exception` where it is raised (before any
+    /// justMyCode or location check).
+    pub(crate) fn raise_stops_on_type(&self, exception: &Bound<'_, PyAny>) -> PyResult<bool> {
+        let ty = exception.get_type();
+        let key = ty.as_ptr() as usize;
+        let generation = self.raise_verdicts.generation.load(Ordering::Acquire);
+        if let Some(verdict) = self.raise_verdicts.get(key, generation) {
+            return Ok(verdict);
+        }
+        let verdict = self.exception_filters().stops_when_raised(&self.exception_type_names(exception)?);
+        self.raise_verdicts.by_type.insert(key, (ty.into_any().unbind(), generation, verdict));
+        Ok(verdict)
     }
 
     pub(crate) fn exception_filters(&self) -> Arc<ExceptionFilters> {

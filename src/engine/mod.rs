@@ -36,7 +36,7 @@ use all_stop::AllThreadsStop;
 use breakpoints::FileBreakpoints;
 use columns::CodeColumns;
 use conditions::Breakpoint;
-use exceptions::ExceptionFilters;
+use exceptions::{ExceptionFilters, RaiseVerdicts};
 use files::{CodeRule, FileClassifier, Origin, RuleRequest, RuleScope};
 use instruction_breakpoints::CodeBreakpoints;
 use stepping::{StepKind, StepPlan};
@@ -138,6 +138,7 @@ pub struct Engine {
     program_name: String,
     plans: DashMap<u64, StepPlan, FxBuildHasher>,
     all_stop: AllThreadsStop,
+    raise_verdicts: RaiseVerdicts,
     pydbg_threads: DashSet<u64>,
     configuration_done: (Mutex<bool>, Condvar),
     terminating: AtomicBool,
@@ -260,6 +261,7 @@ pub fn install(py: Python<'_>, internal: Vec<String>, library: Vec<String>, prog
         program_waiting: AtomicBool::new(false),
         program_name,
         plans: DashMap::with_hasher(FxBuildHasher),
+        raise_verdicts: RaiseVerdicts::default(),
         all_stop: AllThreadsStop::default(),
         pydbg_threads: DashSet::new(),
         configuration_done: (Mutex::new(false), Condvar::new()),
@@ -354,7 +356,7 @@ impl Engine {
         *self.client.lock() = None;
         // What the client chose ends with it: the next one starts from the defaults.
         self.breakpoint_calls_stop.store(true, Ordering::Release);
-        self.state.lock().exception_filters = Arc::new(ExceptionFilters::uncaught_only());
+        self.replace_exception_filters(ExceptionFilters::uncaught_only());
         self.clear_debugging(py);
     }
 
