@@ -130,5 +130,9 @@ pub fn request(command: &str, arguments: Value) -> Value {
 
 /// The response to `request`: a body on success, a message on failure.
 pub fn response_to(request: &Value, result: Result<Value, String>) -> Outgoing {
-    Outgoing::Response { request_seq: seq_of(request), command: command_of(request).to_owned(), result }
+    Outgoing::Response {
+        request_seq: seq_of(request),
+        command: command_of(request).to_owned(),
+        result: result.map(|body| pydbg_protocol::message::raw_body(&body)),
+    }
 }

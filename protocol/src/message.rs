@@ -2,6 +2,7 @@
 
 use serde::de::DeserializeOwned;
 use serde::Serialize;
+use serde_json::value::RawValue;
 use serde_json::{json, Value};
 
 /// A request from the client. `arguments` stays raw until its handler asks for a typed view.
@@ -86,20 +87,42 @@ fn recover_command(body: &[u8]) -> Option<String> {
     Some(after[..after.find('"')?].to_owned())
 }
 
-/// A message to the client. The writer assigns `seq`.
+/// A message to the client. The writer assigns `seq`. Bodies are serialized when the message
+/// is made, straight from their protocol types: a stack of 500 frames never becomes a tree of
+/// `Value`s.
 #[derive(Debug)]
 pub enum Outgoing {
-    Response { request_seq: i64, command: String, result: Result<Value, String> },
-    Event { event: &'static str, body: Option<Value> },
+    Response { request_seq: i64, command: String, result: Result<Box<RawValue>, String> },
+    Event { event: &'static str, body: Option<Box<RawValue>> },
+}
+
+/// The envelope around a body, in the order DAP's examples give.
+#[derive(Serialize)]
+struct Envelope<'a> {
+    seq: i64,
+    #[serde(rename = "type")]
+    kind: &'static str,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    request_seq: Option<i64>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    success: Option<bool>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    command: Option<&'a str>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    event: Option<&'static str>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    message: Option<&'a str>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    body: Option<&'a RawValue>,
+}
+
+fn raw<T: Serialize>(body: &T) -> Box<RawValue> {
+    serde_json::value::to_raw_value(body).expect("protocol types serialize")
 }
 
 impl Outgoing {
     pub fn response<T: Serialize>(request: &Request, body: T) -> Self {
-        Outgoing::Response {
-            request_seq: request.seq,
-            command: request.command.clone(),
-            result: Ok(serde_json::to_value(body).expect("protocol types serialize")),
-        }
+        Outgoing::Response { request_seq: request.seq, command: request.command.clone(), result: Ok(raw(&body)) }
     }
 
     pub fn error(request_seq: i64, command: &str, message: impl Into<String>) -> Self {
@@ -107,38 +130,52 @@ impl Outgoing {
     }
 
     pub fn event<T: Serialize>(event: &'static str, body: T) -> Self {
-        Outgoing::Event { event, body: Some(serde_json::to_value(body).expect("protocol types serialize")) }
+        Outgoing::Event { event, body: Some(raw(&body)) }
     }
 
     pub fn bare_event(event: &'static str) -> Self {
         Outgoing::Event { event, body: None }
     }
 
-    pub fn to_json(&self, seq: i64) -> Value {
-        match self {
-            Outgoing::Response { request_seq, command, result: Ok(body) } => {
-                let mut v = json!({"seq": seq, "type": "response", "request_seq": request_seq,
-                                   "success": true, "command": command});
-                if !body.is_null() {
-                    v["body"] = body.clone();
-                }
-                v
-            }
-            // The text once, in `message` (the schema wants a body, which may be empty): clients
-            // that show both `message` and `body.error` would show it twice.
-            Outgoing::Response { request_seq, command, result: Err(message) } => json!({
-                "seq": seq, "type": "response", "request_seq": request_seq, "success": false,
-                "command": command, "message": message, "body": {},
-            }),
-            Outgoing::Event { event, body } => {
-                let mut v = json!({"seq": seq, "type": "event", "event": event});
-                if let Some(body) = body {
-                    v["body"] = body.clone();
-                }
-                v
-            }
-        }
+    /// The whole message as JSON text, numbered `seq`.
+    pub fn encode(&self, seq: i64) -> Vec<u8> {
+        // The text once, in `message` (the schema wants a body, which may be empty): clients
+        // that show both `message` and `body.error` would show it twice.
+        let empty = RawValue::from_string("{}".to_owned()).expect("valid JSON");
+        let envelope = match self {
+            Outgoing::Response { request_seq, command, result } => Envelope {
+                seq,
+                kind: "response",
+                request_seq: Some(*request_seq),
+                success: Some(result.is_ok()),
+                command: Some(command),
+                event: None,
+                message: result.as_ref().err().map(String::as_str),
+                body: Some(result.as_deref().unwrap_or(&empty)).filter(|body| body.get() != "null"),
+            },
+            Outgoing::Event { event, body } => Envelope {
+                seq,
+                kind: "event",
+                request_seq: None,
+                success: None,
+                command: None,
+                event: Some(event),
+                message: None,
+                body: body.as_deref(),
+            },
+        };
+        serde_json::to_vec(&envelope).expect("JSON envelopes serialize")
     }
+
+    /// The message as a `Value`, for code that edits it (the adapter renumbers what it relays).
+    pub fn to_json(&self, seq: i64) -> Value {
+        serde_json::from_slice(&self.encode(seq)).expect("an encoded message parses")
+    }
+}
+
+/// A body that is already a `Value` (the adapter's own responses).
+pub fn raw_body(value: &Value) -> Box<RawValue> {
+    raw(value)
 }
 
 #[cfg(test)]
@@ -174,6 +211,28 @@ mod tests {
             parse_incoming(br#"{"seq":1,"type":"banana"}"#),
             Incoming::Malformed { request_seq: Some(1), .. }
         ));
+    }
+
+    #[test]
+    fn responses_and_events_carry_their_bodies_as_serialized() {
+        #[derive(Serialize)]
+        struct Body {
+            value: i64,
+        }
+        let request = Request { seq: 4, command: "evaluate".into(), arguments: Value::Null };
+        let v = Outgoing::response(&request, Body { value: 7 }).to_json(9);
+        assert_eq!(
+            v,
+            json!({"seq": 9, "type": "response", "request_seq": 4, "success": true,
+                             "command": "evaluate", "body": {"value": 7}})
+        );
+        assert!(Outgoing::response(&request, ()).to_json(1).get("body").is_none(), "no body for ()");
+        assert_eq!(
+            Outgoing::bare_event("initialized").to_json(2),
+            json!({"seq": 2, "type": "event", "event": "initialized"})
+        );
+        let e = Outgoing::event("output", Body { value: 1 }).to_json(3);
+        assert_eq!(e["body"], json!({"value": 1}));
     }
 
     #[test]

@@ -68,17 +68,6 @@ fn parse_address(text: &str) -> Option<(u32, i64)> {
     Some(((value >> 32) as u32, (value & 0xffff_ffff) as i64))
 }
 
-/// The address of the instruction `frame` is at: the one about to run in a stopped frame, the
-/// call in progress in its callers.
-pub fn instruction_pointer(cx: &Context, frame: &Bound<'_, PyAny>) -> PyResult<Option<String>> {
-    let offset: i64 = frame.getattr("f_lasti")?.extract()?;
-    if offset < 0 {
-        return Ok(None);
-    }
-    let number = cx.handles.code_number(&frame.getattr("f_code")?);
-    Ok(Some(address(number, offset)))
-}
-
 fn listing(py: Python<'_>, code: &Bound<'_, PyAny>) -> PyResult<Vec<Row>> {
     embedded_function(py, &LISTING_FUNCTION, LISTING, c"pydbg_bytecode", "listing")?.call1((code,))?.extract()
 }

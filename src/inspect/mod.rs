@@ -22,10 +22,13 @@ pub use completions::complete;
 pub use exception_info::exception_info;
 pub use settings::Settings;
 
+use std::collections::hash_map::Entry;
 use std::sync::Arc;
 
+use pyo3::intern;
 use pyo3::prelude::*;
 use pyo3::types::{PyCFunction, PyDict, PyString, PyTuple};
+use rustc_hash::FxHashMap;
 
 use crate::engine::engine;
 use crate::engine::files::Origin;
@@ -58,13 +61,22 @@ impl Context {
 pub fn frames_from<'py>(top: &Bound<'py, PyAny>) -> PyResult<Vec<Bound<'py, PyAny>>> {
     let mut frames = Vec::new();
     let mut frame = top.clone();
+    let py = top.py();
+    let mut internal: FxHashMap<usize, bool> = FxHashMap::default();
     while !frame.is_none() {
-        let filename: String = frame.getattr("f_code")?.getattr("co_filename")?.extract()?;
-        if engine().origin_of(&filename) == Origin::Internal {
+        let code = frame.getattr(intern!(py, "f_code"))?;
+        let is_internal = match internal.entry(code.as_ptr() as usize) {
+            Entry::Occupied(entry) => *entry.get(),
+            Entry::Vacant(entry) => {
+                let filename: String = code.getattr(intern!(py, "co_filename"))?.extract()?;
+                *entry.insert(engine().origin_of(&filename) == Origin::Internal)
+            }
+        };
+        if is_internal {
             break;
         }
         frames.push(frame.clone());
-        frame = frame.getattr("f_back")?;
+        frame = frame.getattr(intern!(py, "f_back"))?;
     }
     Ok(frames)
 }
@@ -82,29 +94,59 @@ pub fn stack_trace(
     let total = frames.len();
     let end = levels.filter(|&l| l > 0).map_or(total, |l| (start + l).min(total));
     let just_my_code = engine().just_my_code();
-    let mut stack_frames = Vec::new();
+    // Deep stacks repeat their code objects (recursion): each is looked at once a request.
+    let mut views: FxHashMap<usize, CodeView> = FxHashMap::default();
+    let mut stack_frames = Vec::with_capacity(end.saturating_sub(start));
     for (index, frame) in frames.iter().enumerate().take(end).skip(start) {
-        let code = frame.getattr("f_code")?;
-        let filename: String = code.getattr("co_filename")?.extract()?;
-        let line: Option<i64> = frame.getattr("f_lineno")?.extract()?;
-        // With justMyCode, other code is shown for context but set back, as a step skips it.
-        let not_mine = just_my_code && engine().origin_of(&filename) != Origin::User;
-        let mut source = source_for(cx, &code, &filename);
-        if not_mine {
-            source.presentation_hint = Some("deemphasize".into());
-        }
+        let py = frame.py();
+        let code = frame.getattr(intern!(py, "f_code"))?;
+        let view = match views.entry(code.as_ptr() as usize) {
+            Entry::Occupied(entry) => entry.into_mut(),
+            Entry::Vacant(entry) => entry.insert(CodeView::of(cx, &code, just_my_code)?),
+        };
+        let line: Option<i64> = frame.getattr(intern!(py, "f_lineno"))?.extract()?;
+        let offset: i64 = frame.getattr(intern!(py, "f_lasti"))?.extract()?;
         stack_frames.push(StackFrame {
             id: cx.handles.add_frame(thread, frame.clone().unbind()),
-            name: code.getattr("co_qualname")?.extract()?,
-            source: Some(source),
+            name: view.name.clone(),
+            source: Some(view.source.clone()),
             line: line.unwrap_or(0),
             column: 1,
-            instruction_pointer_reference: bytecode::instruction_pointer(cx, frame)?,
+            // The instruction about to run in a stopped frame; the call in progress in its callers.
+            instruction_pointer_reference: (offset >= 0).then(|| bytecode::address(view.number, offset)),
             can_restart: Some(index == 0 && top_can_move && jumps::restart_refusal(frame)?.is_none()),
-            presentation_hint: not_mine.then_some("subtle"),
+            presentation_hint: view.not_mine.then_some("subtle"),
         });
     }
     Ok(StackTraceBody { stack_frames, total_frames: total as i64 })
+}
+
+/// What a stack frame shows of its code object.
+struct CodeView {
+    name: String,
+    source: Source,
+    /// With justMyCode, other code is shown for context but set back, as a step skips it.
+    not_mine: bool,
+    /// The code object's number in instruction addresses.
+    number: u32,
+}
+
+impl CodeView {
+    fn of(cx: &Context, code: &Bound<'_, PyAny>, just_my_code: bool) -> PyResult<CodeView> {
+        let py = code.py();
+        let filename: String = code.getattr(intern!(py, "co_filename"))?.extract()?;
+        let not_mine = just_my_code && engine().origin_of(&filename) != Origin::User;
+        let mut source = source_for(cx, code, &filename);
+        if not_mine {
+            source.presentation_hint = Some("deemphasize".into());
+        }
+        Ok(CodeView {
+            name: code.getattr(intern!(py, "co_qualname"))?.extract()?,
+            source,
+            not_mine,
+            number: cx.handles.code_number(code),
+        })
+    }
 }
 
 /// The `Source` of `code`, from `filename`: a path, or for code without a file whose text pydbg

@@ -154,9 +154,8 @@ pub async fn write_messages(mut writer: OwnedWriteHalf, mut queue: mpsc::Unbound
         match item {
             Outbound::Message(message) => {
                 seq += 1;
-                let json = message.to_json(seq);
-                tracing::debug!(target: "pydbg::wire", "-> {json}");
-                let body = serde_json::to_vec(&json).expect("JSON values serialize");
+                let body = message.encode(seq);
+                tracing::debug!(target: "pydbg::wire", "-> {}", String::from_utf8_lossy(&body));
                 if let Err(e) = writer.write_all(&encode_frame(&body)).await {
                     tracing::info!("client write failed: {e}");
                     break;
