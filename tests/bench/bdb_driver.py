@@ -1,5 +1,6 @@
 """Runs a program under bdb, the engine of pdb, with at most one breakpoint and no client:
-`bdb_driver.py PROGRAM LINE ARGS...` (LINE 0: no breakpoint, to time bdb's start-up).
+`bdb_driver.py PROGRAM LINE ARGS...` (LINE 0: no breakpoint, to time bdb's start-up; FILE:LINE
+for a breakpoint in another file).
 
 bdb stops at the program's first line, as `python -m pdb` does; the driver then continues, as a
 user typing `continue` would. If the breakpoint is ever hit, it says so on stderr and exits 3.
@@ -11,9 +12,8 @@ import sys
 
 
 class Driver(bdb.Bdb):
-    def __init__(self, program, line):
+    def __init__(self, line):
         super().__init__()
-        self.program = program
         self.line = line
 
     def user_line(self, frame):
@@ -24,16 +24,17 @@ class Driver(bdb.Bdb):
 
 
 def main():
-    program, line, *args = sys.argv[1:]
+    program, where, *args = sys.argv[1:]
     program = os.path.abspath(program)
-    line = int(line)
+    file, _, line = where.rpartition(":")
+    file, line = os.path.abspath(file) if file else program, int(line)
     sys.argv = [program, *args]
     sys.path[0] = os.path.dirname(program)
     with open(program, "rb") as f:
         code = compile(f.read(), program, "exec")
-    driver = Driver(program, line)
+    driver = Driver(line)
     if line:
-        error = driver.set_break(program, line)
+        error = driver.set_break(file, line)
         if error:
             print(f"bdb_driver: {error}", file=sys.stderr)
             return 2
