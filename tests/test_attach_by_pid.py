@@ -259,7 +259,7 @@ def test_a_main_thread_that_runs_no_python_code_is_a_timeout_and_the_late_bootst
     """)
     result = pydbg_pid(program.pid)
     assert result.returncode == 1
-    assert "ran no Python code for 15s" in result.stderr and "blocked" in result.stderr, result.stderr
+    assert "ran no Python code within 15s of the start of the attach" in result.stderr and "blocked" in result.stderr, result.stderr
     # The bootstrap runs once the main thread is back in Python, sees it is too late, and leaves.
     assert program.wait_for(lambda line: line.startswith("pydbg loaded:"), timeout=10) == "pydbg loaded: False"
     assert program.process.wait(timeout=10) == 0
@@ -280,3 +280,13 @@ def test_a_target_named_python3_14_goes_through_pep_768_with_its_own_interpreter
                              "AttributeError: module 'sys' has no attribute 'remote_exec'\n"), result.stderr
     assert "TracerPid:\t0" in open(f"/proc/{program.pid}/status").read()
     program.wait_for(lambda line: line.startswith("tick"), len(program.lines))
+
+
+def test_an_injection_leaves_no_files_behind(sessions, tmp_path):
+    program = RunningProgram(sessions, LOOP)
+    temporary = tmp_path / "tmp"
+    temporary.mkdir()
+    result = subprocess.run([console_script("pydbg"), "--pid", str(program.pid), "--listen", "127.0.0.1:0"],
+                            capture_output=True, text=True, timeout=60, env=dict(os.environ, TMPDIR=str(temporary)))
+    assert result.returncode == 0, result.stderr
+    assert os.listdir(temporary) == []

@@ -118,6 +118,23 @@ def test_conditions_in_functions_read_locals_cells_globals_builtins_and_nested_s
     assert "raised" not in client.output("console")
 
 
+def test_a_condition_that_looks_at_its_scope_sees_the_frames(sessions):
+    source = """
+    def f(i):
+        x = i * 2
+        return x  # here
+
+    for i in range(4):
+        f(i)
+    """
+    client = sessions.launch(source, breakpoints=[
+        {"line": 3, "condition": "'x' in locals() and eval('x') == 4 and 'i' in dir()"}])
+    stop = client.wait_stopped()
+    assert client.locals_of(client.top_frame(stop["threadId"])["id"])["i"]["value"] == "2"
+    client.ok("continue", {"threadId": stop["threadId"]})
+    assert client.debuggee.wait() == 0 and len(client.events("stopped")) == 1
+
+
 def test_a_condition_reads_the_globals_its_code_runs_with_each_time(sessions):
     source = """
     import types

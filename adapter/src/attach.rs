@@ -91,6 +91,13 @@ pub async fn open(endpoint: Endpoint, child_pid: Option<u32>, injector: Injector
             .await
             .map_err(|e| format!("injecting pydbg: {e}"))??;
             tracing::info!(pid, port = served.port, reused = served.reused, "attached by process id");
+            if served.mode != "listen" {
+                return Err(format!(
+                    "pydbg is already in process {pid}, dialing a client at {}:{} (an earlier `pydbg --pid --connect`): \
+                     attach by listening there instead",
+                    served.host, served.port
+                ));
+            }
             TcpStream::connect((served.host.as_str(), served.port)).await.map_err(|e| {
                 format!("pydbg started in process {pid}, but cannot be reached at {}:{}: {e}", served.host, served.port)
             })

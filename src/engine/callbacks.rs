@@ -154,6 +154,12 @@ fn on_raise(
     _offset: &Bound<'_, PyAny>,
     exception: &Bound<'_, PyAny>,
 ) -> PyResult<Py<PyAny>> {
+    // Most raised types never stop: known from a table, before anything else is looked at. The
+    // exception last judged is forgotten, so that it counts as new if it is raised again.
+    if engine().raise_verdict_known(exception) == Some(false) {
+        LAST_RAISED.with(|last| last.borrow_mut().take());
+        return Ok(py.None());
+    }
     guarded(py, "RAISE", || engine().on_raise(py, code, exception))
 }
 

@@ -5,8 +5,9 @@
 //! 3.13) and evaluating a code object against it. docs/decisions.md has the measurements.
 //!
 //! The general path stays for what a function cannot see the same way: frames whose locals live
-//! in a dict (module and class bodies, `exec`), a local that is not bound yet, and code run with
-//! other globals than the first time.
+//! in a dict (module and class bodies, `exec`), a local that is not bound yet, code run with
+//! other globals than the first time, and expressions that look at their own scope (`locals()`,
+//! `vars()`, `dir()`, `eval`, `exec`) or bind a name in it (`:=`).
 
 use std::collections::BTreeSet;
 
@@ -45,6 +46,12 @@ struct Form {
     function: Option<LocalsFunction>,
 }
 
+enum Lookup {
+    Found(Py<PyAny>),
+    NoForm,
+    GeneralPath,
+}
+
 /// The function, and the names of the locals it takes, in order.
 type LocalsFunction = (Py<PyAny>, Vec<Py<PyString>>);
 
@@ -66,36 +73,28 @@ impl ConditionFunctions {
             )
         };
         let mut values: Vec<Bound<'py, PyAny>> = Vec::new();
-        // The locals are read under the lock (PyFrame_GetVar runs no Python code); the function
-        // is called after it, since it may reach this breakpoint again.
-        let function = {
-            let mut forms = self.forms.lock();
-            let index = match forms.iter().position(|form| form.code.as_ptr() == code.as_ptr()) {
-                Some(index) => index,
-                None if forms.len() < MAX_FORMS => {
-                    forms.push(self.form_for(py, &code, &globals));
-                    forms.len() - 1
-                }
-                None => return None,
-            };
-            let form = &forms[index];
-            if form.globals.as_ptr() != globals.as_ptr() {
-                return None;
-            }
-            let (function, params) = form.function.as_ref()?;
-            values.reserve(params.len());
-            for name in params {
-                // SAFETY: as above; NULL with NameError set when the local is unbound.
-                match unsafe { Bound::from_owned_ptr_or_opt(py, PyFrame_GetVar(frame.as_ptr(), name.as_ptr())) } {
-                    Some(value) => values.push(value),
-                    None => {
-                        // SAFETY: the GIL is held; the error is PyFrame_GetVar's own.
-                        unsafe { ffi::PyErr_Clear() };
+        // Python code never runs under the lock: it could let another thread take the GIL and
+        // then wait on the lock while holding it. So a new form is made outside it, and the
+        // function is called after it (PyFrame_GetVar runs no Python code).
+        let function = match self.read_locals(py, frame, &code, &globals, &mut values) {
+            Lookup::Found(function) => function,
+            Lookup::GeneralPath => return None,
+            Lookup::NoForm => {
+                let form = self.form_for(py, &code, &globals);
+                {
+                    let mut forms = self.forms.lock();
+                    if forms.len() >= MAX_FORMS {
                         return None;
                     }
+                    if !forms.iter().any(|known| known.code.as_ptr() == code.as_ptr()) {
+                        forms.push(form);
+                    }
+                }
+                match self.read_locals(py, frame, &code, &globals, &mut values) {
+                    Lookup::Found(function) => function,
+                    _ => return None,
                 }
             }
-            function.clone_ref(py)
         };
         let arguments: Vec<*mut ffi::PyObject> = values.iter().map(Bound::as_ptr).collect();
         // SAFETY: the GIL is held; `arguments` are live references for the call's duration.
@@ -105,6 +104,44 @@ impl ConditionFunctions {
                 ffi::PyObject_Vectorcall(function.as_ptr(), arguments.as_ptr(), arguments.len(), std::ptr::null_mut()),
             )
         })
+    }
+
+    /// With the lock held: this code's function, and in `values` the frame's values of its
+    /// parameters.
+    fn read_locals<'py>(
+        &self,
+        py: Python<'py>,
+        frame: &Bound<'py, PyAny>,
+        code: &Bound<'py, PyAny>,
+        globals: &Bound<'py, PyAny>,
+        values: &mut Vec<Bound<'py, PyAny>>,
+    ) -> Lookup {
+        let forms = self.forms.lock();
+        let Some(form) = forms.iter().find(|form| form.code.as_ptr() == code.as_ptr()) else { return Lookup::NoForm };
+        let Some((function, params)) = form.function.as_ref().filter(|_| form.globals.as_ptr() == globals.as_ptr())
+        else {
+            return Lookup::GeneralPath;
+        };
+        values.reserve(params.len());
+        for name in params {
+            // SAFETY: the GIL is held and `frame` is a frame object; a new reference, or NULL with
+            // NameError set when the local is unbound.
+            match unsafe { Bound::from_owned_ptr_or_opt(py, PyFrame_GetVar(frame.as_ptr(), name.as_ptr())) } {
+                Some(value) => values.push(value),
+                None => {
+                    // SAFETY: the GIL is held; the error is PyFrame_GetVar's own.
+                    unsafe { ffi::PyErr_Clear() };
+                    return Lookup::GeneralPath;
+                }
+            }
+        }
+        Lookup::Found(function.clone_ref(py))
+    }
+
+    /// Whether the expression looks at its own scope, or binds a name in it: inside a function
+    /// it would see or bind the function's names, not the frame's.
+    fn needs_the_frames_scope(&self) -> bool {
+        self.source.contains(":=") || ["locals", "vars", "dir", "eval", "exec"].iter().any(|n| self.names.contains(*n))
     }
 
     fn form_for(&self, py: Python<'_>, code: &Bound<'_, PyAny>, globals: &Bound<'_, PyAny>) -> Form {
@@ -122,7 +159,7 @@ impl ConditionFunctions {
         globals: &Bound<'_, PyAny>,
     ) -> PyResult<Option<LocalsFunction>> {
         let flags: i64 = code.getattr("co_flags")?.extract()?;
-        if flags & CO_OPTIMIZED == 0 {
+        if flags & CO_OPTIMIZED == 0 || self.needs_the_frames_scope() {
             return Ok(None);
         }
         let mut locals = BTreeSet::new();

@@ -199,6 +199,13 @@ impl Engine {
         self.raise_verdicts.invalidate();
     }
 
+    /// What `raise_stops_on_type` last found for this exception's type under the filters in
+    /// force, if it has looked at that type. No Python is run and no lock but the table's taken.
+    pub(crate) fn raise_verdict_known(&self, exception: &Bound<'_, PyAny>) -> Option<bool> {
+        let generation = self.raise_verdicts.generation.load(Ordering::Acquire);
+        self.raise_verdicts.get(exception.get_type_ptr() as usize, generation)
+    }
+
     /// Whether the filters in force stop on `exception` where it is raised (before any
     /// justMyCode or location check).
     pub(crate) fn raise_stops_on_type(&self, exception: &Bound<'_, PyAny>) -> PyResult<bool> {

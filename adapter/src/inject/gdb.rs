@@ -11,7 +11,7 @@ use std::path::Path;
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
-/// gdb itself gets this long to attach, inject and detach.
+/// The most gdb gets to attach, inject and detach, whatever is left of the attach's budget.
 const GDB_TIMEOUT: Duration = Duration::from_secs(30);
 
 /// The versions injected through gdb, as `Py_Version >> 16` (major, minor).
@@ -32,8 +32,8 @@ pub fn is_injectable(version: u64) -> bool {
     VERSIONS.contains(&(version >> 16))
 }
 
-/// The gdb commands; `bootstrap` holds the NUL-terminated text to run.
-fn script(bootstrap: &Path, size: usize) -> String {
+/// The gdb commands; `bootstrap` holds the NUL-terminated text to run (a path without spaces).
+pub fn script(bootstrap: &Path, size: usize) -> String {
     let [first, second] = VERSIONS;
     format!(
         r#"set pagination off
@@ -55,13 +55,12 @@ detach
     )
 }
 
-/// Runs gdb on `pid`. Err: gdb could not be started or did not finish.
-pub fn inject(pid: u32, bootstrap: &Path, size: usize, script_file: &Path) -> Result<Outcome, String> {
-    std::fs::write(script_file, script(bootstrap, size))
-        .map_err(|e| format!("cannot write {}: {e}", script_file.display()))?;
+/// Runs gdb's `commands` on `pid`, for at most `budget` (and never more than [`GDB_TIMEOUT`]).
+/// Err: gdb could not be started or did not finish.
+pub fn inject(pid: u32, commands: &Path, budget: Duration) -> Result<Outcome, String> {
     let mut child = Command::new("gdb")
         .args(["-nx", "-batch", "-iex", "set auto-load off", "-p", &pid.to_string(), "-x"])
-        .arg(script_file)
+        .arg(commands)
         .stdin(Stdio::null())
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())
@@ -72,7 +71,19 @@ pub fn inject(pid: u32, bootstrap: &Path, size: usize, script_file: &Path) -> Re
                 .to_owned(),
             _ => format!("cannot start gdb: {e}"),
         })?;
-    let deadline = Instant::now() + GDB_TIMEOUT;
+    // Read while gdb runs: a target with many threads fills a pipe with gdb's notes about them.
+    let drain = |pipe: Option<Box<dyn Read + Send>>| {
+        std::thread::spawn(move || {
+            let mut text = String::new();
+            if let Some(mut pipe) = pipe {
+                let _ = pipe.read_to_string(&mut text);
+            }
+            text
+        })
+    };
+    let stdout = drain(child.stdout.take().map(|p| Box::new(p) as Box<dyn Read + Send>));
+    let stderr = drain(child.stderr.take().map(|p| Box::new(p) as Box<dyn Read + Send>));
+    let deadline = Instant::now() + budget.min(GDB_TIMEOUT);
     loop {
         match child.try_wait() {
             Ok(Some(_)) => break,
@@ -80,15 +91,13 @@ pub fn inject(pid: u32, bootstrap: &Path, size: usize, script_file: &Path) -> Re
             Ok(None) => {
                 let _ = child.kill();
                 let _ = child.wait();
-                return Err(format!("gdb did not finish attaching to process {pid} within {GDB_TIMEOUT:?}"));
+                return Err(format!("gdb did not finish attaching to process {pid} in time"));
             }
             Err(e) => return Err(format!("waiting for gdb: {e}")),
         }
     }
-    let mut stdout = String::new();
-    let mut errors = String::new();
-    child.stdout.take().map(|mut out| out.read_to_string(&mut stdout));
-    child.stderr.take().map(|mut err| err.read_to_string(&mut errors));
+    let stdout = stdout.join().unwrap_or_default();
+    let errors = stderr.join().unwrap_or_default();
     tracing::debug!(%stdout, %errors, "gdb's output");
     Ok(parse(&stdout, errors))
 }

@@ -11,7 +11,7 @@
 mod gdb;
 mod remote_exec;
 
-use std::cell::RefCell;
+use std::cell::Cell;
 use std::io::Read;
 use std::net::{TcpListener, TcpStream};
 use std::path::{Path, PathBuf};
@@ -69,24 +69,30 @@ pub fn inject(injection: &Injection) -> Result<Served, String> {
         TcpListener::bind("127.0.0.1:0").map_err(|e| format!("cannot open a port for the target's reply: {e}"))?;
     let reply_port = reply.local_addr().map_err(|e| e.to_string())?.port();
     let nonce = nonce()?;
+    // One budget for the whole attach, gdb included; the bootstrap gives up at the same moment.
     let deadline = Instant::now() + injection.timeout;
     let text = bootstrap_text(injection, reply_port, &nonce, wall_clock() + injection.timeout.as_secs_f64());
-
-    let scratch = Scratch::new(pid);
+    let scratch = Scratch::new(&nonce)?;
     match target.named_version().filter(|&version| remote_exec::is_remote_exec_version(version)) {
         Some((major, minor)) => {
-            let interpreter = target.exe.as_deref().filter(|exe| remote_exec::version_in_name(&exe.to_string_lossy()).is_some()).ok_or_else(|| {
-                format!("{process} embeds Python {major}.{minor}: pydbg attaches to 3.{minor} through a python3.{minor} executable, which this process is not")
-            })?;
-            // Kept until the target reports: the target reads it when its main thread gets to it.
-            let script = remote_exec::write_script(&std::env::temp_dir(), pid, &text[..text.len() - 1])?;
-            remote_exec::schedule(interpreter, pid, &script, process)?;
-            scratch.keep_until_report(script);
+            if target.exe.as_deref().is_none_or(|exe| remote_exec::version_in_name(&exe.to_string_lossy()).is_none()) {
+                return Err(format!(
+                    "{process} embeds Python {major}.{minor}: pydbg attaches to 3.{minor} through the process's own \
+                     python3.{minor} executable, which this process is not"
+                ));
+            }
+            // Readable by the target, whatever user it runs as; kept until it reports, since its
+            // main thread reads it whenever it gets to it.
+            let script = scratch.write("bootstrap.py", &text[..text.len() - 1], 0o644)?;
+            // /proc/PID/exe, not the path it names: the same binary even if that path is gone or
+            // means another file in this mount namespace.
+            remote_exec::schedule(Path::new(&format!("/proc/{pid}/exe")), pid, &script, process)?;
+            scratch.keep_until_report();
         }
         None => {
-            std::fs::write(&scratch.bootstrap, &text)
-                .map_err(|e| format!("cannot write {}: {e}", scratch.bootstrap.display()))?;
-            let outcome = gdb::inject(pid, &scratch.bootstrap, text.len(), &scratch.script)?;
+            let bootstrap = scratch.write("bootstrap", &text, 0o600)?;
+            let commands = scratch.write("commands.gdb", gdb::script(&bootstrap, text.len()).as_bytes(), 0o600)?;
+            let outcome = gdb::inject(pid, &commands, deadline.saturating_duration_since(Instant::now()))?;
             match outcome.version {
                 Some(version) if !gdb::is_injectable(version) => return Err(unsupported_version(process, version)),
                 Some(_) if outcome.pending_call == Some(0) => {}
@@ -97,8 +103,8 @@ pub fn inject(injection: &Injection) -> Result<Served, String> {
     tracing::info!(pid, "bootstrap scheduled; waiting for the target's report");
     let report = await_report(&reply, deadline, &nonce).ok_or_else(|| {
         format!(
-            "{process} ran no Python code for {:?} after pydbg was injected: its main thread must run Python \
-             code for pydbg to start (it may be blocked in a system call or in C code, or it may have ended)",
+            "{process} ran no Python code within {:?} of the start of the attach: its main thread must run \
+             Python code for pydbg to start (it may be blocked in a system call or in C code, or it may have ended)",
             injection.timeout
         )
     })?;
@@ -237,40 +243,57 @@ fn wall_clock() -> f64 {
     SystemTime::now().duration_since(UNIX_EPOCH).map(|d| d.as_secs_f64()).unwrap_or(0.0)
 }
 
-/// The files an injection writes. gdb's two go when the injection is over; the script of
-/// sys.remote_exec only once the target has reported, since the target may still read it later.
+/// A directory of the injection's own, made new with a name no one can guess (the nonce), so
+/// that no file in it can have been put there first: mode 0711, so that a target running as
+/// another user can read a file in it by name but cannot list it. It goes when the injection is
+/// over, unless the target may still read from it (sys.remote_exec's script, after a timeout).
 struct Scratch {
-    bootstrap: PathBuf,
-    script: PathBuf,
-    read_by_target: RefCell<Option<PathBuf>>,
+    dir: PathBuf,
+    keep: Cell<bool>,
 }
 
 impl Scratch {
-    fn new(pid: u32) -> Scratch {
-        let dir = std::env::temp_dir();
-        let stem = format!("pydbg-inject-{}-{pid}", std::process::id());
-        Scratch {
-            bootstrap: dir.join(format!("{stem}.bootstrap")),
-            script: dir.join(format!("{stem}.gdb")),
-            read_by_target: RefCell::new(None),
-        }
+    fn new(nonce: &str) -> Result<Scratch, String> {
+        use std::os::unix::fs::DirBuilderExt;
+        // gdb reads the path unquoted: a temporary directory with spaces falls back to /tmp.
+        let base = std::env::temp_dir();
+        let plain = base.to_str().is_some_and(|p| p.chars().all(|c| c.is_ascii_alphanumeric() || "/._-".contains(c)));
+        let dir = if plain { base } else { PathBuf::from("/tmp") }.join(format!("pydbg-inject-{nonce}"));
+        std::fs::DirBuilder::new()
+            .mode(0o711)
+            .create(&dir)
+            .map_err(|e| format!("cannot make {}: {e}", dir.display()))?;
+        Ok(Scratch { dir, keep: Cell::new(false) })
     }
 
-    fn keep_until_report(&self, path: PathBuf) {
-        *self.read_by_target.borrow_mut() = Some(path);
+    fn write(&self, name: &str, bytes: &[u8], mode: u32) -> Result<PathBuf, String> {
+        use std::io::Write;
+        use std::os::unix::fs::OpenOptionsExt;
+        let path = self.dir.join(name);
+        std::fs::OpenOptions::new()
+            .write(true)
+            .create_new(true)
+            .mode(mode)
+            .open(&path)
+            .and_then(|mut file| file.write_all(bytes))
+            .map_err(|e| format!("cannot write {}: {e}", path.display()))?;
+        Ok(path)
+    }
+
+    fn keep_until_report(&self) {
+        self.keep.set(true);
     }
 
     fn reported(&self) {
-        if let Some(path) = self.read_by_target.borrow_mut().take() {
-            let _ = std::fs::remove_file(path);
-        }
+        self.keep.set(false);
     }
 }
 
 impl Drop for Scratch {
     fn drop(&mut self) {
-        let _ = std::fs::remove_file(&self.bootstrap);
-        let _ = std::fs::remove_file(&self.script);
+        if !self.keep.get() {
+            let _ = std::fs::remove_dir_all(&self.dir);
+        }
     }
 }
 

@@ -6,7 +6,7 @@
 //! Not run on this project's machines, which cannot install 3.14: the version detection and the
 //! explanations are unit-tested, the rest is written to the PEP and the 3.14 documentation.
 
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::process::Command;
 
 /// (major, minor) from the name of the interpreter or of its shared library: `python3.14`,
@@ -33,7 +33,7 @@ pub fn is_remote_exec_version((major, minor): (u32, u32)) -> bool {
     (major, minor) >= (3, 14)
 }
 
-/// Has `interpreter` (the target's own, so that the two versions match) call
+/// Has `interpreter` (the target's own binary, so that the two versions match) call
 /// `sys.remote_exec(pid, script)`.
 pub fn schedule(interpreter: &Path, pid: u32, script: &Path, process: &str) -> Result<(), String> {
     let output = Command::new(interpreter)
@@ -65,16 +65,6 @@ fn explain(process: &str, last_line: &str) -> String {
         );
     }
     format!("sys.remote_exec could not reach {process}: {last_line}")
-}
-
-/// The script file for sys.remote_exec: readable by the target, whatever user it runs as.
-pub fn write_script(dir: &Path, pid: u32, text: &[u8]) -> Result<PathBuf, String> {
-    use std::os::unix::fs::PermissionsExt;
-    let path = dir.join(format!("pydbg-attach-{}-{pid}.py", std::process::id()));
-    std::fs::write(&path, text)
-        .and_then(|()| std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o644)))
-        .map_err(|e| format!("cannot write {}: {e}", path.display()))?;
-    Ok(path)
 }
 
 #[cfg(test)]
