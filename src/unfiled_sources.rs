@@ -36,7 +36,13 @@ struct Texts {
     compiled: HashMap<String, VecDeque<Arc<str>>>,
     /// The compiled names, oldest first, for forgetting.
     order: VecDeque<String>,
+    /// Code objects already matched to one of several texts of their name, by address; each is
+    /// held, so that its address stays its own. A stack shown again compiles nothing.
+    matched: HashMap<usize, (Py<PyAny>, Arc<str>)>,
 }
+
+/// The most matches remembered; past it, they are forgotten all at once.
+const MOST_MATCHES: usize = 256;
 
 static TEXTS: Mutex<Option<Texts>> = Mutex::new(None);
 
@@ -161,7 +167,22 @@ pub fn text_for_code(py: Python<'_>, code: &Bound<'_, PyAny>) -> Option<Arc<str>
     if candidates.len() <= 1 {
         return candidates.pop();
     }
-    candidates.into_iter().find(|text| compiles_to(py, text, &name, code).unwrap_or(false))
+    let address = code.as_ptr() as usize;
+    if let Some(text) = TEXTS.lock().as_ref().and_then(|t| t.matched.get(&address)).map(|(_, text)| text.clone()) {
+        return Some(text);
+    }
+    let text = candidates.into_iter().find(|text| compiles_to(py, text, &name, code).unwrap_or(false))?;
+    // What is forgotten is dropped after the lock: freeing a code object can run Python code
+    // (a weakref callback), which may compile, which takes the lock.
+    let forgotten = {
+        let mut guard = TEXTS.lock();
+        let texts = guard.get_or_insert_with(Texts::default);
+        let forgotten = if texts.matched.len() >= MOST_MATCHES { std::mem::take(&mut texts.matched) } else { HashMap::new() };
+        let replaced = texts.matched.insert(address, (code.clone().unbind(), text.clone()));
+        (forgotten, replaced)
+    };
+    drop(forgotten);
+    Some(text)
 }
 
 fn compiles_to(py: Python<'_>, text: &str, name: &str, code: &Bound<'_, PyAny>) -> PyResult<bool> {

@@ -143,6 +143,9 @@ def test_text_compiled_at_run_time_is_found_among_texts_of_the_same_name(session
     text = client.ok("source", {"sourceReference": top["source"]["sourceReference"]})["content"]
     assert text == "def second(b):\n    breakpoint()\n    return b * 2\n"
     assert frames[1]["source"]["path"] == client.path
+    # Asked again (the match is remembered now), the frame shows the same text.
+    again = client.ok("stackTrace", {"threadId": thread})["stackFrames"][0]
+    assert again["source"]["sourceReference"] == top["source"]["sourceReference"]
     client.ok("continue", {"threadId": thread})
     assert client.debuggee.wait() == 0
     assert "results 2 4" in client.output("stdout")

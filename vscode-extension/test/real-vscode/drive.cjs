@@ -78,6 +78,7 @@ const CONSOLE = ".repl, .debug-console, .panel";
 /** Opens one workspace folder in a fresh tab and waits for the workbench. */
 async function openWorkspace(context, folder) {
   const page = await context.newPage();
+  await page.bringToFront(); // the clipboard works only in the focused page
   await page.goto(`${baseUrl}/?folder=${encodeURIComponent(folder)}`, { timeout: TIMEOUT });
   await page.waitForSelector(".monaco-workbench", { timeout: TIMEOUT });
   return page;
@@ -165,7 +166,12 @@ async function notInstalledCase(context, pass) {
   pass("F5 with an interpreter without pydbg: the error names it, its source and the install command");
   await page.screenshot({ path: path.join(shots, "not-installed.png") });
   await page.locator(toasts).getByRole("button", { name: "Copy command" }).click({ timeout: TIMEOUT });
-  const copied = await page.evaluate(() => globalThis.navigator.clipboard.readText());
+  // The extension host writes the clipboard asynchronously, after the click.
+  let copied = "";
+  for (const deadline = Date.now() + TIMEOUT; !copied && Date.now() < deadline; ) {
+    await page.waitForTimeout(200);
+    copied = await page.evaluate(() => globalThis.navigator.clipboard.readText());
+  }
   if (!/bare-venv\/bin\/python -m pip install \S+/.test(copied)) {
     fail(`"Copy command" copied ${JSON.stringify(copied)}, not the install command`);
   }
