@@ -14,6 +14,7 @@ pub use pydbg_protocol as protocol;
 
 pub mod embedded_python;
 pub mod engine;
+mod frames;
 mod gil;
 pub mod inspect;
 pub mod path_mappings;

@@ -177,7 +177,8 @@ pub fn text_for_code(py: Python<'_>, code: &Bound<'_, PyAny>) -> Option<Arc<str>
     let forgotten = {
         let mut guard = TEXTS.lock();
         let texts = guard.get_or_insert_with(Texts::default);
-        let forgotten = if texts.matched.len() >= MOST_MATCHES { std::mem::take(&mut texts.matched) } else { HashMap::new() };
+        let forgotten =
+            if texts.matched.len() >= MOST_MATCHES { std::mem::take(&mut texts.matched) } else { HashMap::new() };
         let replaced = texts.matched.insert(address, (code.clone().unbind(), text.clone()));
         (forgotten, replaced)
     };

@@ -5,6 +5,8 @@
 //! Input structs take `#[serde(default)]` and ignore unknown fields; output structs leave absent
 //! optional fields out instead of writing `null`.
 
+use std::sync::Arc;
+
 use serde::{Deserialize, Serialize};
 
 // ---------------------------------------------------------------- arguments
@@ -529,9 +531,10 @@ pub struct ThreadsBody {
 #[serde(rename_all = "camelCase")]
 pub struct StackFrame {
     pub id: i64,
-    pub name: String,
+    /// Shared: a deep stack repeats its functions, and each is named once a request.
+    pub name: Arc<str>,
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub source: Option<Source>,
+    pub source: Option<Arc<Source>>,
     pub line: i64,
     pub column: i64,
     /// The code object and the offset of the instruction about to run (see disassemble).

@@ -8,7 +8,10 @@ use pyo3::types::PyString;
 
 use std::cell::RefCell;
 use std::collections::BTreeMap;
+use std::ffi::CStr;
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Arc;
+use std::thread::LocalKey;
 
 use super::conditions::{Breakpoint, Verdict};
 use super::exceptions::BreakMode;
@@ -19,22 +22,57 @@ use super::{current_ident, engine, is_pydbg_thread, Engine, EventIds, TOOL_ID};
 use crate::python_errors::exception_text;
 
 thread_local! {
-    /// The exception this thread last judged under `raised`, and under `userUnhandled`. RAISE
-    /// fires again in every frame an exception passes through; one exception stops once.
-    static LAST_RAISED: RefCell<Option<Py<PyAny>>> = const { RefCell::new(None) };
-    static LAST_LEFT_USER_CODE: RefCell<Option<Py<PyAny>>> = const { RefCell::new(None) };
+    static RAISED_SLOT: RefCell<Option<HeldException>> = const { RefCell::new(None) };
+    static LEFT_USER_CODE_SLOT: RefCell<Option<HeldException>> = const { RefCell::new(None) };
 }
 
-/// Records `exception` in `slot`; false if it was already there.
-fn first_sight(slot: &'static std::thread::LocalKey<RefCell<Option<Py<PyAny>>>>, exception: &Bound<'_, PyAny>) -> bool {
-    slot.with(|last| {
-        let mut last = last.borrow_mut();
-        if last.as_ref().is_some_and(|e| e.as_ptr() == exception.as_ptr()) {
-            return false;
+/// The exception this thread last judged under `raised`, and under `userUnhandled`. RAISE fires
+/// again in every frame an exception passes through; one exception stops once.
+static LAST_RAISED: LastSeen = LastSeen { slot: &RAISED_SLOT, held: AtomicUsize::new(0) };
+static LAST_LEFT_USER_CODE: LastSeen = LastSeen { slot: &LEFT_USER_CODE_SLOT, held: AtomicUsize::new(0) };
+
+/// One kind of "last exception judged", per thread, with a count of the threads that hold one:
+/// while none does, RAISE's fast path touches no thread-local storage (which a shared library
+/// reaches through `__tls_get_addr`, a tenth of that path's cost).
+struct LastSeen {
+    slot: &'static LocalKey<RefCell<Option<HeldException>>>,
+    held: AtomicUsize,
+}
+
+struct HeldException {
+    exception: Py<PyAny>,
+    held: &'static AtomicUsize,
+}
+
+impl Drop for HeldException {
+    fn drop(&mut self) {
+        self.held.fetch_sub(1, Ordering::Relaxed);
+    }
+}
+
+impl LastSeen {
+    /// Records `exception` as this thread's; false if it was already.
+    fn first_sight(&'static self, exception: &Bound<'_, PyAny>) -> bool {
+        let replaced = self.slot.try_with(|slot| {
+            let mut slot = slot.try_borrow_mut().ok()?;
+            if slot.as_ref().is_some_and(|last| last.exception.as_ptr() == exception.as_ptr()) {
+                return None;
+            }
+            self.held.fetch_add(1, Ordering::Relaxed);
+            let held = HeldException { exception: exception.clone().unbind(), held: &self.held };
+            Some(slot.replace(held))
+        });
+        // The exception replaced is released outside the borrow: its release can run Python.
+        matches!(replaced, Ok(Some(_)))
+    }
+
+    fn forget(&'static self) {
+        if self.held.load(Ordering::Relaxed) == 0 {
+            return;
         }
-        *last = Some(exception.clone().unbind());
-        true
-    })
+        let forgotten = self.slot.try_with(|slot| slot.try_borrow_mut().ok().and_then(|mut slot| slot.take()));
+        drop(forgotten);
+    }
 }
 
 /// How a frame is left.
@@ -72,7 +110,7 @@ pub(super) fn register(py: Python<'_>, monitoring: &Bound<'_, PyAny>, ids: &Even
     register(ids.py_unwind, wrap_pyfunction!(on_py_unwind, &module)?.into_any())?;
     register(ids.py_yield, wrap_pyfunction!(on_py_yield, &module)?.into_any())?;
     register(ids.instruction, wrap_pyfunction!(on_instruction, &module)?.into_any())?;
-    register(ids.raise, wrap_pyfunction!(on_raise, &module)?.into_any())?;
+    register(ids.raise, raw_fastcall_function(py, c"on_raise", on_raise)?)?;
     Ok(())
 }
 
@@ -146,21 +184,56 @@ fn on_py_unwind(
     })
 }
 
-/// Never answers DISABLE: for RAISE that would raise ValueError inside the user's program.
-#[pyfunction]
-fn on_raise(
-    py: Python<'_>,
-    code: &Bound<'_, PyAny>,
-    _offset: &Bound<'_, PyAny>,
-    exception: &Bound<'_, PyAny>,
-) -> PyResult<Py<PyAny>> {
-    // Most raised types never stop: known from a table, before anything else is looked at. The
-    // exception last judged is forgotten, so that it counts as new if it is raised again.
-    if engine().raise_verdict_known(exception) == Some(false) {
-        LAST_RAISED.with(|last| last.borrow_mut().take());
-        return Ok(py.None());
+/// A builtin function object for a raw METH_FASTCALL function, which lives as long as the process.
+fn raw_fastcall_function<'py>(
+    py: Python<'py>,
+    name: &'static CStr,
+    function: ffi::PyCFunctionFast,
+) -> PyResult<Bound<'py, PyAny>> {
+    let definition = Box::leak(Box::new(ffi::PyMethodDef {
+        ml_name: name.as_ptr(),
+        ml_meth: ffi::PyMethodDefPointer { PyCFunctionFast: function },
+        ml_flags: ffi::METH_FASTCALL,
+        ml_doc: std::ptr::null(),
+    }));
+    // SAFETY: the definition is never freed; NewEx returns a new reference or NULL with an error set.
+    unsafe {
+        Bound::from_owned_ptr_or_err(py, ffi::PyCFunction_NewEx(definition, std::ptr::null_mut(), std::ptr::null_mut()))
     }
-    guarded(py, "RAISE", || engine().on_raise(py, code, exception))
+}
+
+/// RAISE, a raw METH_FASTCALL function rather than a pyo3 one: when the raised type is known not
+/// to stop, it returns after a few atomic loads, without pyo3's per-call bookkeeping. Never
+/// answers DISABLE: for RAISE that would raise ValueError inside the user's program.
+unsafe extern "C" fn on_raise(
+    _module: *mut ffi::PyObject,
+    args: *mut *mut ffi::PyObject,
+    nargs: ffi::Py_ssize_t,
+) -> *mut ffi::PyObject {
+    // SAFETY: sys.monitoring calls RAISE callbacks with the GIL held and three live arguments:
+    // code, offset and exception.
+    unsafe {
+        let py = Python::assume_attached();
+        if nargs != 3 {
+            return ffi::Py_NewRef(ffi::Py_None());
+        }
+        let exception = *args.add(2);
+        // Most raised types never stop. The exception last judged is forgotten, so that it counts
+        // as new if it is raised again.
+        if engine().raise_verdict_known(ffi::Py_TYPE(exception)) == Some(false) {
+            LAST_RAISED.forget();
+            return ffi::Py_NewRef(ffi::Py_None());
+        }
+        let code = Bound::from_borrowed_ptr(py, *args);
+        let exception = Bound::from_borrowed_ptr(py, exception);
+        match guarded(py, "RAISE", || engine().on_raise(py, &code, &exception)) {
+            Ok(answer) => answer.into_ptr(),
+            Err(interrupt) => {
+                interrupt.restore(py);
+                std::ptr::null_mut()
+            }
+        }
+    }
 }
 
 #[pyfunction]
@@ -302,7 +375,7 @@ impl Engine {
         if origin == Origin::Internal || (just_my_code && origin != Origin::User) {
             return Ok(Answer::Keep);
         }
-        if !first_sight(&LAST_RAISED, exception) {
+        if !LAST_RAISED.first_sight(exception) {
             return Ok(Answer::Keep);
         }
         let Some(frame) = current_frame(py) else { return Ok(Answer::Keep) };
@@ -336,7 +409,7 @@ impl Engine {
         if origin_of(&frame)? != Origin::User || origin_of(&caller)? != Origin::Library {
             return Ok(Answer::Keep);
         }
-        if !first_sight(&LAST_LEFT_USER_CODE, exception)
+        if !LAST_LEFT_USER_CODE.first_sight(exception)
             || !filters.stops_when_leaving_user_code(&self.exception_type_names(exception)?)
         {
             return Ok(Answer::Keep);

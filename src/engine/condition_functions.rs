@@ -16,12 +16,7 @@ use pyo3::ffi;
 use pyo3::prelude::*;
 use pyo3::types::PyString;
 
-// CPython's frame API, outside the limited API but in every 3.12+ (cpython/pyframe.h).
-extern "C" {
-    fn PyFrame_GetVar(frame: *mut ffi::PyObject, name: *mut ffi::PyObject) -> *mut ffi::PyObject;
-    fn PyFrame_GetGlobals(frame: *mut ffi::PyObject) -> *mut ffi::PyObject;
-    fn PyFrame_GetCode(frame: *mut ffi::PyObject) -> *mut ffi::PyObject;
-}
+use crate::frames;
 
 /// `co_flags` bit: the code keeps its locals in fast slots, not in a dict.
 const CO_OPTIMIZED: i64 = 0x0001;
@@ -65,13 +60,7 @@ impl ConditionFunctions {
 
     /// The expression's value in `frame`, or None where the general path must evaluate it.
     pub fn call<'py>(&self, py: Python<'py>, frame: &Bound<'py, PyAny>) -> Option<PyResult<Bound<'py, PyAny>>> {
-        // SAFETY: `frame` is a frame object and the GIL is held; both calls return new references.
-        let (code, globals) = unsafe {
-            (
-                Bound::from_owned_ptr_or_opt(py, PyFrame_GetCode(frame.as_ptr()))?,
-                Bound::from_owned_ptr_or_opt(py, PyFrame_GetGlobals(frame.as_ptr()))?,
-            )
-        };
+        let (code, globals) = (frames::code(frame).ok()?, frames::globals(frame).ok()?);
         let mut values: Vec<Bound<'py, PyAny>> = Vec::new();
         // Python code never runs under the lock: it could let another thread take the GIL and
         // then wait on the lock while holding it. So a new form is made outside it, and the
@@ -124,15 +113,9 @@ impl ConditionFunctions {
         };
         values.reserve(params.len());
         for name in params {
-            // SAFETY: the GIL is held and `frame` is a frame object; a new reference, or NULL with
-            // NameError set when the local is unbound.
-            match unsafe { Bound::from_owned_ptr_or_opt(py, PyFrame_GetVar(frame.as_ptr(), name.as_ptr())) } {
-                Some(value) => values.push(value),
-                None => {
-                    // SAFETY: the GIL is held; the error is PyFrame_GetVar's own.
-                    unsafe { ffi::PyErr_Clear() };
-                    return Lookup::GeneralPath;
-                }
+            match frames::local(frame, name.bind(py)) {
+                Ok(Some(value)) => values.push(value),
+                _ => return Lookup::GeneralPath,
             }
         }
         Lookup::Found(function.clone_ref(py))

@@ -10,6 +10,7 @@ use std::sync::Arc;
 
 use parking_lot::Mutex;
 use pyo3::prelude::*;
+use rustc_hash::FxHashMap;
 
 use super::presentation::Kind;
 
@@ -63,7 +64,9 @@ struct CodeTable {
 #[derive(Default)]
 struct Table {
     next: i64,
-    frames: HashMap<i64, Handle<Py<PyAny>>>,
+    frames: FxHashMap<i64, Handle<Py<PyAny>>>,
+    /// The number of each frame in `frames`, by address (held there, so the address is its own).
+    frame_ids: FxHashMap<usize, i64>,
     variables: HashMap<i64, Handle<Target>>,
     /// stepInTargets: the name of the function to step into.
     step_in_targets: HashMap<i64, Handle<Arc<str>>>,
@@ -79,10 +82,16 @@ impl Table {
 }
 
 impl Handles {
-    pub fn add_frame(&self, thread: u64, frame: Py<PyAny>) -> i64 {
+    /// A frame's number: the one it already has in this stop, or a new one.
+    pub fn add_frame(&self, thread: u64, frame: &Bound<'_, PyAny>) -> i64 {
         let mut t = self.table.lock();
+        let address = frame.as_ptr() as usize;
+        if let Some(&id) = t.frame_ids.get(&address) {
+            return id;
+        }
         let id = t.next_id();
-        t.frames.insert(id, Handle { thread, item: frame });
+        t.frames.insert(id, Handle { thread, item: frame.clone().unbind() });
+        t.frame_ids.insert(address, id);
         id
     }
 
@@ -194,6 +203,8 @@ impl Handles {
     pub fn clear_thread(&self, thread: u64) {
         let mut t = self.table.lock();
         t.frames.retain(|_, f| f.thread != thread);
+        let Table { frames, frame_ids, .. } = &mut *t;
+        frame_ids.retain(|_, id| frames.contains_key(id));
         t.variables.retain(|_, v| v.thread != thread);
         t.step_in_targets.retain(|_, t| t.thread != thread);
     }

@@ -32,6 +32,7 @@ use rustc_hash::FxHashMap;
 
 use crate::engine::engine;
 use crate::engine::files::Origin;
+use crate::frames;
 use crate::protocol::types::{
     EvaluateBody, Scope, ScopesBody, Source, StackFrame, StackTraceBody, Variable, VariablePresentationHint,
     VariablesBody,
@@ -59,12 +60,12 @@ impl Context {
 
 /// `top` and its callers, down to (not including) pydbg's own bootstrap frames.
 pub fn frames_from<'py>(top: &Bound<'py, PyAny>) -> PyResult<Vec<Bound<'py, PyAny>>> {
-    let mut frames = Vec::new();
-    let mut frame = top.clone();
+    let mut stack = Vec::new();
+    let mut next = Some(top.clone()).filter(|f| !f.is_none());
     let py = top.py();
     let mut internal: FxHashMap<usize, bool> = FxHashMap::default();
-    while !frame.is_none() {
-        let code = frame.getattr(intern!(py, "f_code"))?;
+    while let Some(frame) = next {
+        let code = frames::code(&frame)?;
         let is_internal = match internal.entry(code.as_ptr() as usize) {
             Entry::Occupied(entry) => *entry.get(),
             Entry::Vacant(entry) => {
@@ -75,10 +76,10 @@ pub fn frames_from<'py>(top: &Bound<'py, PyAny>) -> PyResult<Vec<Bound<'py, PyAn
         if is_internal {
             break;
         }
-        frames.push(frame.clone());
-        frame = frame.getattr(intern!(py, "f_back"))?;
+        next = frames::back(&frame)?;
+        stack.push(frame);
     }
-    Ok(frames)
+    Ok(stack)
 }
 
 /// A page of `frames` (innermost first) as DAP stack frames. `top_can_move` says whether the
@@ -98,16 +99,15 @@ pub fn stack_trace(
     let mut views: FxHashMap<usize, CodeView> = FxHashMap::default();
     let mut stack_frames = Vec::with_capacity(end.saturating_sub(start));
     for (index, frame) in frames.iter().enumerate().take(end).skip(start) {
-        let py = frame.py();
-        let code = frame.getattr(intern!(py, "f_code"))?;
+        let code = frames::code(frame)?;
         let view = match views.entry(code.as_ptr() as usize) {
             Entry::Occupied(entry) => entry.into_mut(),
             Entry::Vacant(entry) => entry.insert(CodeView::of(cx, &code, just_my_code)?),
         };
-        let line: Option<i64> = frame.getattr(intern!(py, "f_lineno"))?.extract()?;
-        let offset: i64 = frame.getattr(intern!(py, "f_lasti"))?.extract()?;
+        let line = frames::line(frame)?;
+        let offset = frames::last_instruction(frame)?;
         stack_frames.push(StackFrame {
-            id: cx.handles.add_frame(thread, frame.clone().unbind()),
+            id: cx.handles.add_frame(thread, frame),
             name: view.name.clone(),
             source: Some(view.source.clone()),
             line: line.unwrap_or(0),
@@ -123,8 +123,8 @@ pub fn stack_trace(
 
 /// What a stack frame shows of its code object.
 struct CodeView {
-    name: String,
-    source: Source,
+    name: Arc<str>,
+    source: Arc<Source>,
     /// With justMyCode, other code is shown for context but set back, as a step skips it.
     not_mine: bool,
     /// The code object's number in instruction addresses.
@@ -141,8 +141,8 @@ impl CodeView {
             source.presentation_hint = Some("deemphasize".into());
         }
         Ok(CodeView {
-            name: code.getattr(intern!(py, "co_qualname"))?.extract()?,
-            source,
+            name: code.getattr(intern!(py, "co_qualname"))?.extract::<String>()?.into(),
+            source: Arc::new(source),
             not_mine,
             number: cx.handles.code_number(code),
         })

@@ -1,0 +1,88 @@
+//! Reading a frame through CPython's frame API rather than its attributes. An attribute read is a
+//! type lookup and a call, and `f_code` also raises an audit event that every audit hook sees
+//! (pydbg has one, `unfiled_sources`). `stackTrace` reads three of them for each of hundreds of
+//! frames, and a condition reads the code on every evaluation.
+//!
+//! The functions outside the limited API (`PyFrame_GetBack`, `PyFrame_GetLasti`, ...) are in every
+//! CPython 3.12+ (cpython/pyframe.h).
+
+use pyo3::ffi;
+use pyo3::prelude::*;
+use pyo3::sync::PyOnceLock;
+use pyo3::types::{PyString, PyType};
+
+extern "C" {
+    fn PyFrame_GetCode(frame: *mut ffi::PyObject) -> *mut ffi::PyObject;
+    fn PyFrame_GetBack(frame: *mut ffi::PyObject) -> *mut ffi::PyObject;
+    fn PyFrame_GetGlobals(frame: *mut ffi::PyObject) -> *mut ffi::PyObject;
+    fn PyFrame_GetLineNumber(frame: *mut ffi::PyObject) -> std::ffi::c_int;
+    fn PyFrame_GetLasti(frame: *mut ffi::PyObject) -> std::ffi::c_int;
+    fn PyFrame_GetVar(frame: *mut ffi::PyObject, name: *mut ffi::PyObject) -> *mut ffi::PyObject;
+}
+
+/// The frame API takes nothing but frames: anything else is refused before the call.
+fn checked<'a, 'py>(frame: &'a Bound<'py, PyAny>) -> PyResult<&'a Bound<'py, PyAny>> {
+    static FRAME_TYPE: PyOnceLock<Py<PyType>> = PyOnceLock::new();
+    let frame_type = FRAME_TYPE.import(frame.py(), "types", "FrameType")?;
+    if frame.get_type().is(frame_type) {
+        Ok(frame)
+    } else {
+        Err(pyo3::exceptions::PyTypeError::new_err(format!("not a frame: {}", frame.get_type())))
+    }
+}
+
+/// `frame.f_code`.
+pub fn code<'py>(frame: &Bound<'py, PyAny>) -> PyResult<Bound<'py, PyAny>> {
+    let frame = checked(frame)?;
+    // SAFETY: a frame, with the GIL held; a new reference, never NULL.
+    unsafe { Bound::from_owned_ptr_or_err(frame.py(), PyFrame_GetCode(frame.as_ptr())) }
+}
+
+/// `frame.f_back`, None for the outermost frame.
+pub fn back<'py>(frame: &Bound<'py, PyAny>) -> PyResult<Option<Bound<'py, PyAny>>> {
+    let frame = checked(frame)?;
+    // SAFETY: a frame, with the GIL held; a new reference, or NULL (no error set) at the outermost.
+    Ok(unsafe { Bound::from_owned_ptr_or_opt(frame.py(), PyFrame_GetBack(frame.as_ptr())) })
+}
+
+/// `frame.f_globals`.
+pub fn globals<'py>(frame: &Bound<'py, PyAny>) -> PyResult<Bound<'py, PyAny>> {
+    let frame = checked(frame)?;
+    // SAFETY: a frame, with the GIL held; a new reference.
+    unsafe { Bound::from_owned_ptr_or_err(frame.py(), PyFrame_GetGlobals(frame.as_ptr())) }
+}
+
+/// `frame.f_lineno`: None where the frame is at no line (before its first instruction).
+pub fn line(frame: &Bound<'_, PyAny>) -> PyResult<Option<i64>> {
+    let frame = checked(frame)?;
+    // SAFETY: a frame, with the GIL held.
+    let line = unsafe { PyFrame_GetLineNumber(frame.as_ptr()) };
+    Ok((line >= 0).then_some(i64::from(line)))
+}
+
+/// `frame.f_lasti`: the offset in bytes of the last instruction started, -1 before the first.
+pub fn last_instruction(frame: &Bound<'_, PyAny>) -> PyResult<i64> {
+    let frame = checked(frame)?;
+    // SAFETY: a frame, with the GIL held.
+    Ok(i64::from(unsafe { PyFrame_GetLasti(frame.as_ptr()) }))
+}
+
+/// The value of a local (or free, or cell) variable of `frame`, None while it is unbound. No
+/// Python code runs, and no `f_locals` is built.
+pub fn local<'py>(frame: &Bound<'py, PyAny>, name: &Bound<'py, PyString>) -> PyResult<Option<Bound<'py, PyAny>>> {
+    let frame = checked(frame)?;
+    let py = frame.py();
+    // SAFETY: a frame and a str, with the GIL held; a new reference, or NULL with NameError set
+    // when the variable is unbound (or another error, for a name the code does not have).
+    match unsafe { Bound::from_owned_ptr_or_opt(py, PyFrame_GetVar(frame.as_ptr(), name.as_ptr())) } {
+        Some(value) => Ok(Some(value)),
+        None => {
+            let error = PyErr::fetch(py);
+            if error.is_instance_of::<pyo3::exceptions::PyNameError>(py) {
+                Ok(None)
+            } else {
+                Err(error)
+            }
+        }
+    }
+}
