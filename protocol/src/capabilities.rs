@@ -30,6 +30,7 @@ pub fn capabilities() -> Capabilities {
         supports_stepping_granularity: true,
         supports_disassemble_request: true,
         supports_instruction_breakpoints: true,
+        supports_data_breakpoints: true,
         supports_restart_frame: true,
         supports_breakpoint_locations_request: true,
         supports_loaded_sources_request: true,

@@ -183,6 +183,42 @@ pub struct SetInstructionBreakpointsArguments {
     pub breakpoints: Vec<InstructionBreakpoint>,
 }
 
+/// dataBreakpointInfo: a variable (`variablesReference` + `name`), or an expression (`name`)
+/// in a frame.
+#[derive(Debug, Default, Deserialize)]
+#[serde(default, rename_all = "camelCase")]
+pub struct DataBreakpointInfoArguments {
+    pub variables_reference: Option<i64>,
+    pub name: String,
+    pub frame_id: Option<i64>,
+}
+
+#[derive(Debug, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct DataBreakpointInfoBody {
+    /// Null when the value cannot be watched; `description` says why.
+    pub data_id: Option<String>,
+    pub description: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub access_types: Option<Vec<&'static str>>,
+    pub can_persist: bool,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(default, rename_all = "camelCase")]
+pub struct SetDataBreakpointsArguments {
+    pub breakpoints: Vec<DataBreakpoint>,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(default, rename_all = "camelCase")]
+pub struct DataBreakpoint {
+    pub data_id: String,
+    pub access_type: Option<String>,
+    pub condition: Option<String>,
+    pub hit_condition: Option<String>,
+}
+
 #[derive(Debug, Default, Deserialize)]
 #[serde(default, rename_all = "camelCase")]
 pub struct SetFunctionBreakpointsArguments {
@@ -483,6 +519,7 @@ pub struct Capabilities {
     pub supports_stepping_granularity: bool,
     pub supports_disassemble_request: bool,
     pub supports_instruction_breakpoints: bool,
+    pub supports_data_breakpoints: bool,
     pub supports_restart_frame: bool,
     pub supports_breakpoint_locations_request: bool,
     pub supports_loaded_sources_request: bool,

@@ -328,7 +328,7 @@ impl Engine {
     }
 
     /// Runs a breakpoint's condition, hit count and log message in `frame`; whether it stops.
-    fn breakpoint_stops(&self, py: Python<'_>, bp: &Breakpoint, frame: &Bound<'_, PyAny>) -> bool {
+    pub(super) fn breakpoint_stops(&self, py: Python<'_>, bp: &Breakpoint, frame: &Bound<'_, PyAny>) -> bool {
         let (verdict, error) = bp.decide(py, frame);
         if let Some(error) = error {
             self.output("console", error);
@@ -346,6 +346,13 @@ impl Engine {
     /// PY_RETURN, PY_UNWIND or PY_YIELD on a thread that may be stepping.
     fn on_frame_leave<'py>(&self, py: Python<'py>, how: Leave<'_, 'py>) -> PyResult<Answer> {
         let Some(frame) = current_frame(py) else { return Ok(Answer::Keep) };
+        let mut interrupt = None;
+        if !matches!(how, Leave::Yield) {
+            let code = crate::frames::code(&frame)?;
+            if Engine::watches_code(&self.state.lock(), code.as_ptr() as usize) {
+                interrupt = self.data_frame_exit(py, &code, &frame);
+            }
+        }
         let caller = match (self.plans.get_mut(&current_ident()), how) {
             (Some(mut plan), Leave::Yield) => plan.on_frame_yield(&frame)?,
             (Some(mut plan), Leave::Return(value)) => {
@@ -358,7 +365,7 @@ impl Engine {
         if let Some(caller) = caller {
             self.watch_code_for_instructions(py, &caller.getattr("f_code")?)?;
         }
-        Ok(Answer::Keep)
+        Ok(Answer::after_stop(interrupt))
     }
 
     fn on_raise(&self, py: Python<'_>, code: &Bound<'_, PyAny>, exception: &Bound<'_, PyAny>) -> PyResult<Answer> {
@@ -459,13 +466,14 @@ impl Engine {
 
     fn on_line(&self, py: Python<'_>, code: &Bound<'_, PyAny>, line: i64) -> PyResult<Answer> {
         let filename = filename(py, code)?;
-        let (info, breakpoint, columns, just_my_code) = {
+        let (info, breakpoint, columns, just_my_code, watched) = {
             let mut state = self.state.lock();
             let info = state.files.info(filename.to_str()?);
             let file = state.line_breakpoints.get(&info.key);
             let bp = file.and_then(|f| f.lines.get(&line)).cloned();
             let columns = file.and_then(|f| f.columns.get(&line)).cloned();
-            (info, bp, columns, state.just_my_code)
+            let watched = Engine::watches_code(&state, code.as_ptr() as usize);
+            (info, bp, columns, state.just_my_code, watched)
         };
         let origin = info.origin;
         if let Some(columns) = &columns {
@@ -475,6 +483,10 @@ impl Engine {
             return Ok(Answer::Disable);
         }
         let Some(frame) = current_frame(py) else { return Ok(Answer::Keep) };
+        // A write judged first: a breakpoint on the same line must not hide it.
+        if let Some(reason) = watched.then(|| self.data_change_stop(py, code, &frame)).flatten() {
+            return Ok(Answer::after_stop(self.park(py, &frame, reason, ParkedIn::Line)));
+        }
         if let Some(bp) = &breakpoint {
             if self.breakpoint_stops(py, bp, &frame) {
                 return Ok(Answer::after_stop(self.park(py, &frame, StopReason::Breakpoint(bp.id), ParkedIn::Line)));
@@ -503,7 +515,7 @@ impl Engine {
         if self.must_stop_for_all_stop() {
             return Ok(Answer::after_stop(self.park(py, &frame, StopReason::Pause, ParkedIn::Line)));
         }
-        let disable = breakpoint.is_none() && columns.is_none() && self.quiet();
+        let disable = breakpoint.is_none() && columns.is_none() && !watched && self.quiet();
         Ok(if disable { Answer::Disable } else { Answer::Keep })
     }
 }

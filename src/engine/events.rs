@@ -23,6 +23,9 @@ impl Engine {
         if let Some((_, step_events)) = state.step_code.get(&address) {
             events |= step_events;
         }
+        if Engine::watches_code(state, address) {
+            events |= ids.line | ids.py_return;
+        }
         events
     }
 
@@ -84,7 +87,9 @@ impl Engine {
         if watching || !quiet {
             global |= ids.py_start;
         }
-        if !self.plans.is_empty() || state.exception_filters.wants_unwind_events() {
+        // A watched local's frame can end by unwinding; PY_UNWIND cannot be a local event.
+        let frame_exits = !self.plans.is_empty() || !state.data_watches.is_empty();
+        if frame_exits || state.exception_filters.wants_unwind_events() {
             global |= ids.py_unwind;
         }
         if state.exception_filters.wants_raise_events() {

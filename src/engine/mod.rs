@@ -11,6 +11,7 @@ pub mod callbacks;
 pub mod columns;
 mod condition_functions;
 mod conditions;
+pub mod data_breakpoints;
 mod events;
 pub mod exceptions;
 pub mod files;
@@ -80,6 +81,11 @@ pub enum EngineEvent {
         code: i64,
         written: mpsc::Sender<()>,
     },
+    /// A data breakpoint can no longer stop (its frame is gone), and why.
+    DataWatchEnded {
+        id: i64,
+        reason: String,
+    },
 }
 
 #[derive(Clone, Copy)]
@@ -115,6 +121,8 @@ struct State {
     /// Code objects with events on for a step or an all-threads stop, with those events; reset
     /// when no step or stop is active.
     step_code: HashMap<usize, (Py<PyAny>, i64)>,
+    /// Data breakpoints on local variables (`data_breakpoints.rs`).
+    data_watches: Vec<data_breakpoints::LocalWatch>,
     global_events: i64,
     exception_filters: Arc<ExceptionFilters>,
     /// Each exception type's names for filter matching, by type; types are kept alive here.
@@ -253,6 +261,7 @@ pub fn install(py: Python<'_>, internal: Vec<String>, library: Vec<String>, prog
             just_my_code: true,
             show_return_value: true,
             next_breakpoint_id: 0,
+            data_watches: Vec::new(),
             threads: Threads::default(),
         }),
         client: Mutex::new(None),
@@ -361,7 +370,7 @@ impl Engine {
     }
 
     fn clear_debugging(&self, py: Python<'_>) {
-        let (line_bps, function_bps, codes, instruction_bps, column_code, parked) = {
+        let (line_bps, function_bps, codes, instruction_bps, column_code, data_watches, parked) = {
             let mut state = self.state.lock();
             self.all_stop.end();
             (
@@ -370,16 +379,18 @@ impl Engine {
                 std::mem::take(&mut state.breakpoint_code),
                 std::mem::take(&mut state.instruction_breakpoints),
                 std::mem::take(&mut state.column_code),
+                std::mem::take(&mut state.data_watches),
                 state.threads.release_all(),
             )
         };
         self.plans.clear();
         let instruction_codes = instruction_bps.values().map(|c| &c.code).chain(column_code.values().map(|c| &c.code));
-        for code in codes.values().chain(instruction_codes) {
+        let watched_codes = data_watches.iter().map(|w| w.code());
+        for code in codes.values().chain(instruction_codes).chain(watched_codes) {
             self.set_local_events(py, code.bind(py), 0);
         }
         self.refresh_events(py);
-        drop((line_bps, function_bps, codes, instruction_bps, column_code, parked));
+        drop((line_bps, function_bps, codes, instruction_bps, column_code, data_watches, parked));
     }
 
     fn emit(&self, event: EngineEvent) {

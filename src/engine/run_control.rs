@@ -199,6 +199,7 @@ impl Engine {
         if single_thread {
             self.all_stop.exempt(current_ident());
         }
+        self.rebase_data_watches(py, frame);
         if let Some(step) = step {
             match StepPlan::new(step, frame) {
                 Ok(plan) => {

@@ -39,6 +39,11 @@ pub enum StopReason {
     BreakpointCall,
     /// Parked because another thread stopped, or because the client asked for a pause.
     Pause,
+    /// A watched value changed; `description` names it with its old and new value.
+    DataBreakpoint {
+        id: i64,
+        description: String,
+    },
     /// `text` is the exception as `Type: message`.
     Exception {
         mode: BreakMode,

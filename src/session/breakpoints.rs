@@ -33,7 +33,7 @@ pub fn answer_without_debugging(session: &Session, request: &Request) {
 }
 
 /// A breakpoint as the client is told of it.
-fn answer(placement: Placement, source: Option<Source>) -> Breakpoint {
+pub(super) fn answer(placement: Placement, source: Option<Source>) -> Breakpoint {
     Breakpoint {
         id: Some(placement.id),
         verified: placement.refusal.is_none(),

@@ -7,6 +7,7 @@
 mod admission;
 mod breakpoints;
 mod cancel;
+mod data_breakpoints;
 mod goto;
 mod inspection;
 mod lifecycle;
@@ -52,6 +53,8 @@ pub struct Session {
     handles: Arc<Handles>,
     /// What this client's attach chose; the defaults until then.
     settings: RwLock<Arc<Settings>>,
+    /// What dataBreakpointInfo offered this client to watch, by `dataId`.
+    data_targets: Arc<data_breakpoints::DataTargets>,
     /// Announces newly loaded sources, once the client has asked for loadedSources.
     source_watch: parking_lot::Mutex<Option<tokio::task::JoinHandle<()>>>,
 }
@@ -97,6 +100,9 @@ impl Session {
             EngineEvent::Output { category, text } => {
                 self.send(Outgoing::event("output", OutputEventBody { category, output: text }))
             }
+            EngineEvent::DataWatchEnded { id, reason } => {
+                self.send(Outgoing::event("breakpoint", data_breakpoints::ended_event(id, reason)))
+            }
             EngineEvent::Exited { code, written } => {
                 self.send(Outgoing::event("exited", ExitedEventBody { exit_code: code }));
                 self.send(Outgoing::bare_event("terminated"));
@@ -130,6 +136,7 @@ pub async fn serve(stream: TcpStream, access_token: Option<String>) {
         cancellable: Arc::new(cancel::Cancellable::default()),
         handles: Arc::default(),
         settings: RwLock::default(),
+        data_targets: Arc::default(),
         source_watch: parking_lot::Mutex::default(),
     });
 
@@ -229,7 +236,11 @@ async fn dispatch(session: &Arc<Session>, request: Request) {
     let s = session.as_ref();
     let sets_breakpoints = matches!(
         request.command.as_str(),
-        "setBreakpoints" | "setFunctionBreakpoints" | "setExceptionBreakpoints" | "setInstructionBreakpoints"
+        "setBreakpoints"
+            | "setFunctionBreakpoints"
+            | "setExceptionBreakpoints"
+            | "setInstructionBreakpoints"
+            | "setDataBreakpoints"
     );
     if sets_breakpoints && s.settings().no_debug {
         return breakpoints::answer_without_debugging(s, &request);
@@ -245,6 +256,8 @@ async fn dispatch(session: &Arc<Session>, request: Request) {
         "setFunctionBreakpoints" => breakpoints::set_function_breakpoints(s, &request).await,
         "setExceptionBreakpoints" => breakpoints::set_exception_breakpoints(s, &request).await,
         "setInstructionBreakpoints" => breakpoints::set_instruction_breakpoints(s, &request).await,
+        "dataBreakpointInfo" => data_breakpoints::data_breakpoint_info(s, &request).await,
+        "setDataBreakpoints" => data_breakpoints::set_data_breakpoints(s, &request).await,
         "breakpointLocations" => breakpoints::breakpoint_locations(s, &request).await,
         "threads" => run_control::threads(s, &request),
         "continue" => run_control::resume(s, &request, None),

@@ -19,6 +19,7 @@ pub fn stopped_event(stop: Stop) -> StoppedEventBody {
         StopReason::Breakpoint(id) => ("breakpoint", vec![*id]),
         StopReason::FunctionBreakpoint(id) => ("function breakpoint", vec![*id]),
         StopReason::InstructionBreakpoint(id) => ("instruction breakpoint", vec![*id]),
+        StopReason::DataBreakpoint { id, .. } => ("data breakpoint", vec![*id]),
         StopReason::BreakpointCall => ("breakpoint", Vec::new()),
         StopReason::Step => ("step", Vec::new()),
         StopReason::Entry => ("entry", Vec::new()),
@@ -27,14 +28,18 @@ pub fn stopped_event(stop: Stop) -> StoppedEventBody {
     };
     let (description, text) = match stop.reason {
         StopReason::Exception { mode, text } => (
-            Some(match mode {
-                BreakMode::Always => "Paused on a raised exception",
-                BreakMode::Unhandled => "Paused on an uncaught exception",
-                BreakMode::UserUnhandled => "Paused on an exception that leaves user code",
-            }),
+            Some(
+                match mode {
+                    BreakMode::Always => "Paused on a raised exception",
+                    BreakMode::Unhandled => "Paused on an uncaught exception",
+                    BreakMode::UserUnhandled => "Paused on an exception that leaves user code",
+                }
+                .to_owned(),
+            ),
             Some(text),
         ),
-        StopReason::BreakpointCall => (Some("Paused on breakpoint()"), None),
+        StopReason::BreakpointCall => (Some("Paused on breakpoint()".to_owned()), None),
+        StopReason::DataBreakpoint { description, .. } => (Some(description), None),
         _ => (None, None),
     };
     StoppedEventBody {
@@ -42,7 +47,7 @@ pub fn stopped_event(stop: Stop) -> StoppedEventBody {
         thread_id: stop.thread_id,
         all_threads_stopped: true,
         hit_breakpoint_ids,
-        description: description.map(str::to_owned),
+        description,
         text,
     }
 }

@@ -1,0 +1,160 @@
+"""Data breakpoints (issue 16), first kind: a local variable of a live function frame. A write
+stops at the line after it, the frame that wrote, with the old and new value; the watch ends
+with its frame."""
+
+from conftest import line_of
+
+COUNTER = """
+import sys, threading
+
+def count_up(n):
+    total = None  # start
+    for i in range(n):  # loop
+        total = (total or 0) + i  # write
+        marker = i  # after write
+    return total  # end
+
+def main():
+    print("result", count_up(5))
+    # What pydbg left on count_up once the watch ended: nothing.
+    print("events", sys.monitoring.get_local_events(0, count_up.__code__))
+
+if __name__ == "__main__":
+    if "thread" in sys.argv:
+        worker = threading.Thread(target=main, name="worker")
+        worker.start()
+        worker.join()
+    else:
+        main()
+"""
+
+
+def watch_total(client, **options):
+    """Stopped at `# start`: watches `total` from the Locals scope, returns (stop, breakpoint)."""
+    stop = client.wait_stopped()
+    frame = client.ok("stackTrace", {"threadId": stop["threadId"]})["stackFrames"][0]
+    scopes = client.ok("scopes", {"frameId": frame["id"]})["scopes"]
+    info = client.ok("dataBreakpointInfo", {"variablesReference": scopes[0]["variablesReference"], "name": "total"})
+    assert info["dataId"] and info["accessTypes"] == ["write"], info
+    assert "total" in info["description"]
+    placed = client.ok("setDataBreakpoints", {"breakpoints": [{"dataId": info["dataId"], **options}]})["breakpoints"]
+    assert len(placed) == 1 and placed[0]["verified"], placed
+    client.ok("setBreakpoints", {"source": {"path": client.path}, "breakpoints": []})
+    return stop, placed[0]
+
+
+def next_data_stop(client, thread):
+    client.ok("continue", {"threadId": thread})
+    stop = client.wait_stopped()
+    frame = client.ok("stackTrace", {"threadId": stop["threadId"]})["stackFrames"][0]
+    return stop, frame
+
+
+def test_capability_is_announced(sessions):
+    client = sessions.launch("pass\n")
+    assert client.received[0]["body"]["supportsDataBreakpoints"] is True
+
+
+def test_a_watched_local_stops_after_each_change_then_ends_with_its_frame(sessions):
+    client = sessions.launch(COUNTER, breakpoints=[line_of_counter(sessions, "# start")])
+    stop, placed = watch_total(client)
+    thread = stop["threadId"]
+    seen = []
+    for _ in range(6):
+        data_stop, frame = next_data_stop(client, thread)
+        assert data_stop["reason"] == "data breakpoint"
+        assert data_stop["hitBreakpointIds"] == [placed["id"]]
+        assert frame["name"] == "count_up"
+        seen.append((data_stop["description"], frame["line"]))
+    after_write = line_of(client.path, "# after write")
+    # The stop at `# start` came before `total` was bound. When i is 0, `total` is written
+    # with an equal value: no change.
+    assert seen == [
+        ("total: (unbound) → None", line_of(client.path, "# loop")),
+        ("total: None → 0", after_write),
+        ("total: 0 → 1", after_write),
+        ("total: 1 → 3", after_write),
+        ("total: 3 → 6", after_write),
+        ("total: 6 → 10", after_write),
+    ]
+    client.ok("continue", {"threadId": thread})
+    ended = client.wait_event("breakpoint", lambda b: b["breakpoint"].get("id") == placed["id"])
+    assert ended["body"]["reason"] == "changed" and ended["body"]["breakpoint"]["verified"] is False
+    assert "returned" in ended["body"]["breakpoint"]["message"]
+    assert client.debuggee.wait() == 0
+    assert "result 10" in client.output("stdout")
+    assert "events 0" in client.output("stdout")
+
+
+def test_condition_and_hit_condition(sessions):
+    client = sessions.launch(COUNTER, breakpoints=[line_of_counter(sessions, "# start")])
+    stop, _ = watch_total(client, condition="(total or 0) > 2", hitCondition="2")
+    data_stop, _ = next_data_stop(client, stop["threadId"])
+    # Changes with total > 2: 1 -> 3 (the first), 3 -> 6 (the second: the hit condition's).
+    assert data_stop["description"] == "total: 3 → 6"
+    client.ok("continue", {"threadId": stop["threadId"]})
+    assert client.debuggee.wait() == 0
+    assert len(client.events("stopped")) == 2
+
+
+def test_the_debuggers_own_write_does_not_stop(sessions):
+    client = sessions.launch(COUNTER, breakpoints=[line_of_counter(sessions, "# start")])
+    stop, _ = watch_total(client)
+    data_stop, frame = next_data_stop(client, stop["threadId"])
+    assert data_stop["description"] == "total: (unbound) → None"
+    scopes = client.ok("scopes", {"frameId": frame["id"]})["scopes"]
+    client.ok("setVariable", {"variablesReference": scopes[0]["variablesReference"], "name": "total", "value": "100"})
+    data_stop, _ = next_data_stop(client, stop["threadId"])
+    # Not 0 -> 100: that write was the debugger's. The program's next one is.
+    assert data_stop["description"] == "total: 100 → 101"
+
+
+def test_removed_watch_stops_no_more_and_leaves_no_events(sessions):
+    client = sessions.launch(COUNTER, breakpoints=[line_of_counter(sessions, "# start")])
+    stop, _ = watch_total(client)
+    next_data_stop(client, stop["threadId"])
+    assert client.ok("setDataBreakpoints", {"breakpoints": []})["breakpoints"] == []
+    client.ok("continue", {"threadId": stop["threadId"]})
+    assert client.debuggee.wait() == 0
+    assert len(client.events("stopped")) == 2
+    assert "events 0" in client.output("stdout")
+
+
+def test_a_watch_in_another_thread_stops_that_thread(sessions):
+    client = sessions.launch(COUNTER, breakpoints=[line_of_counter(sessions, "# start")], args=["thread"])
+    stop, _ = watch_total(client)
+    data_stop, frame = next_data_stop(client, stop["threadId"])
+    assert data_stop["threadId"] == stop["threadId"]
+    threads = {t["id"]: t["name"] for t in client.ok("threads")["threads"]}
+    assert threads[data_stop["threadId"]] == "worker"
+    assert data_stop["description"] == "total: (unbound) → None"
+
+
+def test_what_cannot_be_watched_gets_a_null_data_id_and_a_reason(sessions):
+    client = sessions.launch(COUNTER, breakpoints=[line_of_counter(sessions, "# start")])
+    stop = client.wait_stopped()
+    frame = client.ok("stackTrace", {"threadId": stop["threadId"]})["stackFrames"][0]
+    scopes = client.ok("scopes", {"frameId": frame["id"]})["scopes"]
+    globals_ref = next(s for s in scopes if s["name"] == "Globals")["variablesReference"]
+    info = client.ok("dataBreakpointInfo", {"variablesReference": globals_ref, "name": "main"})
+    assert info["dataId"] is None and "local variables" in info["description"]
+    info = client.ok("dataBreakpointInfo", {"frameId": frame["id"], "name": "nosuch"})
+    assert info["dataId"] is None and "nosuch" in info["description"]
+    # An expression naming a local works as the variable does.
+    info = client.ok("dataBreakpointInfo", {"frameId": frame["id"], "name": "n"})
+    assert info["dataId"]
+    # Bad input: a clear error, and the session goes on.
+    response = client.request("dataBreakpointInfo", {"variablesReference": 999999, "name": "x"})
+    assert not response["success"] and "999999" in response["message"]
+    placed = client.ok("setDataBreakpoints", {"breakpoints": [
+        {"dataId": "local:424242:x"}, {"dataId": info["dataId"], "accessType": "read"}]})["breakpoints"]
+    assert [p["verified"] for p in placed] == [False, False]
+    assert "dataBreakpointInfo" in placed[0]["message"] and "writes only" in placed[1]["message"]
+    client.ok("continue", {"threadId": stop["threadId"]})
+    assert client.debuggee.wait() == 0
+
+
+def line_of_counter(sessions, marker):
+    """The line of `marker` in COUNTER as launch writes it (dedented, leading newline dropped)."""
+    lines = COUNTER.lstrip("\n").splitlines()
+    return next(number for number, text in enumerate(lines, 1) if marker in text)
