@@ -57,6 +57,9 @@ impl LocalWatch {
     }
 }
 
+/// A watch of the frame at hand: its id, variable, last value and breakpoint.
+type Candidate = (i64, Py<PyString>, Option<Py<PyAny>>, Arc<Breakpoint>);
+
 /// A change one line saw.
 struct Change {
     id: i64,
@@ -171,7 +174,7 @@ impl Engine {
     /// under the state lock: values are read by the frame API, compared after.
     fn changes_in(&self, py: Python<'_>, code: &Bound<'_, PyAny>, frame: &Bound<'_, PyAny>) -> Vec<Change> {
         let address = code.as_ptr() as usize;
-        let candidates: Vec<(i64, Py<PyString>, Option<Py<PyAny>>, Arc<Breakpoint>)> = {
+        let candidates: Vec<Candidate> = {
             let state = self.state.lock();
             state
                 .data_watches
