@@ -1,6 +1,6 @@
-"""Data breakpoints (issue 16), first kind: a local variable of a live function frame. A write
-stops at the line after it, the frame that wrote, with the old and new value; the watch ends
-with its frame."""
+"""Data breakpoints (issue 16): a local variable of a live function frame, a global, a module
+attribute, a dict item. A write stops at the line after it, in the frame that wrote, with the old
+and new value; a local's watch ends with its frame."""
 
 from conftest import line_of
 
@@ -56,7 +56,7 @@ def test_capability_is_announced(sessions):
 
 
 def test_a_watched_local_stops_after_each_change_then_ends_with_its_frame(sessions):
-    client = sessions.launch(COUNTER, breakpoints=[line_of_counter(sessions, "# start")])
+    client = sessions.launch(COUNTER, breakpoints=[line_of_source(COUNTER, "# start")])
     stop, placed = watch_total(client)
     thread = stop["threadId"]
     seen = []
@@ -87,7 +87,7 @@ def test_a_watched_local_stops_after_each_change_then_ends_with_its_frame(sessio
 
 
 def test_condition_and_hit_condition(sessions):
-    client = sessions.launch(COUNTER, breakpoints=[line_of_counter(sessions, "# start")])
+    client = sessions.launch(COUNTER, breakpoints=[line_of_source(COUNTER, "# start")])
     stop, _ = watch_total(client, condition="(total or 0) > 2", hitCondition="2")
     data_stop, _ = next_data_stop(client, stop["threadId"])
     # Changes with total > 2: 1 -> 3 (the first), 3 -> 6 (the second: the hit condition's).
@@ -98,7 +98,7 @@ def test_condition_and_hit_condition(sessions):
 
 
 def test_the_debuggers_own_write_does_not_stop(sessions):
-    client = sessions.launch(COUNTER, breakpoints=[line_of_counter(sessions, "# start")])
+    client = sessions.launch(COUNTER, breakpoints=[line_of_source(COUNTER, "# start")])
     stop, _ = watch_total(client)
     data_stop, frame = next_data_stop(client, stop["threadId"])
     assert data_stop["description"] == "total: (unbound) → None"
@@ -110,7 +110,7 @@ def test_the_debuggers_own_write_does_not_stop(sessions):
 
 
 def test_removed_watch_stops_no_more_and_leaves_no_events(sessions):
-    client = sessions.launch(COUNTER, breakpoints=[line_of_counter(sessions, "# start")])
+    client = sessions.launch(COUNTER, breakpoints=[line_of_source(COUNTER, "# start")])
     stop, _ = watch_total(client)
     next_data_stop(client, stop["threadId"])
     assert client.ok("setDataBreakpoints", {"breakpoints": []})["breakpoints"] == []
@@ -121,7 +121,7 @@ def test_removed_watch_stops_no_more_and_leaves_no_events(sessions):
 
 
 def test_a_watch_in_another_thread_stops_that_thread(sessions):
-    client = sessions.launch(COUNTER, breakpoints=[line_of_counter(sessions, "# start")], args=["thread"])
+    client = sessions.launch(COUNTER, breakpoints=[line_of_source(COUNTER, "# start")], args=["thread"])
     stop, _ = watch_total(client)
     data_stop, frame = next_data_stop(client, stop["threadId"])
     assert data_stop["threadId"] == stop["threadId"]
@@ -131,13 +131,13 @@ def test_a_watch_in_another_thread_stops_that_thread(sessions):
 
 
 def test_what_cannot_be_watched_gets_a_null_data_id_and_a_reason(sessions):
-    client = sessions.launch(COUNTER, breakpoints=[line_of_counter(sessions, "# start")])
+    client = sessions.launch(COUNTER, breakpoints=[line_of_source(COUNTER, "# start")])
     stop = client.wait_stopped()
     frame = client.ok("stackTrace", {"threadId": stop["threadId"]})["stackFrames"][0]
     scopes = client.ok("scopes", {"frameId": frame["id"]})["scopes"]
-    globals_ref = next(s for s in scopes if s["name"] == "Globals")["variablesReference"]
-    info = client.ok("dataBreakpointInfo", {"variablesReference": globals_ref, "name": "main"})
-    assert info["dataId"] is None and "local variables" in info["description"]
+    locals_ref = scopes[0]["variablesReference"]
+    info = client.ok("dataBreakpointInfo", {"variablesReference": locals_ref, "name": "nosuch"})
+    assert info["dataId"] is None and "cannot watch `nosuch`" in info["description"]
     info = client.ok("dataBreakpointInfo", {"frameId": frame["id"], "name": "nosuch"})
     assert info["dataId"] is None and "nosuch" in info["description"]
     # An expression naming a local works as the variable does.
@@ -154,7 +154,127 @@ def test_what_cannot_be_watched_gets_a_null_data_id_and_a_reason(sessions):
     assert client.debuggee.wait() == 0
 
 
-def line_of_counter(sessions, marker):
-    """The line of `marker` in COUNTER as launch writes it (dedented, leading newline dropped)."""
-    lines = COUNTER.lstrip("\n").splitlines()
+
+
+GLOBALS = """
+import sys, threading
+import helpers
+
+counter = 0
+config = {"port": 80}
+
+def bump():
+    global counter
+    counter += 1  # bump
+    return counter  # after bump
+
+def worker():
+    config["port"] = 8080  # thread write
+    done = True  # after thread write
+
+def main():
+    bump()
+    bump()
+    writer = threading.Thread(target=worker, name="writer")
+    writer.start()
+    writer.join()
+    helpers.level = 5  # module write
+    del config["port"]  # delete
+    print("done", counter, helpers.level)  # after delete
+
+main()  # stop here
+"""
+
+
+def launch_globals(sessions):
+    sessions.program("level = 1\n", name="helpers.py")
+    return sessions.launch(GLOBALS, breakpoints=[line_of_source(GLOBALS, "# stop here")])
+
+
+def module_scope(client):
+    """Stopped at `# stop here`: the thread, and the Globals scope's variables by name."""
+    stop = client.wait_stopped()
+    frame = client.ok("stackTrace", {"threadId": stop["threadId"]})["stackFrames"][0]
+    scopes = client.ok("scopes", {"frameId": frame["id"]})["scopes"]
+    globals_ref = next(s for s in scopes if s["name"] == "Globals")["variablesReference"]
+    variables = client.ok("variables", {"variablesReference": globals_ref})["variables"]
+    return stop["threadId"], globals_ref, {v["name"]: v for v in variables}
+
+
+def watch(client, reference, name, **options):
+    info = client.ok("dataBreakpointInfo", {"variablesReference": reference, "name": name})
+    assert info["dataId"], info
+    placed = client.ok("setDataBreakpoints", {"breakpoints": [{"dataId": info["dataId"], **options}]})["breakpoints"]
+    assert placed[0]["verified"], placed
+    client.ok("setBreakpoints", {"source": {"path": client.path}, "breakpoints": []})
+    return placed[0]["id"]
+
+
+def test_a_global_written_by_a_function_stops_in_that_function(sessions):
+    client = launch_globals(sessions)
+    thread, globals_ref, _ = module_scope(client)
+    watch_id = watch(client, globals_ref, "counter")
+    for description in ["counter: 0 → 1", "counter: 1 → 2"]:
+        stop, frame = next_data_stop(client, thread)
+        assert (stop["reason"], stop["hitBreakpointIds"], stop["description"]) == (
+            "data breakpoint", [watch_id], description)
+        assert (frame["name"], frame["line"]) == ("bump", line_of(client.path, "# after bump"))
+    client.ok("continue", {"threadId": thread})
+    assert client.debuggee.wait() == 0
+    assert "done 2 5" in client.output("stdout")
+    assert len(client.events("stopped")) == 3
+
+
+def test_a_global_with_a_condition_and_the_debuggers_own_write(sessions):
+    client = launch_globals(sessions)
+    thread, globals_ref, _ = module_scope(client)
+    watch(client, globals_ref, "counter", condition="counter >= 1")
+    stop, frame = next_data_stop(client, thread)
+    assert stop["description"] == "counter: 0 → 1"
+    scopes = client.ok("scopes", {"frameId": frame["id"]})["scopes"]
+    globals_now = next(s for s in scopes if s["name"] == "Globals")["variablesReference"]
+    client.ok("setVariable", {"variablesReference": globals_now, "name": "counter", "value": "50"})
+    stop, frame = next_data_stop(client, thread)
+    # Not 1 -> 50: that write was the debugger's.
+    assert stop["description"] == "counter: 50 → 51"
+    client.ok("continue", {"threadId": thread})
+    assert client.debuggee.wait() == 0
+    assert "done 51 5" in client.output("stdout")
+
+
+def test_a_dict_item_written_by_another_thread_then_deleted(sessions):
+    client = launch_globals(sessions)
+    thread, _, variables = module_scope(client)
+    items = client.ok("variables", {"variablesReference": variables["config"]["variablesReference"]})["variables"]
+    port = next(v for v in items if v["name"] == "'port'")
+    watch(client, variables["config"]["variablesReference"], port["name"])
+    stop, frame = next_data_stop(client, thread)
+    threads = {t["id"]: t["name"] for t in client.ok("threads")["threads"]}
+    assert threads[stop["threadId"]] == "writer"
+    assert stop["description"] == "config['port']: 80 → 8080"
+    assert (frame["name"], frame["line"]) == ("worker", line_of(client.path, "# after thread write"))
+    stop, frame = next_data_stop(client, stop["threadId"])
+    assert stop["description"] == "config['port']: 8080 → (missing)"
+    assert frame["line"] == line_of(client.path, "# after delete")
+    client.ok("continue", {"threadId": stop["threadId"]})
+    assert client.debuggee.wait() == 0
+
+
+def test_a_module_attribute_and_removal(sessions):
+    client = launch_globals(sessions)
+    thread, _, variables = module_scope(client)
+    watch(client, variables["helpers"]["variablesReference"], "level")
+    stop, frame = next_data_stop(client, thread)
+    assert stop["description"] == "helpers.level: 1 → 5"
+    assert frame["line"] == line_of(client.path, "# delete")
+    # Removed: the rest runs to its end without another stop.
+    assert client.ok("setDataBreakpoints", {"breakpoints": []})["breakpoints"] == []
+    client.ok("continue", {"threadId": thread})
+    assert client.debuggee.wait() == 0
+    assert len(client.events("stopped")) == 2
+
+
+def line_of_source(source, marker):
+    """The line of `marker` in `source` as launch writes it (dedented, leading newline dropped)."""
+    lines = source.lstrip("\n").splitlines()
     return next(number for number, text in enumerate(lines, 1) if marker in text)

@@ -136,7 +136,7 @@ fn guarded(py: Python<'_>, what: &str, body: impl FnOnce() -> PyResult<Answer>) 
 }
 
 /// The frame that raised the current event.
-fn current_frame(py: Python<'_>) -> Option<Bound<'_, PyAny>> {
+pub(super) fn current_frame(py: Python<'_>) -> Option<Bound<'_, PyAny>> {
     // SAFETY: called with the GIL held; PyEval_GetFrame returns a borrowed reference or NULL.
     unsafe {
         let frame = ffi::PyEval_GetFrame();
@@ -458,7 +458,9 @@ impl Engine {
             .get_mut(&current_ident())
             .is_some_and(|mut plan| plan.stops_at_instruction(frame.as_ptr() as usize, offset, stoppable));
         if stop {
-            return Ok(Answer::after_stop(self.park(py, &frame, StopReason::Step, ParkedIn::OtherEvent)));
+            if let Some(reason) = self.step_end_reason(py, &frame, StopReason::Step) {
+                return Ok(Answer::after_stop(self.park(py, &frame, reason, ParkedIn::OtherEvent)));
+            }
         }
         // Only a breakpoint's own instruction needs to call back again, until the next restart.
         Ok(if breakpoint.is_none() && self.quiet() { Answer::Disable } else { Answer::Keep })
@@ -510,7 +512,9 @@ impl Engine {
                 StepKind::ProgramEntry => StopReason::Entry,
                 _ => StopReason::Step,
             };
-            return Ok(Answer::after_stop(self.park(py, &frame, reason, ParkedIn::Line)));
+            if let Some(reason) = self.step_end_reason(py, &frame, reason) {
+                return Ok(Answer::after_stop(self.park(py, &frame, reason, ParkedIn::Line)));
+            }
         }
         if self.must_stop_for_all_stop() {
             return Ok(Answer::after_stop(self.park(py, &frame, StopReason::Pause, ParkedIn::Line)));

@@ -1,9 +1,15 @@
-//! Data breakpoints: a stop when a watched value changes. This first kind watches a local
-//! variable of one live frame. Its code object gets LINE (and PY_RETURN) as local events, and at
-//! each line that frame reaches, the variable's value is compared with the last one seen: by
-//! identity, then with `==` under a time limit. A change stops at that line, the one after the
-//! write. The watch ends when its frame returns or unwinds. Other frames of the same code pass
-//! through one pointer comparison.
+//! Data breakpoints: a stop when a watched value changes, at the line after the write, in the
+//! frame that wrote. A change is a value that is not the same object and not `==` (under a time
+//! limit) to the one before.
+//!
+//! Two kinds, by where the value lives:
+//! - A local variable of one live frame (here). Its code object gets LINE (and PY_RETURN) as local
+//!   events, and at each line that frame reaches, the variable's value is compared with the last
+//!   one seen. The watch ends when its frame returns or unwinds. Other frames of the same code
+//!   pass through one pointer comparison.
+//! - An entry of a dict: a global, a module attribute, a dict item (`dict_watches.rs`). A dict
+//!   watcher sees every write, from any code and thread, and the writing thread then stops at its
+//!   next line, as a step over would.
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -13,6 +19,7 @@ use pyo3::types::PyString;
 
 use super::breakpoints::{Behaviour, Placement};
 use super::conditions::Breakpoint;
+use super::dict_watches::DictWatch;
 use super::threads::{ParkedIn, StopReason};
 use super::{Engine, EngineEvent};
 use crate::frames;
@@ -23,16 +30,34 @@ const USER_CODE_LIMIT: Duration = Duration::from_millis(500);
 /// Reprs in a stop's description are cut to this many characters.
 const SHORT_REPR: usize = 60;
 
-/// A local variable of a live frame, as the client chose it.
-pub struct LocalTarget {
-    pub frame: Py<PyAny>,
-    pub name: String,
+/// What the client chose to watch.
+pub enum WatchTarget {
+    /// A local variable of a live function frame.
+    Local { frame: Py<PyAny>, name: String },
+    /// An entry of a dict: a global (its module's dict), a module attribute, a dict item. `key` is
+    /// of a builtin type (str, int, ...), so comparing keys runs no user code; `label` is how the
+    /// stop names it.
+    DictEntry { dict: Py<PyAny>, key: Py<PyAny>, label: String, absent: &'static str },
+}
+
+impl WatchTarget {
+    pub fn clone_ref(&self, py: Python<'_>) -> WatchTarget {
+        match self {
+            WatchTarget::Local { frame, name } => WatchTarget::Local { frame: frame.clone_ref(py), name: name.clone() },
+            WatchTarget::DictEntry { dict, key, label, absent } => WatchTarget::DictEntry {
+                dict: dict.clone_ref(py),
+                key: key.clone_ref(py),
+                label: label.clone(),
+                absent,
+            },
+        }
+    }
 }
 
 /// A data breakpoint asked for: what to watch (or why it cannot be), with its condition and hit
 /// condition.
 pub struct DataRequest {
-    pub target: Result<LocalTarget, String>,
+    pub target: Result<WatchTarget, String>,
     pub behaviour: Behaviour,
 }
 
@@ -60,33 +85,45 @@ impl LocalWatch {
 /// A watch of the frame at hand: its id, variable, last value and breakpoint.
 type Candidate = (i64, Py<PyString>, Option<Py<PyAny>>, Arc<Breakpoint>);
 
-/// A change one line saw.
-struct Change {
-    id: i64,
-    name: String,
-    old: Option<Py<PyAny>>,
-    new: Option<Py<PyAny>>,
-    breakpoint: Arc<Breakpoint>,
+/// A watched value's change; None is an unbound variable or a missing entry.
+pub(super) struct DataChange {
+    pub(super) id: i64,
+    pub(super) label: String,
+    pub(super) old: Option<Py<PyAny>>,
+    pub(super) new: Option<Py<PyAny>>,
+    pub(super) breakpoint: Arc<Breakpoint>,
+    /// How a missing value is shown: "(unbound)" for a variable, "(missing)" for a dict item.
+    pub(super) absent: &'static str,
 }
 
 impl Engine {
     /// Replaces every data breakpoint and reports how each one was placed.
     pub fn set_data_breakpoints(&self, py: Python<'_>, requested: Vec<DataRequest>) -> Vec<Placement> {
         let mut watches = Vec::new();
+        let mut dict_watches = Vec::new();
         let mut answers = Vec::new();
         for request in requested {
             let id = self.next_breakpoint_id();
-            let watch = request.target.and_then(|target| {
-                let breakpoint = self.compile_breakpoint(py, id, 0, &request.behaviour)?;
-                new_watch(py, id, target, breakpoint).map_err(|e| crate::python_errors::describe_error(py, &e))
-            });
-            answers.push(match watch {
-                Ok(watch) => {
-                    watches.push(watch);
-                    Placement { id, line: None, column: None, refusal: None }
+            let placed = request.target.and_then(|target| {
+                let breakpoint = Arc::new(self.compile_breakpoint(py, id, 0, &request.behaviour)?);
+                match target {
+                    WatchTarget::Local { frame, name } => new_watch(py, id, frame, &name, breakpoint)
+                        .map(|watch| watches.push(watch))
+                        .map_err(|e| crate::python_errors::describe_error(py, &e)),
+                    WatchTarget::DictEntry { dict, key, label, absent } => {
+                        dict_watches.push(DictWatch { id, dict, key, label, absent, breakpoint });
+                        Ok(())
+                    }
                 }
-                Err(message) => Placement { id, line: None, column: None, refusal: Some(message) },
             });
+            answers.push(Placement { id, line: None, column: None, refusal: placed.err() });
+        }
+        if let Err(refusal) = self.replace_dict_watches(py, dict_watches) {
+            for answer in answers.iter_mut().filter(|a| a.refusal.is_none()) {
+                if !watches.iter().any(|w| w.id == answer.id) {
+                    answer.refusal = Some(refusal.clone());
+                }
+            }
         }
         let old = std::mem::replace(&mut self.state.lock().data_watches, watches);
         self.rearm_watched_code(py, old.iter().map(|w| w.code.clone_ref(py)).collect());
@@ -108,9 +145,18 @@ impl Engine {
         code: &Bound<'_, PyAny>,
         frame: &Bound<'_, PyAny>,
     ) -> Option<StopReason> {
-        let changes = self.changes_in(py, code, frame);
-        let change = changes.into_iter().find(|c| self.breakpoint_stops(py, &c.breakpoint, frame))?;
-        Some(StopReason::DataBreakpoint { id: change.id, description: describe(py, &change) })
+        self.changes_in(py, code, frame).iter().find_map(|change| self.stop_for_change(py, change, frame))
+    }
+
+    /// The stop for a change, if its condition and hit condition agree, judged in `frame`.
+    pub(super) fn stop_for_change(
+        &self,
+        py: Python<'_>,
+        change: &DataChange,
+        frame: &Bound<'_, PyAny>,
+    ) -> Option<StopReason> {
+        self.breakpoint_stops(py, &change.breakpoint, frame)
+            .then(|| StopReason::DataBreakpoint { id: change.id, description: describe(py, change) })
     }
 
     /// The frame is leaving for good: its last write is judged, then its watches end.
@@ -172,7 +218,7 @@ impl Engine {
 
     /// The changed watches of `frame`, their last values brought up to date. No Python runs
     /// under the state lock: values are read by the frame API, compared after.
-    fn changes_in(&self, py: Python<'_>, code: &Bound<'_, PyAny>, frame: &Bound<'_, PyAny>) -> Vec<Change> {
+    fn changes_in(&self, py: Python<'_>, code: &Bound<'_, PyAny>, frame: &Bound<'_, PyAny>) -> Vec<DataChange> {
         let address = code.as_ptr() as usize;
         let candidates: Vec<Candidate> = {
             let state = self.state.lock();
@@ -193,7 +239,14 @@ impl Engine {
             if let Some(watch) = self.state.lock().data_watches.iter_mut().find(|w| w.id == id) {
                 watch.last = new.as_ref().map(|v| v.clone_ref(py));
             }
-            changes.push(Change { id, name: name.bind(py).to_string(), old, new, breakpoint });
+            changes.push(DataChange {
+                id,
+                label: name.bind(py).to_string(),
+                old,
+                new,
+                breakpoint,
+                absent: "(unbound)",
+            });
         }
         changes
     }
@@ -218,23 +271,21 @@ impl Engine {
     }
 }
 
-fn new_watch(py: Python<'_>, id: i64, target: LocalTarget, breakpoint: Breakpoint) -> PyResult<LocalWatch> {
-    let frame = target.frame.bind(py);
-    let name = PyString::new(py, &target.name);
-    let last = frames::local(frame, &name)?.map(Bound::unbind);
-    Ok(LocalWatch {
-        id,
-        code: frames::code(frame)?.unbind(),
-        frame: target.frame,
-        name: name.unbind(),
-        last,
-        breakpoint: Arc::new(breakpoint),
-    })
+fn new_watch(
+    py: Python<'_>,
+    id: i64,
+    frame: Py<PyAny>,
+    name: &str,
+    breakpoint: Arc<Breakpoint>,
+) -> PyResult<LocalWatch> {
+    let name = PyString::new(py, name);
+    let last = frames::local(frame.bind(py), &name)?.map(Bound::unbind);
+    Ok(LocalWatch { id, code: frames::code(frame.bind(py))?.unbind(), frame, name: name.unbind(), last, breakpoint })
 }
 
 /// The same object, or equal by `==`. An `__eq__` that raises or runs past its time limit counts
 /// as a change: a stop too many is better than a write missed.
-fn same_value(py: Python<'_>, old: Option<&Bound<'_, PyAny>>, new: Option<&Bound<'_, PyAny>>) -> bool {
+pub(super) fn same_value(py: Python<'_>, old: Option<&Bound<'_, PyAny>>, new: Option<&Bound<'_, PyAny>>) -> bool {
     match (old, new) {
         (None, None) => true,
         (Some(old), Some(new)) if old.is(new) => true,
@@ -244,12 +295,12 @@ fn same_value(py: Python<'_>, old: Option<&Bound<'_, PyAny>>, new: Option<&Bound
 }
 
 /// `count: 1 → 2`, with short reprs.
-fn describe(py: Python<'_>, change: &Change) -> String {
+fn describe(py: Python<'_>, change: &DataChange) -> String {
     let show = |value: &Option<Py<PyAny>>| match value {
-        None => "(unbound)".to_owned(),
+        None => change.absent.to_owned(),
         Some(value) => short_repr(py, value.bind(py)),
     };
-    format!("{}: {} → {}", change.name, show(&change.old), show(&change.new))
+    format!("{}: {} → {}", change.label, show(&change.old), show(&change.new))
 }
 
 fn short_repr(py: Python<'_>, value: &Bound<'_, PyAny>) -> String {

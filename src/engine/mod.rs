@@ -12,6 +12,7 @@ pub mod columns;
 mod condition_functions;
 mod conditions;
 pub mod data_breakpoints;
+mod dict_watches;
 mod events;
 pub mod exceptions;
 pub mod files;
@@ -147,6 +148,7 @@ pub struct Engine {
     plans: DashMap<u64, StepPlan, FxBuildHasher>,
     all_stop: AllThreadsStop,
     raise_verdicts: RaiseVerdicts,
+    dict_watches: dict_watches::DictWatches,
     pydbg_threads: DashSet<u64>,
     configuration_done: (Mutex<bool>, Condvar),
     terminating: AtomicBool,
@@ -271,6 +273,7 @@ pub fn install(py: Python<'_>, internal: Vec<String>, library: Vec<String>, prog
         program_name,
         plans: DashMap::with_hasher(FxBuildHasher),
         raise_verdicts: RaiseVerdicts::default(),
+        dict_watches: Default::default(),
         all_stop: AllThreadsStop::default(),
         pydbg_threads: DashSet::new(),
         configuration_done: (Mutex::new(false), Condvar::new()),
@@ -384,6 +387,9 @@ impl Engine {
             )
         };
         self.plans.clear();
+        if let Err(e) = self.replace_dict_watches(py, Vec::new()) {
+            tracing::error!("clearing dict watches: {e}");
+        }
         let instruction_codes = instruction_bps.values().map(|c| &c.code).chain(column_code.values().map(|c| &c.code));
         let watched_codes = data_watches.iter().map(|w| w.code());
         for code in codes.values().chain(instruction_codes).chain(watched_codes) {

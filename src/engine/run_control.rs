@@ -9,7 +9,7 @@ use pyo3::prelude::*;
 use pyo3::types::PyDict;
 
 use super::signals::DeferredSignals;
-use super::stepping::{Step, StepPlan};
+use super::stepping::{Step, StepKind, StepPlan};
 use super::threads::{Command, Parked, ParkedIn, StopReason};
 use super::{current_ident, engine, Engine, EngineEvent, IS_PYDBG_THREAD};
 
@@ -202,25 +202,55 @@ impl Engine {
         self.rebase_data_watches(py, frame);
         if let Some(step) = step {
             match StepPlan::new(step, frame) {
-                Ok(plan) => {
-                    for f in plan.frames() {
-                        if let Err(e) = f.bind(py).getattr("f_code").and_then(|c| self.watch_code_for_step(py, &c)) {
-                            tracing::error!("preparing a step: {e}");
-                        }
-                    }
-                    if let Some(f) = plan.instruction_frame() {
-                        if let Err(e) =
-                            f.bind(py).getattr("f_code").and_then(|c| self.watch_code_for_instructions(py, &c))
-                        {
-                            tracing::error!("preparing an instruction step: {e}");
-                        }
-                    }
-                    self.plans.insert(current_ident(), plan);
-                }
+                Ok(plan) => self.start_plan(py, plan),
                 Err(e) => tracing::error!("preparing a step: {e}"),
             }
         }
         self.refresh_events(py);
+    }
+
+    /// Makes `plan` this thread's, with the events it needs on its frames' code; the caller
+    /// refreshes the global events.
+    pub(super) fn start_plan(&self, py: Python<'_>, plan: StepPlan) {
+        for f in plan.frames() {
+            if let Err(e) = f.bind(py).getattr("f_code").and_then(|c| self.watch_code_for_step(py, &c)) {
+                tracing::error!("preparing a step: {e}");
+            }
+        }
+        if let Some(f) = plan.instruction_frame() {
+            if let Err(e) = f.bind(py).getattr("f_code").and_then(|c| self.watch_code_for_instructions(py, &c)) {
+                tracing::error!("preparing an instruction step: {e}");
+            }
+        }
+        self.plans.insert(current_ident(), plan);
+    }
+
+    /// The stop a step ends with: a write it saw to a watched entry, if that stops, or else
+    /// `reason`. A plan made only to see a write ends with no stop when that write does not stop.
+    pub(super) fn step_end_reason(
+        &self,
+        py: Python<'_>,
+        frame: &Bound<'_, PyAny>,
+        reason: StopReason,
+    ) -> Option<StopReason> {
+        let ident = current_ident();
+        let (changes, after_write) = match self.plans.get_mut(&ident) {
+            Some(mut plan) => (std::mem::take(&mut plan.data_changes), plan.kind == StepKind::AfterWrite),
+            None => return Some(reason),
+        };
+        let data_stop = changes.iter().find_map(|change| {
+            let (old, new) = (change.old.as_ref().map(|v| v.bind(py)), change.new.as_ref().map(|v| v.bind(py)));
+            if super::data_breakpoints::same_value(py, old, new) {
+                return None;
+            }
+            self.stop_for_change(py, change, frame)
+        });
+        if data_stop.is_some() || !after_write {
+            return data_stop.or(Some(reason));
+        }
+        self.plans.remove(&ident);
+        self.refresh_events(py);
+        None
     }
 
     pub(super) fn must_stop_for_all_stop(&self) -> bool {

@@ -5,6 +5,8 @@ use std::sync::Arc;
 
 use pyo3::prelude::*;
 
+use super::data_breakpoints::DataChange;
+
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum StepKind {
     Over,
@@ -17,6 +19,9 @@ pub enum StepKind {
     FunctionEntry(i64),
     /// stopOnEntry: stop at the first line of the user's program.
     ProgramEntry,
+    /// A watched dict entry was written (`dict_watches.rs`): the writing frame's next line, as a
+    /// step over, judges the write.
+    AfterWrite,
 }
 
 /// A step the client asked for: its kind, and whether it moves by line or by bytecode
@@ -55,6 +60,8 @@ pub struct StepPlan {
     pub return_values: Vec<(String, Py<PyAny>)>,
     /// IntoTarget: the name of the function to stop in.
     target: Option<Arc<str>>,
+    /// Writes to watched dict entries since the plan began, which the line that ends it judges.
+    pub(super) data_changes: Vec<DataChange>,
 }
 
 // CO_GENERATOR | CO_COROUTINE | CO_ASYNC_GENERATOR | CO_ITERABLE_COROUTINE
@@ -89,6 +96,7 @@ impl StepPlan {
             return_to: None,
             return_values: Vec::new(),
             target,
+            data_changes: Vec::new(),
         })
     }
 
@@ -106,6 +114,17 @@ impl StepPlan {
             return_to: None,
             return_values: Vec::new(),
             target: None,
+            data_changes: Vec::new(),
+        }
+    }
+
+    /// Notes writes to watched entries; a second write to one keeps its first old value.
+    pub(super) fn add_data_changes(&mut self, changes: Vec<DataChange>) {
+        for change in changes {
+            match self.data_changes.iter_mut().find(|known| known.id == change.id) {
+                Some(known) => known.new = change.new,
+                None => self.data_changes.push(change),
+            }
         }
     }
 
@@ -146,7 +165,7 @@ impl StepPlan {
                 let entered = !self.is_origin(frame) && !self.is_ancestor(frame);
                 (entered && self.target.as_deref() == Some(function)) || over()
             }
-            StepKind::Over => over(),
+            StepKind::Over | StepKind::AfterWrite => over(),
             StepKind::Out => self.origin_done || (!self.origin_is_generator && self.is_ancestor(frame)),
         }
     }

@@ -266,6 +266,10 @@ impl Engine {
     }
 
     /// Sends inspection work to a parked thread. Gives the work back if the thread is not parked.
+    pub(super) fn is_parked(&self, ident: u64) -> bool {
+        self.state.lock().threads.parked.contains_key(&ident)
+    }
+
     pub fn run_on_parked(&self, ident: u64, work: ParkedWork) -> Result<(), ParkedWork> {
         let state = self.state.lock();
         match state.threads.parked.get(&ident) {

@@ -33,9 +33,7 @@ pub fn set_variable<'py>(
         Target::Value { object, .. } | Target::Group { object, .. } => {
             let object = object.bind(py);
             if object.is_instance_of::<PyDict>() {
-                // Entries are named by the repr of their key.
-                let key = py.import("ast")?.call_method1("literal_eval", (name,))?;
-                object.set_item(key, &value)?;
+                object.set_item(dict_key_named(py, name)?, &value)?;
             } else if object.is_instance_of::<PyList>() {
                 object.set_item(
                     name.parse::<usize>()
@@ -48,6 +46,12 @@ pub fn set_variable<'py>(
         }
     }
     Ok(value)
+}
+
+/// The key of the dict entry that Variables shows as `name`: entries are named by their key's
+/// repr, which for the keys that have a literal (str, int, tuple, ...) reads back.
+pub fn dict_key_named<'py>(py: Python<'py>, name: &str) -> PyResult<Bound<'py, PyAny>> {
+    py.import("ast")?.call_method1("literal_eval", (name,))
 }
 
 /// Assigns the value of `source` to `expression`, which must be a name, attribute or subscript.

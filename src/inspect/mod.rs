@@ -17,7 +17,7 @@ pub mod step_targets;
 mod values;
 pub mod watchdog;
 
-pub use assign::{set_expression, set_variable};
+pub use assign::{dict_key_named, set_expression, set_variable};
 pub use completions::complete;
 pub use exception_info::exception_info;
 pub use settings::Settings;

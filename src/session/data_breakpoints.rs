@@ -1,19 +1,21 @@
-//! dataBreakpointInfo and setDataBreakpoints. Info offers a local variable of a stopped
-//! function's frame under a `dataId`. The offer is kept (the frame with it), because a client
-//! sends the whole set again on every change, with ids it was given stops ago.
+//! dataBreakpointInfo and setDataBreakpoints. Info offers what can be watched under a `dataId`:
+//! a local variable of a stopped function's frame, a global, a module attribute, a dict item. The
+//! offer is kept (the frame or dict with it), because a client sends the whole set again on every
+//! change, with ids it was given stops ago.
 
 use std::collections::HashSet;
 use std::sync::atomic::{AtomicU64, Ordering};
 
 use parking_lot::Mutex;
 use pyo3::prelude::*;
-use pyo3::types::PyTuple;
+use pyo3::types::{PyBool, PyBytes, PyDict, PyFloat, PyInt, PyModule, PyString, PyTuple};
 
 use super::breakpoints::answer;
 use super::{with_gil, Session};
 use crate::engine::breakpoints::Behaviour;
-use crate::engine::data_breakpoints::{DataRequest, LocalTarget};
+use crate::engine::data_breakpoints::{DataRequest, WatchTarget};
 use crate::engine::engine;
+use crate::inspect::dict_key_named;
 use crate::inspect::handles::Target;
 use crate::protocol::types::{
     Breakpoint, BreakpointEventBody, BreakpointsBody, DataBreakpointInfoArguments, DataBreakpointInfoBody,
@@ -27,7 +29,7 @@ const MAX_OFFERS: usize = 256;
 /// `co_flags` bit: the code keeps its locals in fast slots (a function, not a module or class body).
 const CO_OPTIMIZED: i64 = 0x0001;
 
-/// What dataBreakpointInfo offered this client: `dataId` -> (frame, variable name).
+/// What dataBreakpointInfo offered this client, by `dataId`.
 #[derive(Default)]
 pub struct DataTargets {
     next: AtomicU64,
@@ -36,31 +38,34 @@ pub struct DataTargets {
 
 #[derive(Default)]
 struct Offers {
-    by_id: Vec<(String, Py<PyAny>, String)>,
+    by_id: Vec<(String, WatchTarget)>,
     in_use: HashSet<String>,
 }
 
 impl DataTargets {
-    fn offer(&self, frame: Py<PyAny>, name: &str) -> String {
-        let id = format!("local:{}:{name}", self.next.fetch_add(1, Ordering::Relaxed) + 1);
+    fn offer(&self, target: WatchTarget) -> String {
+        let kind = match &target {
+            WatchTarget::Local { .. } => "local",
+            WatchTarget::DictEntry { .. } => "entry",
+        };
+        let id = format!("{kind}:{}", self.next.fetch_add(1, Ordering::Relaxed) + 1);
         let forgotten = {
             let mut offers = self.offers.lock();
-            offers.by_id.push((id.clone(), frame, name.to_owned()));
-            let unused = offers.by_id.iter().position(|(id, _, _)| !offers.in_use.contains(id));
+            offers.by_id.push((id.clone(), target));
+            let unused = offers.by_id.iter().position(|(id, _)| !offers.in_use.contains(id));
             match unused {
                 Some(index) if offers.by_id.len() > MAX_OFFERS => Some(offers.by_id.remove(index)),
                 _ => None,
             }
         };
-        // A frame is released outside the lock: its locals' finalizers may run.
+        // Released outside the lock: a frame's locals or a dict's values may have finalizers.
         drop(forgotten);
         id
     }
 
-    fn target(&self, py: Python<'_>, data_id: &str) -> Option<LocalTarget> {
+    fn target(&self, py: Python<'_>, data_id: &str) -> Option<WatchTarget> {
         let offers = self.offers.lock();
-        let (_, frame, name) = offers.by_id.iter().find(|(id, _, _)| id == data_id)?;
-        Some(LocalTarget { frame: frame.clone_ref(py), name: name.clone() })
+        offers.by_id.iter().find(|(id, _)| id == data_id).map(|(_, target)| target.clone_ref(py))
     }
 
     fn set_in_use(&self, ids: HashSet<String>) {
@@ -77,29 +82,30 @@ pub async fn data_breakpoint_info(session: &Session, request: &Request) {
     let targets = session.data_targets.clone();
     let answer = with_gil(move |py| {
         let name = args.name;
-        let frame = match (args.variables_reference, args.frame_id) {
+        let target = match (args.variables_reference, args.frame_id) {
             (Some(reference), _) => match cx.handles.variables(py, reference) {
-                Some(Target::Locals(frame)) => Some(frame),
-                Some(_) => None,
+                Some(target) => watchable_member(py, &target, &name),
                 None => return Err(format!("there is no variablesReference {reference}")),
             },
             (None, Some(frame_id)) => match cx.handles.frame(py, frame_id) {
-                Some((_, frame)) => Some(frame),
+                Some((_, frame)) => watchable_name(py, frame.bind(py), &name),
                 None => return Err(format!("there is no frame {frame_id}")),
             },
             (None, None) => return Err("dataBreakpointInfo needs a variablesReference or a frameId".to_owned()),
         };
-        let offered = match frame {
-            Some(frame) => watchable_local(py, frame.bind(py), &name).map(|()| targets.offer(frame, &name)),
-            None => Err(not_watchable(&name)),
-        };
-        Ok(match offered {
-            Ok(data_id) => DataBreakpointInfoBody {
-                data_id: Some(data_id),
-                description: format!("`{name}` changes"),
-                access_types: Some(vec!["write"]),
-                can_persist: false,
-            },
+        Ok(match target {
+            Ok(target) => {
+                let description = match &target {
+                    WatchTarget::Local { name, .. } => format!("`{name}` changes"),
+                    WatchTarget::DictEntry { label, .. } => format!("`{label}` changes"),
+                };
+                DataBreakpointInfoBody {
+                    data_id: Some(targets.offer(target)),
+                    description,
+                    access_types: Some(vec!["write"]),
+                    can_persist: false,
+                }
+            }
             Err(reason) => {
                 DataBreakpointInfoBody { data_id: None, description: reason, access_types: None, can_persist: false }
             }
@@ -110,29 +116,93 @@ pub async fn data_breakpoint_info(session: &Session, request: &Request) {
 }
 
 fn not_watchable(name: &str) -> String {
-    format!("pydbg watches local variables of functions only, for now: `{name}` is not one")
+    format!("pydbg cannot watch `{name}` yet: it watches local variables, globals, module attributes and dict items")
 }
 
-/// Ok if `name` is a local variable of `frame`'s function.
-fn watchable_local(py: Python<'_>, frame: &Bound<'_, PyAny>, name: &str) -> Result<(), String> {
-    let found: PyResult<bool> = (|| {
-        let code = frame.getattr("f_code")?;
-        let flags: i64 = code.getattr("co_flags")?.extract()?;
-        if flags & CO_OPTIMIZED == 0 {
-            return Ok(false);
-        }
-        for names in ["co_varnames", "co_cellvars", "co_freevars"] {
-            if code.getattr(names)?.cast_into::<PyTuple>()?.iter().any(|n| n.eq(name).unwrap_or(false)) {
-                return Ok(true);
+/// The member `name` of what a `variablesReference` shows, as something to watch.
+fn watchable_member(py: Python<'_>, target: &Target, name: &str) -> Result<WatchTarget, String> {
+    let result: PyResult<Option<WatchTarget>> = (|| match target {
+        Target::Locals(frame) => Ok(watchable_name(py, frame.bind(py), name).ok()),
+        Target::Globals(frame) => Ok(Some(variable_in(frame.bind(py).getattr("f_globals")?, name))),
+        Target::Value { object, evaluate_name } | Target::Group { object, evaluate_name, .. } => {
+            let object = object.bind(py);
+            if let Ok(module) = object.cast::<PyModule>() {
+                let label = format!("{}.{name}", module.name()?);
+                return Ok(Some(entry_of(
+                    module.dict().into_any(),
+                    PyString::new(py, name).into_any(),
+                    label,
+                    "(unbound)",
+                )));
             }
+            if object.is_instance_of::<PyDict>() {
+                let Ok(key) = dict_key_named(py, name) else { return Ok(None) };
+                if !builtin_key(&key) {
+                    return Ok(None);
+                }
+                let label = format!("{}[{name}]", evaluate_name.as_deref().unwrap_or(""));
+                return Ok(Some(entry_of(object.clone(), key, label, "(missing)")));
+            }
+            Ok(None)
         }
-        Ok(false)
     })();
-    match found {
-        Ok(true) => Ok(()),
-        Ok(false) => Err(not_watchable(name)),
+    match result {
+        Ok(Some(target)) => Ok(target),
+        Ok(None) => Err(not_watchable(name)),
         Err(e) => Err(describe_error(py, &e)),
     }
+}
+
+/// A variable named `name` as code in `frame` sees it: a local of a function, or else a name in
+/// the frame's namespace (a module or class body's dict).
+fn watchable_name(py: Python<'_>, frame: &Bound<'_, PyAny>, name: &str) -> Result<WatchTarget, String> {
+    let found: PyResult<Option<WatchTarget>> = (|| {
+        let code = frame.getattr("f_code")?;
+        let flags: i64 = code.getattr("co_flags")?.extract()?;
+        if flags & CO_OPTIMIZED != 0 {
+            for names in ["co_varnames", "co_cellvars", "co_freevars"] {
+                if code.getattr(names)?.cast_into::<PyTuple>()?.iter().any(|n| n.eq(name).unwrap_or(false)) {
+                    return Ok(Some(WatchTarget::Local { frame: frame.clone().unbind(), name: name.to_owned() }));
+                }
+            }
+        } else {
+            let namespace = frame.getattr("f_locals")?;
+            if namespace.is_exact_instance_of::<PyDict>() && namespace.contains(name)? {
+                return Ok(Some(variable_in(namespace, name)));
+            }
+        }
+        let globals = frame.getattr("f_globals")?;
+        Ok(globals.contains(name)?.then(|| variable_in(globals, name)))
+    })();
+    match found {
+        Ok(Some(target)) => Ok(target),
+        Ok(None) => Err(not_watchable(name)),
+        Err(e) => Err(describe_error(py, &e)),
+    }
+}
+
+/// The variable `name` of a namespace dict (a module's globals, a class body's names).
+fn variable_in(namespace: Bound<'_, PyAny>, name: &str) -> WatchTarget {
+    let key = PyString::new(namespace.py(), name).into_any();
+    entry_of(namespace, key, name.to_owned(), "(unbound)")
+}
+
+fn entry_of(dict: Bound<'_, PyAny>, key: Bound<'_, PyAny>, label: String, absent: &'static str) -> WatchTarget {
+    WatchTarget::DictEntry { dict: dict.unbind(), key: key.unbind(), label, absent }
+}
+
+/// A key that compares without running user code: str, int, float, bool, None, bytes, or a
+/// tuple of those.
+fn builtin_key(key: &Bound<'_, PyAny>) -> bool {
+    key.is_none()
+        || key.is_exact_instance_of::<PyString>()
+        || key.is_exact_instance_of::<PyInt>()
+        || key.is_exact_instance_of::<PyFloat>()
+        || key.is_exact_instance_of::<PyBool>()
+        || key.is_exact_instance_of::<PyBytes>()
+        || key
+            .cast::<PyTuple>()
+            .is_ok_and(|t| key.is_exact_instance_of::<PyTuple>() && t.iter().all(|k| builtin_key(&k)))
 }
 
 pub async fn set_data_breakpoints(session: &Session, request: &Request) {
@@ -147,7 +217,7 @@ pub async fn set_data_breakpoints(session: &Session, request: &Request) {
             .breakpoints
             .into_iter()
             .map(|b| {
-                let target = match b.access_type.as_deref() {
+                let target: Result<WatchTarget, String> = match b.access_type.as_deref() {
                     None | Some("write") => targets
                         .target(py, &b.data_id)
                         .ok_or(format!("unknown dataId {:?}: ask dataBreakpointInfo for one", b.data_id)),
