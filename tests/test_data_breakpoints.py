@@ -278,3 +278,123 @@ def line_of_source(source, marker):
     """The line of `marker` in `source` as launch writes it (dedented, leading newline dropped)."""
     lines = source.lstrip("\n").splitlines()
     return next(number for number, text in enumerate(lines, 1) if marker in text)
+
+
+ATTRIBUTES = """
+import threading
+from dataclasses import dataclass
+
+class Plain:
+    def __init__(self):
+        self.count = 0
+
+@dataclass
+class Point:
+    x: int
+    y: int
+
+class Slotted:
+    __slots__ = ("size",)
+
+    def __init__(self):
+        self.size = 1
+
+def grow(box):
+    box.size = 2  # slot write
+    return box  # after slot write
+
+def main():
+    plain, point, slotted, numbers = Plain(), Point(1, 2), Slotted(), [1, 2]
+
+    def move():
+        point.y = 20  # thread write
+        return point  # after thread write
+
+    print("start")  # stop here
+    plain.count += 1  # plain write
+    point.x = 10  # point write
+    grow(slotted)
+    writer = threading.Thread(target=move, name="writer")
+    writer.start()
+    writer.join()
+    del plain.count  # delete
+    print("types", type(plain) is Plain, type(point) is Point, type(slotted) is Slotted, isinstance(plain, Plain))  # end
+    print(repr(point), type(point).__qualname__)
+
+main()
+"""
+
+
+def attributes_session(sessions):
+    """Stopped at `# stop here`: the client, the thread and main's locals by name."""
+    client = sessions.launch(ATTRIBUTES, breakpoints=[line_of_source(ATTRIBUTES, "# stop here")])
+    stop = client.wait_stopped()
+    frame = client.ok("stackTrace", {"threadId": stop["threadId"]})["stackFrames"][0]
+    scopes = client.ok("scopes", {"frameId": frame["id"]})["scopes"]
+    variables = client.ok("variables", {"variablesReference": scopes[0]["variablesReference"]})["variables"]
+    return client, stop["threadId"], {v["name"]: v for v in variables}
+
+
+def watch_many(client, locals_by_name, wanted):
+    data_ids = []
+    for owner, name in wanted:
+        info = client.ok("dataBreakpointInfo",
+                         {"variablesReference": locals_by_name[owner]["variablesReference"], "name": name})
+        assert info["dataId"] and info["description"] == f"`{owner}.{name}` changes", info
+        data_ids.append(info["dataId"])
+    placed = client.ok("setDataBreakpoints", {"breakpoints": [{"dataId": d} for d in data_ids]})["breakpoints"]
+    assert all(p["verified"] for p in placed), placed
+    client.ok("setBreakpoints", {"source": {"path": client.path}, "breakpoints": []})
+
+
+def test_attributes_of_a_plain_object_a_dataclass_and_a_slots_object(sessions):
+    client, thread, local = attributes_session(sessions)
+    watch_many(client, local, [("plain", "count"), ("point", "x"), ("slotted", "size")])
+    expected = [
+        ("plain.count: 0 → 1", "main", "# point write"),
+        ("point.x: 1 → 10", "main", "grow(slotted)"),
+        ("slotted.size: 1 → 2", "grow", "# after slot write"),
+        ("plain.count: 1 → (unset)", "main", "# end"),
+    ]
+    for description, function, marker in expected:
+        stop, frame = next_data_stop(client, thread)
+        assert (stop["reason"], stop["description"]) == ("data breakpoint", description)
+        assert (frame["name"], frame["line"]) == (function, line_of(client.path, marker))
+    # Removed: each object has its own class back.
+    assert client.ok("setDataBreakpoints", {"breakpoints": []})["breakpoints"] == []
+    client.ok("continue", {"threadId": thread})
+    assert client.debuggee.wait() == 0
+    out = client.output("stdout")
+    assert "types True True True True" in out
+    assert "Point(x=10, y=20) Point" in out
+
+
+def test_an_attribute_written_by_another_thread_while_watched_keeps_the_class_name(sessions):
+    client, thread, local = attributes_session(sessions)
+    watch_many(client, local, [("point", "y")])
+    stop, frame = next_data_stop(client, thread)
+    threads = {t["id"]: t["name"] for t in client.ok("threads")["threads"]}
+    assert threads[stop["threadId"]] == "writer"
+    assert stop["description"] == "point.y: 2 → 20"
+    assert (frame["name"], frame["line"]) == ("main.<locals>.move", line_of(client.path, "# after thread write"))
+    client.ok("continue", {"threadId": stop["threadId"]})
+    assert client.debuggee.wait() == 0
+    # Still watched at the end: `type(point) is Point` is False, its name and repr are Point's.
+    out = client.output("stdout")
+    assert "types True False True True" in out and "Point(x=10, y=20) Point" in out
+
+
+def test_the_debuggers_own_attribute_write_does_not_stop(sessions):
+    client, thread, local = attributes_session(sessions)
+    watch_many(client, local, [("point", "x")])
+    client.ok("setVariable", {"variablesReference": local["point"]["variablesReference"], "name": "x", "value": "5"})
+    stop, _ = next_data_stop(client, thread)
+    assert stop["description"] == "point.x: 5 → 10"
+
+
+def test_list_items_are_not_offered_yet(sessions):
+    client, thread, local = attributes_session(sessions)
+    info = client.ok("dataBreakpointInfo", {"variablesReference": local["numbers"]["variablesReference"], "name": "0"})
+    assert info["dataId"] is None and "cannot watch `0`" in info["description"]
+    client.ok("continue", {"threadId": thread})
+    assert client.debuggee.wait() == 0

@@ -17,11 +17,13 @@ use std::time::Duration;
 use pyo3::prelude::*;
 use pyo3::types::PyString;
 
+use super::attribute_watches::AttributeWatch;
 use super::breakpoints::{Behaviour, Placement};
 use super::conditions::Breakpoint;
 use super::dict_watches::DictWatch;
+use super::stepping::{Step, StepKind, StepPlan};
 use super::threads::{ParkedIn, StopReason};
-use super::{Engine, EngineEvent};
+use super::{current_ident, Engine, EngineEvent};
 use crate::frames;
 use crate::inspect::watchdog;
 
@@ -38,6 +40,8 @@ pub enum WatchTarget {
     /// of a builtin type (str, int, ...), so comparing keys runs no user code; `label` is how the
     /// stop names it.
     DictEntry { dict: Py<PyAny>, key: Py<PyAny>, label: String, absent: &'static str },
+    /// An attribute of an object of a Python class (`attribute_watches.rs`).
+    Attribute { object: Py<PyAny>, name: String, label: String },
 }
 
 impl WatchTarget {
@@ -50,6 +54,9 @@ impl WatchTarget {
                 label: label.clone(),
                 absent,
             },
+            WatchTarget::Attribute { object, name, label } => {
+                WatchTarget::Attribute { object: object.clone_ref(py), name: name.clone(), label: label.clone() }
+            }
         }
     }
 }
@@ -101,6 +108,7 @@ impl Engine {
     pub fn set_data_breakpoints(&self, py: Python<'_>, requested: Vec<DataRequest>) -> Vec<Placement> {
         let mut watches = Vec::new();
         let mut dict_watches = Vec::new();
+        let mut attribute_watches = Vec::new();
         let mut answers = Vec::new();
         for request in requested {
             let id = self.next_breakpoint_id();
@@ -114,15 +122,24 @@ impl Engine {
                         dict_watches.push(DictWatch { id, dict, key, label, absent, breakpoint });
                         Ok(())
                     }
+                    WatchTarget::Attribute { object, name, label } => {
+                        let name = PyString::new(py, &name).unbind();
+                        attribute_watches.push(AttributeWatch { id, object, name, label, breakpoint });
+                        Ok(())
+                    }
                 }
             });
             answers.push(Placement { id, line: None, column: None, refusal: placed.err() });
         }
+        let dict_ids: Vec<i64> = dict_watches.iter().map(|w| w.id).collect();
         if let Err(refusal) = self.replace_dict_watches(py, dict_watches) {
-            for answer in answers.iter_mut().filter(|a| a.refusal.is_none()) {
-                if !watches.iter().any(|w| w.id == answer.id) {
-                    answer.refusal = Some(refusal.clone());
-                }
+            for answer in answers.iter_mut().filter(|a| dict_ids.contains(&a.id)) {
+                answer.refusal = Some(refusal.clone());
+            }
+        }
+        for (id, refusal) in self.replace_attribute_watches(py, attribute_watches) {
+            if let Some(answer) = answers.iter_mut().find(|a| a.id == id) {
+                answer.refusal = Some(refusal);
             }
         }
         let old = std::mem::replace(&mut self.state.lock().data_watches, watches);
@@ -146,6 +163,29 @@ impl Engine {
         frame: &Bound<'_, PyAny>,
     ) -> Option<StopReason> {
         self.changes_in(py, code, frame).iter().find_map(|change| self.stop_for_change(py, change, frame))
+    }
+
+    /// Writes to watched entries or attributes that `writer` just made: its thread stops at its
+    /// next line, as a step over from `writer` would, if a write there proves a change that stops
+    /// (`run_control::step_end_reason`). A stopped thread writes only for the debugger itself
+    /// (setVariable, evaluate): no stop.
+    pub(super) fn stop_after_writes(&self, py: Python<'_>, writer: &Bound<'_, PyAny>, changes: Vec<DataChange>) {
+        let ident = current_ident();
+        if changes.is_empty() || self.is_parked(ident) {
+            return;
+        }
+        if let Some(mut plan) = self.plans.get_mut(&ident) {
+            plan.add_data_changes(changes);
+            return;
+        }
+        match StepPlan::new(Step::by_line(StepKind::AfterWrite), writer) {
+            Ok(mut plan) => {
+                plan.add_data_changes(changes);
+                self.start_plan(py, plan);
+                self.refresh_events(py);
+            }
+            Err(e) => tracing::error!("stopping after a write: {e}"),
+        }
     }
 
     /// The stop for a change, if its condition and hit condition agree, judged in `frame`.

@@ -15,8 +15,7 @@ use pyo3::prelude::*;
 use super::callbacks::current_frame;
 use super::conditions::Breakpoint;
 use super::data_breakpoints::DataChange;
-use super::stepping::{Step, StepKind, StepPlan};
-use super::{current_ident, is_pydbg_thread, try_engine, Engine};
+use super::{is_pydbg_thread, try_engine, Engine};
 
 type DictWatchCallback =
     unsafe extern "C" fn(c_int, *mut ffi::PyObject, *mut ffi::PyObject, *mut ffi::PyObject) -> c_int;
@@ -139,23 +138,8 @@ impl Engine {
                 })
                 .collect()
         };
-        // A stopped thread writes only for the debugger (setVariable, evaluate): no stop.
-        if changes.is_empty() || self.is_parked(current_ident()) {
-            return;
-        }
-        let Some(frame) = current_frame(py) else { return };
-        let ident = current_ident();
-        if let Some(mut plan) = self.plans.get_mut(&ident) {
-            plan.add_data_changes(changes);
-            return;
-        }
-        match StepPlan::new(Step::by_line(StepKind::AfterWrite), &frame) {
-            Ok(mut plan) => {
-                plan.add_data_changes(changes);
-                self.start_plan(py, plan);
-                self.refresh_events(py);
-            }
-            Err(e) => tracing::error!("stopping after a write: {e}"),
+        if let Some(frame) = current_frame(py).filter(|_| !changes.is_empty()) {
+            self.stop_after_writes(py, &frame, changes);
         }
     }
 }

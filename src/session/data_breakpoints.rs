@@ -47,6 +47,7 @@ impl DataTargets {
         let kind = match &target {
             WatchTarget::Local { .. } => "local",
             WatchTarget::DictEntry { .. } => "entry",
+            WatchTarget::Attribute { .. } => "attribute",
         };
         let id = format!("{kind}:{}", self.next.fetch_add(1, Ordering::Relaxed) + 1);
         let forgotten = {
@@ -97,7 +98,9 @@ pub async fn data_breakpoint_info(session: &Session, request: &Request) {
             Ok(target) => {
                 let description = match &target {
                     WatchTarget::Local { name, .. } => format!("`{name}` changes"),
-                    WatchTarget::DictEntry { label, .. } => format!("`{label}` changes"),
+                    WatchTarget::DictEntry { label, .. } | WatchTarget::Attribute { label, .. } => {
+                        format!("`{label}` changes")
+                    }
                 };
                 DataBreakpointInfoBody {
                     data_id: Some(targets.offer(target)),
@@ -116,7 +119,10 @@ pub async fn data_breakpoint_info(session: &Session, request: &Request) {
 }
 
 fn not_watchable(name: &str) -> String {
-    format!("pydbg cannot watch `{name}` yet: it watches local variables, globals, module attributes and dict items")
+    format!(
+        "pydbg cannot watch `{name}` yet: it watches local variables, globals, module attributes, dict items \
+         and attributes of objects of Python classes"
+    )
 }
 
 /// The member `name` of what a `variablesReference` shows, as something to watch.
@@ -142,6 +148,17 @@ fn watchable_member(py: Python<'_>, target: &Target, name: &str) -> Result<Watch
                 }
                 let label = format!("{}[{name}]", evaluate_name.as_deref().unwrap_or(""));
                 return Ok(Some(entry_of(object.clone(), key, label, "(missing)")));
+            }
+            if is_instance_of_python_class(object)? && is_identifier(name) {
+                let label = match evaluate_name {
+                    Some(owner) => format!("{owner}.{name}"),
+                    None => name.to_owned(),
+                };
+                return Ok(Some(WatchTarget::Attribute {
+                    object: object.clone().unbind(),
+                    name: name.to_owned(),
+                    label,
+                }));
             }
             Ok(None)
         }
@@ -179,6 +196,18 @@ fn watchable_name(py: Python<'_>, frame: &Bound<'_, PyAny>, name: &str) -> Resul
         Ok(None) => Err(not_watchable(name)),
         Err(e) => Err(describe_error(py, &e)),
     }
+}
+
+/// Whether `object` is an instance of a class defined in Python (not a builtin, not a class).
+fn is_instance_of_python_class(object: &Bound<'_, PyAny>) -> PyResult<bool> {
+    const HEAP_TYPE: u64 = 1 << 9;
+    let flags: u64 = object.get_type().getattr("__flags__")?.extract()?;
+    Ok(flags & HEAP_TYPE != 0 && !object.is_instance_of::<pyo3::types::PyType>())
+}
+
+fn is_identifier(name: &str) -> bool {
+    let mut chars = name.chars();
+    chars.next().is_some_and(|c| c == '_' || c.is_alphabetic()) && chars.all(|c| c == '_' || c.is_alphanumeric())
 }
 
 /// The variable `name` of a namespace dict (a module's globals, a class body's names).
