@@ -281,7 +281,7 @@ def line_of_source(source, marker):
 
 
 ATTRIBUTES = """
-import threading
+import threading, traceback
 from dataclasses import dataclass
 
 class Plain:
@@ -314,6 +314,10 @@ def main():
     plain.count += 1  # plain write
     point.x = 10  # point write
     grow(slotted)
+    try:
+        slotted.colour = "red"  # not one of its slots
+    except AttributeError:
+        print("traceback shows pydbg:", "pydbg" in traceback.format_exc())
     writer = threading.Thread(target=move, name="writer")
     writer.start()
     writer.join()
@@ -367,6 +371,8 @@ def test_attributes_of_a_plain_object_a_dataclass_and_a_slots_object(sessions):
     out = client.output("stdout")
     assert "types True True True True" in out
     assert "Point(x=10, y=20) Point" in out
+    # The program's own error from a watched object's write: no frame of pydbg's in it.
+    assert "traceback shows pydbg: False" in out
 
 
 def test_an_attribute_written_by_another_thread_while_watched_keeps_the_class_name(sessions):

@@ -1,6 +1,8 @@
 //! Data breakpoints on attributes of objects (plain classes, dataclasses, `__slots__` classes).
 //! A watched object's class is swapped for a private subclass, made once per class, whose
 //! `__setattr__` and `__delattr__` call the original ones and report writes of watched names.
+//! They are Rust functions bound as methods (`PyInstanceMethod_New`): no frame of pydbg's appears
+//! in the program's tracebacks, and the frame that called them is the writer's.
 //! Every write through `setattr`, from any code and thread, passes there. When no watch is left
 //! on the object, its class is put back.
 //!
@@ -11,38 +13,19 @@ use std::collections::HashMap;
 use std::sync::Arc;
 
 use parking_lot::Mutex;
+use pyo3::ffi;
 use pyo3::prelude::*;
-use pyo3::sync::PyOnceLock;
-use pyo3::types::{PyString, PyTuple};
+use pyo3::types::{PyDict, PyString, PyTuple};
 
 use super::conditions::Breakpoint;
 use super::data_breakpoints::DataChange;
 use super::{engine, is_pydbg_thread, Engine};
-use crate::embedded_python::embedded_function;
 
-const HOOKS: &str = r#"
-import sys
-
-def watching_class(cls, before, after):
-    base_setattr = cls.__setattr__
-    base_delattr = cls.__delattr__
-
-    def __setattr__(self, name, value):
-        old = before(self, name)
-        base_setattr(self, name, value)
-        if old is not None:
-            after(self, name, old, sys._getframe(1))
-
-    def __delattr__(self, name):
-        old = before(self, name)
-        base_delattr(self, name)
-        if old is not None:
-            after(self, name, old, sys._getframe(1))
-
-    namespace = {"__slots__": (), "__setattr__": __setattr__, "__delattr__": __delattr__,
-                 "__module__": cls.__module__, "__qualname__": cls.__qualname__, "__doc__": cls.__doc__}
-    return type(cls)(cls.__name__, (cls,), namespace)
-"#;
+// Not in the limited API, but in every CPython 3.12+ (cpython/classobject.h): wraps a callable so
+// that it binds to the instance as a function does.
+extern "C" {
+    fn PyInstanceMethod_New(function: *mut ffi::PyObject) -> *mut ffi::PyObject;
+}
 
 /// A watched attribute. The object is held, so that its address stays its own.
 pub(super) struct AttributeWatch {
@@ -116,12 +99,16 @@ impl Engine {
         if let Some((_, subclass)) = self.attribute_watches.subclasses.lock().get(&key) {
             return Ok(subclass.bind(py).clone());
         }
-        static WATCHING_CLASS: PyOnceLock<Py<PyAny>> = PyOnceLock::new();
-        let make = embedded_function(py, &WATCHING_CLASS, HOOKS, c"attribute_hooks", "watching_class")?;
         let module = pyo3::types::PyModule::new(py, "pydbg_attribute_hooks")?;
-        let before = wrap_pyfunction!(before_attribute_write, &module)?;
-        let after = wrap_pyfunction!(after_attribute_write, &module)?;
-        let subclass = make.call1((class, before, after))?;
+        let namespace = PyDict::new(py);
+        namespace.set_item("__slots__", PyTuple::empty(py))?;
+        namespace.set_item("__setattr__", as_method(wrap_pyfunction!(watched_setattr, &module)?.into_any())?)?;
+        namespace.set_item("__delattr__", as_method(wrap_pyfunction!(watched_delattr, &module)?.into_any())?)?;
+        for name in ["__module__", "__qualname__", "__doc__"] {
+            namespace.set_item(name, class.getattr(name)?)?;
+        }
+        // The class's own metaclass makes the subclass, as `class Sub(C)` would.
+        let subclass = class.get_type().call1((class.getattr("__name__")?, (class,), namespace))?;
         self.attribute_watches.subclasses.lock().insert(key, (class.clone().unbind(), subclass.clone().unbind()));
         Ok(subclass)
     }
@@ -147,51 +134,55 @@ impl Engine {
 fn stored_value(py: Python<'_>, object: &Bound<'_, PyAny>, name: &Bound<'_, PyAny>) -> Option<Py<PyAny>> {
     // SAFETY: the GIL is held and both are live; a new reference, or NULL with an error set.
     let value =
-        unsafe { Bound::from_owned_ptr_or_opt(py, pyo3::ffi::PyObject_GenericGetAttr(object.as_ptr(), name.as_ptr())) };
+        unsafe { Bound::from_owned_ptr_or_opt(py, ffi::PyObject_GenericGetAttr(object.as_ptr(), name.as_ptr())) };
     if value.is_none() {
         drop(PyErr::take(py));
     }
     value.map(Bound::unbind)
 }
 
-/// Called by a watched object's `__setattr__` / `__delattr__` before the write: the old value
-/// (as a 1-tuple, empty when unset) if the name is watched and the write is the program's, or
-/// None. Never raises: nothing of pydbg's may reach the program.
-#[pyfunction]
-fn before_attribute_write<'py>(
-    py: Python<'py>,
-    object: &Bound<'py, PyAny>,
-    name: &Bound<'py, PyAny>,
-) -> Option<Bound<'py, PyTuple>> {
-    let engine = engine();
-    if is_pydbg_thread() || engine.is_parked(super::current_ident()) {
-        return None;
-    }
-    if engine.attribute_watches_of(py, object, name).is_empty() {
-        return None;
-    }
-    PyTuple::new(py, stored_value(py, object, name)).ok()
+/// `function` bound to instances as a method is.
+fn as_method(function: Bound<'_, PyAny>) -> PyResult<Bound<'_, PyAny>> {
+    // SAFETY: the GIL is held; a new reference, or NULL with an error set.
+    unsafe { Bound::from_owned_ptr_or_err(function.py(), PyInstanceMethod_New(function.as_ptr())) }
 }
 
-/// Called after the write with what `before_attribute_write` returned, and the writing frame.
 #[pyfunction]
-fn after_attribute_write(
-    py: Python<'_>,
+fn watched_setattr(object: &Bound<'_, PyAny>, name: &Bound<'_, PyAny>, value: &Bound<'_, PyAny>) -> PyResult<()> {
+    let original = object.get_type().getattr("__base__")?;
+    watched_write(object, name, || original.getattr("__setattr__")?.call1((object, name, value)).map(drop))
+}
+
+#[pyfunction]
+fn watched_delattr(object: &Bound<'_, PyAny>, name: &Bound<'_, PyAny>) -> PyResult<()> {
+    let original = object.get_type().getattr("__base__")?;
+    watched_write(object, name, || original.getattr("__delattr__")?.call1((object, name)).map(drop))
+}
+
+/// Makes the write, and if it is the program's and to a watched name, notes it for a stop at the
+/// writer's next line. The write's own error is the program's, and reaches it; pydbg's never do.
+fn watched_write(
     object: &Bound<'_, PyAny>,
     name: &Bound<'_, PyAny>,
-    old: &Bound<'_, PyTuple>,
-    writer: &Bound<'_, PyAny>,
-) {
+    write: impl FnOnce() -> PyResult<()>,
+) -> PyResult<()> {
+    let py = object.py();
     let engine = engine();
+    let watched = !is_pydbg_thread() && !engine.is_parked(super::current_ident());
+    let watches = if watched { engine.attribute_watches_of(py, object, name) } else { Vec::new() };
+    if watches.is_empty() {
+        return write();
+    }
+    let old = stored_value(py, object, name);
+    write()?;
     let new = stored_value(py, object, name);
-    let old: Option<Py<PyAny>> = old.get_item(0).ok().map(Bound::unbind);
     if let (Some(old), Some(new)) = (&old, &new) {
         if old.is(new) {
-            return;
+            return Ok(());
         }
     }
-    let changes = engine
-        .attribute_watches_of(py, object, name)
+    let Some(writer) = super::callbacks::current_frame(py) else { return Ok(()) };
+    let changes = watches
         .into_iter()
         .map(|(id, label, breakpoint)| DataChange {
             id,
@@ -202,5 +193,6 @@ fn after_attribute_write(
             absent: "(unset)",
         })
         .collect();
-    engine.stop_after_writes(py, writer, changes);
+    engine.stop_after_writes(py, &writer, changes);
+    Ok(())
 }
