@@ -404,3 +404,71 @@ def test_list_items_are_not_offered_yet(sessions):
     assert info["dataId"] is None and "cannot watch `0`" in info["description"]
     client.ok("continue", {"threadId": thread})
     assert client.debuggee.wait() == 0
+
+
+def test_expressions_name_what_they_watch(sessions):
+    client, thread, local = attributes_session(sessions)
+    frame = client.ok("stackTrace", {"threadId": thread})["stackFrames"][0]
+
+    def info(expression):
+        return client.ok("dataBreakpointInfo", {"frameId": frame["id"], "name": expression})
+
+    watched = info("point.x")
+    assert watched["dataId"] and watched["description"] == "`point.x` changes"
+    assert info("plain")["dataId"]
+    # Calls are not read-only, a syntax error is reported, a list item is not offered yet.
+    assert info("len(numbers)")["dataId"] is None
+    broken = info("point.(")
+    assert broken["dataId"] is None and "SyntaxError" in broken["description"]
+    assert info("numbers[0]")["dataId"] is None
+    missing = info("nowhere.x")
+    assert missing["dataId"] is None and "NameError" in missing["description"]
+    placed = client.ok("setDataBreakpoints", {"breakpoints": [{"dataId": watched["dataId"]}]})["breakpoints"]
+    assert placed[0]["verified"]
+    client.ok("setBreakpoints", {"source": {"path": client.path}, "breakpoints": []})
+    stop, _ = next_data_stop(client, thread)
+    assert stop["description"] == "point.x: 1 → 10"
+
+
+def test_a_dict_item_named_by_an_expression(sessions):
+    client = launch_globals(sessions)
+    thread, _, _ = module_scope(client)
+    frame = client.ok("stackTrace", {"threadId": thread})["stackFrames"][0]
+    info = client.ok("dataBreakpointInfo", {"frameId": frame["id"], "name": 'config["port"]'})
+    assert info["dataId"], info
+    client.ok("setDataBreakpoints", {"breakpoints": [{"dataId": info["dataId"]}]})
+    client.ok("setBreakpoints", {"source": {"path": client.path}, "breakpoints": []})
+    stop, _ = next_data_stop(client, thread)
+    assert stop["description"] == 'config["port"]: 80 → 8080'
+
+
+UNEQUAL = """
+class Stubborn:
+    def __eq__(self, other):
+        raise RuntimeError("no comparing me")
+
+    def __repr__(self):
+        raise RuntimeError("no showing me")
+
+def churn():
+    value = Stubborn()  # start
+    value = Stubborn()  # second
+    return "survived"  # after second
+
+print(churn())
+"""
+
+
+def test_a_raising_eq_and_repr_never_reach_the_program(sessions):
+    client = sessions.launch(UNEQUAL, breakpoints=[line_of_source(UNEQUAL, "# second")])
+    stop = client.wait_stopped()
+    frame = client.ok("stackTrace", {"threadId": stop["threadId"]})["stackFrames"][0]
+    info = client.ok("dataBreakpointInfo", {"frameId": frame["id"], "name": "value"})
+    client.ok("setDataBreakpoints", {"breakpoints": [{"dataId": info["dataId"]}]})
+    data_stop, frame = next_data_stop(client, stop["threadId"])
+    # __eq__ raised: counted as a change. __repr__ raised: the type's name shows instead.
+    assert data_stop["description"] == "value: <Stubborn object> → <Stubborn object>"
+    assert frame["line"] == line_of(client.path, "# after second")
+    client.ok("continue", {"threadId": stop["threadId"]})
+    assert client.debuggee.wait() == 0
+    assert "survived" in client.output("stdout")

@@ -20,6 +20,7 @@ pub mod watchdog;
 pub use assign::{dict_key_named, set_expression, set_variable};
 pub use completions::complete;
 pub use exception_info::exception_info;
+pub use read_only::evaluate_read_only;
 pub use settings::Settings;
 
 use std::collections::hash_map::Entry;

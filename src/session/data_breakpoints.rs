@@ -11,12 +11,13 @@ use pyo3::prelude::*;
 use pyo3::types::{PyBool, PyBytes, PyDict, PyFloat, PyInt, PyModule, PyString, PyTuple};
 
 use super::breakpoints::answer;
+use super::inspection::{flatten, on_thread};
 use super::{with_gil, Session};
 use crate::engine::breakpoints::Behaviour;
 use crate::engine::data_breakpoints::{DataRequest, WatchTarget};
 use crate::engine::engine;
-use crate::inspect::dict_key_named;
 use crate::inspect::handles::Target;
+use crate::inspect::{dict_key_named, evaluate_read_only};
 use crate::protocol::types::{
     Breakpoint, BreakpointEventBody, BreakpointsBody, DataBreakpointInfoArguments, DataBreakpointInfoBody,
     SetDataBreakpointsArguments,
@@ -80,41 +81,51 @@ pub async fn data_breakpoint_info(session: &Session, request: &Request) {
         Err(e) => return session.respond::<()>(request, Err(e)),
     };
     let cx = session.inspection_context();
-    let targets = session.data_targets.clone();
-    let answer = with_gil(move |py| {
-        let name = args.name;
-        let target = match (args.variables_reference, args.frame_id) {
-            (Some(reference), _) => match cx.handles.variables(py, reference) {
-                Some(target) => watchable_member(py, &target, &name),
-                None => return Err(format!("there is no variablesReference {reference}")),
-            },
-            (None, Some(frame_id)) => match cx.handles.frame(py, frame_id) {
-                Some((_, frame)) => watchable_name(py, frame.bind(py), &name),
-                None => return Err(format!("there is no frame {frame_id}")),
-            },
-            (None, None) => return Err("dataBreakpointInfo needs a variablesReference or a frameId".to_owned()),
-        };
-        Ok(match target {
-            Ok(target) => {
-                let description = match &target {
-                    WatchTarget::Local { name, .. } => format!("`{name}` changes"),
-                    WatchTarget::DictEntry { label, .. } | WatchTarget::Attribute { label, .. } => {
-                        format!("`{label}` changes")
-                    }
-                };
-                DataBreakpointInfoBody {
-                    data_id: Some(targets.offer(target)),
-                    description,
-                    access_types: Some(vec!["write"]),
-                    can_persist: false,
+    let name = args.name;
+    let target = match (args.variables_reference, args.frame_id) {
+        (Some(reference), _) => {
+            let name = name.clone();
+            with_gil(move |py| match cx.handles.variables(py, reference) {
+                Some(target) => Ok(watchable_member(py, &target, &name)),
+                None => Err(format!("there is no variablesReference {reference}")),
+            })
+            .await
+        }
+        // An expression may run a property's code: on the stopped thread, as other inspection.
+        (None, Some(frame_id)) => match cx.handles.frame_thread(frame_id) {
+            Some(thread) => {
+                let name = name.clone();
+                flatten(
+                    on_thread(thread, move |py| match cx.handles.frame(py, frame_id) {
+                        Some((_, frame)) => Ok(watchable_expression(py, frame.bind(py), &name)),
+                        None => Err(format!("there is no frame {frame_id}")),
+                    })
+                    .await,
+                )
+            }
+            None => Err(format!("there is no frame {frame_id}")),
+        },
+        (None, None) => Err("dataBreakpointInfo needs a variablesReference or a frameId".to_owned()),
+    };
+    let answer = target.map(|target| match target {
+        Ok(target) => {
+            let description = match &target {
+                WatchTarget::Local { name, .. } => format!("`{name}` changes"),
+                WatchTarget::DictEntry { label, .. } | WatchTarget::Attribute { label, .. } => {
+                    format!("`{label}` changes")
                 }
+            };
+            DataBreakpointInfoBody {
+                data_id: Some(session.data_targets.offer(target)),
+                description,
+                access_types: Some(vec!["write"]),
+                can_persist: false,
             }
-            Err(reason) => {
-                DataBreakpointInfoBody { data_id: None, description: reason, access_types: None, can_persist: false }
-            }
-        })
-    })
-    .await;
+        }
+        Err(reason) => {
+            DataBreakpointInfoBody { data_id: None, description: reason, access_types: None, can_persist: false }
+        }
+    });
     session.respond(request, answer);
 }
 
@@ -194,6 +205,49 @@ fn watchable_name(py: Python<'_>, frame: &Bound<'_, PyAny>, name: &str) -> Resul
     match found {
         Ok(Some(target)) => Ok(target),
         Ok(None) => Err(not_watchable(name)),
+        Err(e) => Err(describe_error(py, &e)),
+    }
+}
+
+/// What an expression in `frame` names, to watch: a variable (`total`), an attribute (`self.count`,
+/// `helpers.level`) or a dict item (`config["port"]`, `self.table[key]`). The owner and the key
+/// are evaluated read-only (names, attributes, subscripts: no calls).
+fn watchable_expression(py: Python<'_>, frame: &Bound<'_, PyAny>, expression: &str) -> Result<WatchTarget, String> {
+    let text = expression.trim();
+    if is_identifier(text) {
+        return watchable_name(py, frame, text);
+    }
+    let found: PyResult<Option<WatchTarget>> = (|| {
+        let ast = py.import("ast")?;
+        let node = ast.call_method1("parse", (text, "<data breakpoint>", "eval"))?.getattr("body")?;
+        let (globals, locals) = (frame.getattr("f_globals")?, frame.getattr("f_locals")?);
+        let read = |part: Bound<'_, PyAny>| -> PyResult<Bound<'_, PyAny>> {
+            let source: String = ast.call_method1("get_source_segment", (text, part))?.extract()?;
+            evaluate_read_only(py, &source, &globals, &locals)
+        };
+        let label = text.to_owned();
+        if node.is_instance(&ast.getattr("Attribute")?)? {
+            let owner = read(node.getattr("value")?)?;
+            let name: String = node.getattr("attr")?.extract()?;
+            if let Ok(module) = owner.cast::<PyModule>() {
+                let key = PyString::new(py, &name).into_any();
+                return Ok(Some(entry_of(module.dict().into_any(), key, label, "(unbound)")));
+            }
+            if is_instance_of_python_class(&owner)? {
+                return Ok(Some(WatchTarget::Attribute { object: owner.unbind(), name, label }));
+            }
+        } else if node.is_instance(&ast.getattr("Subscript")?)? {
+            let owner = read(node.getattr("value")?)?;
+            let key = read(node.getattr("slice")?)?;
+            if owner.is_instance_of::<PyDict>() && builtin_key(&key) {
+                return Ok(Some(entry_of(owner, key, label, "(missing)")));
+            }
+        }
+        Ok(None)
+    })();
+    match found {
+        Ok(Some(target)) => Ok(target),
+        Ok(None) => Err(not_watchable(text)),
         Err(e) => Err(describe_error(py, &e)),
     }
 }

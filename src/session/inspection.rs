@@ -48,7 +48,7 @@ pub(super) fn answerable<R: Send + 'static>(
 }
 
 /// Runs `work` on `thread` if it is parked there, or else with the GIL on a blocking thread.
-async fn on_thread<R: Send + 'static>(
+pub(super) async fn on_thread<R: Send + 'static>(
     thread: u64,
     work: impl FnOnce(Python<'_>) -> R + Send + 'static,
 ) -> Result<R, String> {
@@ -59,7 +59,7 @@ async fn on_thread<R: Send + 'static>(
     answered.await.map_err(|_| "the thread resumed before it could answer".to_owned())
 }
 
-fn flatten<T>(result: Result<Result<T, String>, String>) -> Result<T, String> {
+pub(super) fn flatten<T>(result: Result<Result<T, String>, String>) -> Result<T, String> {
     result.and_then(|r| r)
 }
 
