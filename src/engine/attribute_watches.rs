@@ -18,7 +18,7 @@ use pyo3::prelude::*;
 use pyo3::types::{PyDict, PyString, PyTuple};
 
 use super::conditions::Breakpoint;
-use super::data_breakpoints::DataChange;
+use super::data_breakpoints::{same_value, DataChange};
 use super::{engine, is_pydbg_thread, Engine};
 
 // Not in the limited API, but in every CPython 3.12+ (cpython/classobject.h): wraps a callable so
@@ -176,23 +176,26 @@ fn watched_write(
     let old = stored_value(py, object, name);
     write()?;
     let new = stored_value(py, object, name);
-    if let (Some(old), Some(new)) = (&old, &new) {
-        if old.is(new) {
-            return Ok(());
-        }
+    if same_value(py, old.as_ref().map(|v| v.bind(py)), new.as_ref().map(|v| v.bind(py))) {
+        return Ok(());
     }
     let Some(writer) = super::callbacks::current_frame(py) else { return Ok(()) };
-    let changes = watches
-        .into_iter()
-        .map(|(id, label, breakpoint)| DataChange {
+    // Python may run here (unlike in a dict watcher): the write is judged now, and only one that
+    // stops makes the writer's thread stop at its next line.
+    let stopping = watches.into_iter().find_map(|(id, label, breakpoint)| {
+        let change = DataChange {
             id,
             label,
             old: old.as_ref().map(|v| v.clone_ref(py)),
             new: new.as_ref().map(|v| v.clone_ref(py)),
             breakpoint,
             absent: "(unset)",
-        })
-        .collect();
-    engine.stop_after_writes(py, &writer, changes);
+            judged: true,
+        };
+        engine.stop_for_change(py, &change, &writer).map(|_| change)
+    });
+    if let Some(change) = stopping {
+        engine.stop_after_writes(py, &writer, vec![change]);
+    }
     Ok(())
 }

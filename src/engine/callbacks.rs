@@ -350,7 +350,7 @@ impl Engine {
         if !matches!(how, Leave::Yield) {
             let code = crate::frames::code(&frame)?;
             if Engine::watches_code(&self.state.lock(), code.as_ptr() as usize) {
-                interrupt = self.data_frame_exit(py, &code, &frame);
+                interrupt = self.data_frame_exit(py, &frame);
             }
         }
         let caller = match (self.plans.get_mut(&current_ident()), how) {
@@ -435,8 +435,24 @@ impl Engine {
 
     fn on_instruction(&self, py: Python<'_>, code: &Bound<'_, PyAny>, offset: i64) -> PyResult<Answer> {
         let Some(frame) = current_frame(py) else { return Ok(Answer::Keep) };
-        let filename = filename(py, code)?;
         let address = code.as_ptr() as usize;
+        // Just after a store to a watched local (data_breakpoints.rs).
+        let (after_store, only_data) = {
+            let state = self.state.lock();
+            let after_store = Engine::watches_offset(&state, address, offset);
+            let others =
+                state.instruction_breakpoints.contains_key(&address) || state.column_code.contains_key(&address);
+            (after_store, after_store && !others)
+        };
+        if after_store {
+            if let Some(reason) = self.data_change_stop(py, &frame) {
+                return Ok(Answer::after_stop(self.park(py, &frame, reason, ParkedIn::OtherEvent)));
+            }
+            if only_data && self.plans.is_empty() {
+                return Ok(Answer::Keep);
+            }
+        }
+        let filename = filename(py, code)?;
         let (origin, just_my_code, breakpoint) = {
             let mut state = self.state.lock();
             let at = |bps: Option<&BTreeMap<i64, Arc<Breakpoint>>>| bps.and_then(|b| b.get(&offset)).cloned();
@@ -463,19 +479,18 @@ impl Engine {
             }
         }
         // Only a breakpoint's own instruction needs to call back again, until the next restart.
-        Ok(if breakpoint.is_none() && self.quiet() { Answer::Disable } else { Answer::Keep })
+        Ok(if breakpoint.is_none() && !after_store && self.quiet() { Answer::Disable } else { Answer::Keep })
     }
 
     fn on_line(&self, py: Python<'_>, code: &Bound<'_, PyAny>, line: i64) -> PyResult<Answer> {
         let filename = filename(py, code)?;
-        let (info, breakpoint, columns, just_my_code, watched) = {
+        let (info, breakpoint, columns, just_my_code) = {
             let mut state = self.state.lock();
             let info = state.files.info(filename.to_str()?);
             let file = state.line_breakpoints.get(&info.key);
             let bp = file.and_then(|f| f.lines.get(&line)).cloned();
             let columns = file.and_then(|f| f.columns.get(&line)).cloned();
-            let watched = Engine::watches_code(&state, code.as_ptr() as usize);
-            (info, bp, columns, state.just_my_code, watched)
+            (info, bp, columns, state.just_my_code)
         };
         let origin = info.origin;
         if let Some(columns) = &columns {
@@ -485,10 +500,6 @@ impl Engine {
             return Ok(Answer::Disable);
         }
         let Some(frame) = current_frame(py) else { return Ok(Answer::Keep) };
-        // A write judged first: a breakpoint on the same line must not hide it.
-        if let Some(reason) = watched.then(|| self.data_change_stop(py, code, &frame)).flatten() {
-            return Ok(Answer::after_stop(self.park(py, &frame, reason, ParkedIn::Line)));
-        }
         if let Some(bp) = &breakpoint {
             if self.breakpoint_stops(py, bp, &frame) {
                 return Ok(Answer::after_stop(self.park(py, &frame, StopReason::Breakpoint(bp.id), ParkedIn::Line)));
@@ -519,7 +530,7 @@ impl Engine {
         if self.must_stop_for_all_stop() {
             return Ok(Answer::after_stop(self.park(py, &frame, StopReason::Pause, ParkedIn::Line)));
         }
-        let disable = breakpoint.is_none() && columns.is_none() && !watched && self.quiet();
+        let disable = breakpoint.is_none() && columns.is_none() && self.quiet();
         Ok(if disable { Answer::Disable } else { Answer::Keep })
     }
 }

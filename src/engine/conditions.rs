@@ -184,6 +184,16 @@ impl Breakpoint {
         }
     }
 
+    /// The verdict when it needs no Python (no condition, no log message), counting the hit; None
+    /// when it does.
+    pub fn decide_without_python(&self) -> Option<bool> {
+        if self.condition.is_some() || self.log_message.is_some() {
+            return None;
+        }
+        let hits = self.hits.fetch_add(1, Ordering::Relaxed) + 1;
+        Some(self.hit_condition.is_none_or(|h| h.matches(hits)))
+    }
+
     /// Runs the condition, the hit count and the log message in `frame`. A condition that raises
     /// counts as true; its error is returned once, for the caller to report.
     pub fn decide(&self, py: Python<'_>, frame: &Bound<'_, PyAny>) -> (Verdict, Option<String>) {

@@ -3,10 +3,12 @@
 //! limit) to the one before.
 //!
 //! Two kinds, by where the value lives:
-//! - A local variable of one live frame (here). Its code object gets LINE (and PY_RETURN) as local
-//!   events, and at each line that frame reaches, the variable's value is compared with the last
-//!   one seen. The watch ends when its frame returns or unwinds. Other frames of the same code
-//!   pass through one pointer comparison.
+//! - A local variable of one live frame (here). Its code object gets INSTRUCTION (and PY_RETURN)
+//!   as local events; every instruction answers DISABLE but those just after a store to (or a
+//!   delete of) that variable, where its value is compared with the last one seen. So a watch
+//!   costs one callback per write, and a stop comes right after the write. The watch ends when
+//!   its frame returns or unwinds. Other frames of the same code pass through one pointer
+//!   comparison.
 //! - An entry of a dict: a global, a module attribute, a dict item (`dict_watches.rs`). A dict
 //!   watcher sees every write, from any code and thread, and the writing thread then stops at its
 //!   next line, as a step over would.
@@ -14,6 +16,7 @@
 use std::sync::Arc;
 use std::time::Duration;
 
+use pyo3::ffi;
 use pyo3::prelude::*;
 use pyo3::types::PyString;
 
@@ -74,8 +77,10 @@ pub(super) struct LocalWatch {
     frame: Py<PyAny>,
     code: Py<PyAny>,
     name: Py<PyString>,
-    /// The value at the last line the frame reached; None while unbound.
+    /// The value after the last write seen; None while unbound.
     last: Option<Py<PyAny>>,
+    /// The offsets of the instructions just after a store or delete of the variable.
+    after_stores: Vec<i64>,
     breakpoint: Arc<Breakpoint>,
 }
 
@@ -84,13 +89,22 @@ impl LocalWatch {
         &self.code
     }
 
+    fn change(&self, py: Python<'_>, old: Option<Py<PyAny>>, new: Option<Py<PyAny>>) -> DataChange {
+        DataChange {
+            id: self.id,
+            label: self.name.bind(py).to_string(),
+            old,
+            new,
+            breakpoint: self.breakpoint.clone(),
+            absent: "(unbound)",
+            judged: false,
+        }
+    }
+
     fn code_address(&self) -> usize {
         self.code.as_ptr() as usize
     }
 }
-
-/// A watch of the frame at hand: its id, variable, last value and breakpoint.
-type Candidate = (i64, Py<PyString>, Option<Py<PyAny>>, Arc<Breakpoint>);
 
 /// A watched value's change; None is an unbound variable or a missing entry.
 pub(super) struct DataChange {
@@ -101,6 +115,8 @@ pub(super) struct DataChange {
     pub(super) breakpoint: Arc<Breakpoint>,
     /// How a missing value is shown: "(unbound)" for a variable, "(missing)" for a dict item.
     pub(super) absent: &'static str,
+    /// Already found to be a change that stops: its condition and hit condition agreed.
+    pub(super) judged: bool,
 }
 
 impl Engine {
@@ -153,16 +169,15 @@ impl Engine {
         state.data_watches.iter().any(|w| w.code_address() == address)
     }
 
-    /// At a LINE event of watched code: the watches of this frame whose value changed since the
-    /// frame's last line, if one of them stops (its condition and hit condition agree).
-    /// Returns the stop's reason.
-    pub(super) fn data_change_stop(
-        &self,
-        py: Python<'_>,
-        code: &Bound<'_, PyAny>,
-        frame: &Bound<'_, PyAny>,
-    ) -> Option<StopReason> {
-        self.changes_in(py, code, frame).iter().find_map(|change| self.stop_for_change(py, change, frame))
+    /// Whether `offset` of `address`'s code comes just after a store to a watched local.
+    pub(super) fn watches_offset(state: &super::State, address: usize, offset: i64) -> bool {
+        state.data_watches.iter().any(|w| w.code_address() == address && w.after_stores.contains(&offset))
+    }
+
+    /// Just after a store in watched code: the watches of this frame whose value changed, if one
+    /// of them stops (its condition and hit condition agree). Returns the stop's reason.
+    pub(super) fn data_change_stop(&self, py: Python<'_>, frame: &Bound<'_, PyAny>) -> Option<StopReason> {
+        self.changes_in(py, frame).iter().find_map(|change| self.stop_for_change(py, change, frame))
     }
 
     /// Writes to watched entries or attributes that `writer` just made: its thread stops at its
@@ -188,6 +203,24 @@ impl Engine {
         }
     }
 
+    /// The stop for a noted change, at the line that ends the plan that noted it: judged then
+    /// (`==`, condition, hit condition), unless it was when noted.
+    pub(super) fn stop_for_noted_change(
+        &self,
+        py: Python<'_>,
+        change: &DataChange,
+        frame: &Bound<'_, PyAny>,
+    ) -> Option<StopReason> {
+        if change.judged {
+            return Some(StopReason::DataBreakpoint { id: change.id, description: describe(py, change) });
+        }
+        let (old, new) = (change.old.as_ref().map(|v| v.bind(py)), change.new.as_ref().map(|v| v.bind(py)));
+        if same_value(py, old, new) {
+            return None;
+        }
+        self.stop_for_change(py, change, frame)
+    }
+
     /// The stop for a change, if its condition and hit condition agree, judged in `frame`.
     pub(super) fn stop_for_change(
         &self,
@@ -200,15 +233,9 @@ impl Engine {
     }
 
     /// The frame is leaving for good: its last write is judged, then its watches end.
-    pub(super) fn data_frame_exit(
-        &self,
-        py: Python<'_>,
-        code: &Bound<'_, PyAny>,
-        frame: &Bound<'_, PyAny>,
-    ) -> Option<PyErr> {
-        let interrupt = self
-            .data_change_stop(py, code, frame)
-            .and_then(|reason| self.park(py, frame, reason, ParkedIn::OtherEvent));
+    pub(super) fn data_frame_exit(&self, py: Python<'_>, frame: &Bound<'_, PyAny>) -> Option<PyErr> {
+        let interrupt =
+            self.data_change_stop(py, frame).and_then(|reason| self.park(py, frame, reason, ParkedIn::OtherEvent));
         let ended: Vec<LocalWatch> = {
             let mut state = self.state.lock();
             let (ended, kept) =
@@ -250,43 +277,50 @@ impl Engine {
         };
         for (id, frame, name) in watched {
             let value = frames::local(frame.bind(py), name.bind(py)).ok().flatten().map(Bound::unbind);
-            if let Some(watch) = self.state.lock().data_watches.iter_mut().find(|w| w.id == id) {
-                watch.last = value;
-            }
+            // The value replaced is released after the lock: its finalizer may run Python.
+            let replaced = self
+                .state
+                .lock()
+                .data_watches
+                .iter_mut()
+                .find(|w| w.id == id)
+                .map(|w| std::mem::replace(&mut w.last, value));
+            drop(replaced);
         }
     }
 
-    /// The changed watches of `frame`, their last values brought up to date. No Python runs
-    /// under the state lock: values are read by the frame API, compared after.
-    fn changes_in(&self, py: Python<'_>, code: &Bound<'_, PyAny>, frame: &Bound<'_, PyAny>) -> Vec<DataChange> {
-        let address = code.as_ptr() as usize;
-        let candidates: Vec<Candidate> = {
-            let state = self.state.lock();
-            state
-                .data_watches
-                .iter()
-                .filter(|w| w.code_address() == address && w.frame.as_ptr() == frame.as_ptr())
-                .map(|w| (w.id, w.name.clone_ref(py), w.last.as_ref().map(|v| v.clone_ref(py)), w.breakpoint.clone()))
-                .collect()
-        };
+    /// The changed watches of `frame`, their last values brought up to date. Values are read by
+    /// the frame API and builtin scalars compared under the state lock (no Python runs); other
+    /// values are compared by `==` after it, and values replaced are released after it too.
+    fn changes_in(&self, py: Python<'_>, frame: &Bound<'_, PyAny>) -> Vec<DataChange> {
         let mut changes = Vec::new();
-        for (id, name, old, breakpoint) in candidates {
-            let new = frames::local(frame, name.bind(py)).ok().flatten();
-            if same_value(py, old.as_ref().map(|v| v.bind(py)), new.as_ref()) {
-                continue;
+        let mut undecided: Vec<(i64, Option<Py<PyAny>>)> = Vec::new();
+        let mut released = Vec::new();
+        {
+            let mut state = self.state.lock();
+            for watch in state.data_watches.iter_mut().filter(|w| w.frame.as_ptr() == frame.as_ptr()) {
+                let new = frames::local(frame, watch.name.bind(py)).ok().flatten().map(Bound::unbind);
+                match equal_without_python(watch.last.as_ref().map(|v| v.bind(py)), new.as_ref().map(|v| v.bind(py))) {
+                    Some(true) => released.push(new),
+                    Some(false) => {
+                        let old = std::mem::replace(&mut watch.last, new.as_ref().map(|v| v.clone_ref(py)));
+                        changes.push(watch.change(py, old, new));
+                    }
+                    None => undecided.push((watch.id, new)),
+                }
             }
-            let new = new.map(Bound::unbind);
-            if let Some(watch) = self.state.lock().data_watches.iter_mut().find(|w| w.id == id) {
-                watch.last = new.as_ref().map(|v| v.clone_ref(py));
+        }
+        drop(released);
+        for (id, new) in undecided {
+            let (old, template) = {
+                let mut state = self.state.lock();
+                let Some(watch) = state.data_watches.iter_mut().find(|w| w.id == id) else { continue };
+                let old = std::mem::replace(&mut watch.last, new.as_ref().map(|v| v.clone_ref(py)));
+                (old, watch.change(py, None, None))
+            };
+            if !same_value(py, old.as_ref().map(|v| v.bind(py)), new.as_ref().map(|v| v.bind(py))) {
+                changes.push(DataChange { old, new, ..template });
             }
-            changes.push(DataChange {
-                id,
-                label: name.bind(py).to_string(),
-                old,
-                new,
-                breakpoint,
-                absent: "(unbound)",
-            });
         }
         changes
     }
@@ -320,18 +354,90 @@ fn new_watch(
 ) -> PyResult<LocalWatch> {
     let name = PyString::new(py, name);
     let last = frames::local(frame.bind(py), &name)?.map(Bound::unbind);
-    Ok(LocalWatch { id, code: frames::code(frame.bind(py))?.unbind(), frame, name: name.unbind(), last, breakpoint })
+    let code = frames::code(frame.bind(py))?;
+    let after_stores = offsets_after_stores(&code, &name)?;
+    Ok(LocalWatch { id, code: code.unbind(), frame, name: name.unbind(), last, after_stores, breakpoint })
+}
+
+/// Instructions that bind or unbind a local (or cell) variable. The `*_FAST_*` pairs are 3.13's
+/// superinstructions; LOAD_FAST_AND_CLEAR saves and unbinds a name an inlined comprehension
+/// reuses, which a STORE_FAST puts back.
+const STORES: [&str; 8] = [
+    "STORE_FAST",
+    "DELETE_FAST",
+    "STORE_DEREF",
+    "DELETE_DEREF",
+    "STORE_FAST_STORE_FAST",
+    "STORE_FAST_LOAD_FAST",
+    "STORE_FAST_MAYBE_NULL",
+    "LOAD_FAST_AND_CLEAR",
+];
+
+/// The offsets of the instructions just after each store or delete of `name` in `code`.
+fn offsets_after_stores(code: &Bound<'_, PyAny>, name: &Bound<'_, PyString>) -> PyResult<Vec<i64>> {
+    let instructions: Vec<Bound<'_, PyAny>> =
+        code.py().import("dis")?.call_method1("get_instructions", (code,))?.try_iter()?.collect::<PyResult<_>>()?;
+    let mut offsets = Vec::new();
+    for (index, instruction) in instructions.iter().enumerate() {
+        let opname: String = instruction.getattr("opname")?.extract()?;
+        if !STORES.contains(&opname.as_str()) {
+            continue;
+        }
+        let argval = instruction.getattr("argval")?;
+        let stores_name = match argval.cast::<pyo3::types::PyTuple>() {
+            Ok(pair) => pair.iter().any(|n| n.eq(name).unwrap_or(false)),
+            Err(_) => argval.eq(name)?,
+        };
+        if let Some(next) = instructions.get(index + 1).filter(|_| stores_name) {
+            offsets.push(next.getattr("offset")?.extract()?);
+        }
+    }
+    Ok(offsets)
 }
 
 /// The same object, or equal by `==`. An `__eq__` that raises or runs past its time limit counts
 /// as a change: a stop too many is better than a write missed.
 pub(super) fn same_value(py: Python<'_>, old: Option<&Bound<'_, PyAny>>, new: Option<&Bound<'_, PyAny>>) -> bool {
+    if let Some(equal) = equal_without_python(old, new) {
+        return equal;
+    }
     match (old, new) {
-        (None, None) => true,
-        (Some(old), Some(new)) if old.is(new) => true,
         (Some(old), Some(new)) => watchdog::limited(py, USER_CODE_LIMIT, || old.eq(new)).unwrap_or(false),
         _ => false,
     }
+}
+
+/// Whether two values are equal, when that can be told without running Python: the same object,
+/// missing on both sides or one side only, or two values of the same builtin scalar type. None
+/// when only `__eq__` can tell.
+pub(super) fn equal_without_python(old: Option<&Bound<'_, PyAny>>, new: Option<&Bound<'_, PyAny>>) -> Option<bool> {
+    let (old, new) = match (old, new) {
+        (None, None) => return Some(true),
+        (Some(old), Some(new)) => (old, new),
+        _ => return Some(false),
+    };
+    if old.is(new) {
+        return Some(true);
+    }
+    let scalar = |v: &Bound<'_, PyAny>| {
+        v.is_none()
+            || v.is_exact_instance_of::<pyo3::types::PyInt>()
+            || v.is_exact_instance_of::<pyo3::types::PyFloat>()
+            || v.is_exact_instance_of::<pyo3::types::PyString>()
+            || v.is_exact_instance_of::<pyo3::types::PyBytes>()
+            || v.is_exact_instance_of::<pyo3::types::PyBool>()
+    };
+    if !(scalar(old) && scalar(new) && old.get_type().is(&new.get_type())) {
+        return None;
+    }
+    // SAFETY: the GIL is held; comparing builtin scalars of one type runs no Python code.
+    let equal = unsafe { ffi::PyObject_RichCompareBool(old.as_ptr(), new.as_ptr(), ffi::Py_EQ) };
+    if equal < 0 {
+        // SAFETY: the GIL is held; the error is the comparison's own.
+        unsafe { ffi::PyErr_Clear() };
+        return None;
+    }
+    Some(equal == 1)
 }
 
 /// `count: 1 → 2`, with short reprs.

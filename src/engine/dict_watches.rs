@@ -14,7 +14,7 @@ use pyo3::prelude::*;
 
 use super::callbacks::current_frame;
 use super::conditions::Breakpoint;
-use super::data_breakpoints::DataChange;
+use super::data_breakpoints::{equal_without_python, DataChange};
 use super::{is_pydbg_thread, try_engine, Engine};
 
 type DictWatchCallback =
@@ -127,13 +127,28 @@ impl Engine {
                     };
                     // SAFETY: as above; the dict is held by the watch.
                     let old = unsafe { entry(py, dict, w.key.as_ptr()) };
-                    (old.is_some() || new.is_some()).then(|| DataChange {
+                    // Decided here when no Python is needed: the same value, or a breakpoint with
+                    // no condition (its hit counted). The rest is judged at the writer's next line.
+                    let judged = match equal_without_python(
+                        old.as_ref().map(|v| v.bind(py)),
+                        new.as_ref().map(|v| v.bind(py)),
+                    ) {
+                        Some(true) => return None,
+                        Some(false) => match w.breakpoint.decide_without_python() {
+                            Some(false) => return None,
+                            Some(true) => true,
+                            None => false,
+                        },
+                        None => false,
+                    };
+                    Some(DataChange {
                         id: w.id,
                         label: w.label.clone(),
                         old,
                         new,
                         breakpoint: w.breakpoint.clone(),
                         absent: w.absent,
+                        judged,
                     })
                 })
                 .collect()

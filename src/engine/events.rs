@@ -24,7 +24,7 @@ impl Engine {
             events |= step_events;
         }
         if Engine::watches_code(state, address) {
-            events |= ids.line | ids.py_return;
+            events |= ids.instruction | ids.py_return;
         }
         events
     }

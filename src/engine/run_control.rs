@@ -238,13 +238,7 @@ impl Engine {
             Some(mut plan) => (std::mem::take(&mut plan.data_changes), plan.kind == StepKind::AfterWrite),
             None => return Some(reason),
         };
-        let data_stop = changes.iter().find_map(|change| {
-            let (old, new) = (change.old.as_ref().map(|v| v.bind(py)), change.new.as_ref().map(|v| v.bind(py)));
-            if super::data_breakpoints::same_value(py, old, new) {
-                return None;
-            }
-            self.stop_for_change(py, change, frame)
-        });
+        let data_stop = changes.iter().find_map(|change| self.stop_for_noted_change(py, change, frame));
         if data_stop.is_some() || !after_write {
             return data_stop.or(Some(reason));
         }

@@ -295,6 +295,37 @@ cases["restart-frame"] = function()
   run_to_end(3)
 end
 
+-- A data breakpoint through nvim-dap's Lua API, as docs/inspection.md shows it: stopped at
+-- `total = 0`, watch `total` from the current frame's Locals with a condition, and continue.
+cases["data-breakpoint"] = function()
+  dap.adapters.pydbg = adapters.console_script
+  open_target_with_breakpoint(nil, 5)
+  dap.run({ type = "pydbg", request = "launch", name = "Launch file", program = "${file}" })
+  if not check(wait_stopped(1), "stopped at total = 0", table.concat(order, ",")) then
+    return
+  end
+  local session = dap.session()
+  wait(function() return session.current_frame and session.current_frame.scopes end, 5000)
+  local ref = session.current_frame.scopes and session.current_frame.scopes[1].variablesReference
+  local info, err = request("dataBreakpointInfo", { variablesReference = ref, name = "total" })
+  if not check(info and info.dataId, "dataBreakpointInfo offers total", err or vim.inspect(info)) then
+    return
+  end
+  local placed, err2 = request("setDataBreakpoints", { breakpoints = { { dataId = info.dataId, condition = "total > 5" } } })
+  check(placed and placed.breakpoints[1].verified, "setDataBreakpoints verified", err2 or vim.inspect(placed))
+  dap.clear_breakpoints()
+  dap.continue()
+  if check(wait_stopped(2), "stopped on the data breakpoint", table.concat(order, ",")) then
+    local stopped = ev.stopped[2]
+    check(stopped.reason == "data breakpoint" and stopped.description == "total: 3 → 6",
+      "reason data breakpoint, total: 3 → 6", vim.inspect(stopped))
+    check(dap.session().current_frame and dap.session().current_frame.name == "compute",
+      "nvim-dap's current frame is compute", vim.inspect(dap.session().current_frame))
+  end
+  request("setDataBreakpoints", { breakpoints = {} })
+  run_to_end(3)
+end
+
 -- nvim-dap-python's own `file` configuration, with its adapter wrapped as docs/neovim.md shows:
 -- the program runs on the project's .venv (which has no pydbg), with the project's .env.
 cases["dap-python"] = function()
