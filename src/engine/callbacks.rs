@@ -14,6 +14,7 @@ use std::sync::Arc;
 use std::thread::LocalKey;
 
 use super::conditions::{Breakpoint, Verdict};
+use super::data_breakpoints::AfterStore;
 use super::exceptions::BreakMode;
 use super::files::Origin;
 use super::stepping::{StepKind, StepPlan};
@@ -70,8 +71,12 @@ impl LastSeen {
         if self.held.load(Ordering::Relaxed) == 0 {
             return;
         }
-        let forgotten = self.slot.try_with(|slot| slot.try_borrow_mut().ok().and_then(|mut slot| slot.take()));
-        drop(forgotten);
+        // Attached as pyo3 counts it, so that the exception is released now, not deferred. (Not
+        // while the interpreter finalizes: it is then kept.)
+        let _ = Python::try_attach(|_| {
+            let forgotten = self.slot.try_with(|slot| slot.try_borrow_mut().ok().and_then(|mut slot| slot.take()));
+            drop(forgotten);
+        });
     }
 }
 
@@ -109,7 +114,7 @@ pub(super) fn register(py: Python<'_>, monitoring: &Bound<'_, PyAny>, ids: &Even
     register(ids.py_return, wrap_pyfunction!(on_py_return, &module)?.into_any())?;
     register(ids.py_unwind, wrap_pyfunction!(on_py_unwind, &module)?.into_any())?;
     register(ids.py_yield, wrap_pyfunction!(on_py_yield, &module)?.into_any())?;
-    register(ids.instruction, wrap_pyfunction!(on_instruction, &module)?.into_any())?;
+    register(ids.instruction, raw_fastcall_function(py, c"on_instruction", on_instruction)?)?;
     register(ids.raise, raw_fastcall_function(py, c"on_raise", on_raise)?)?;
     Ok(())
 }
@@ -213,7 +218,6 @@ unsafe extern "C" fn on_raise(
     // SAFETY: sys.monitoring calls RAISE callbacks with the GIL held and three live arguments:
     // code, offset and exception.
     unsafe {
-        let py = Python::assume_attached();
         if nargs != 3 {
             return ffi::Py_NewRef(ffi::Py_None());
         }
@@ -224,14 +228,73 @@ unsafe extern "C" fn on_raise(
             LAST_RAISED.forget();
             return ffi::Py_NewRef(ffi::Py_None());
         }
-        let code = Bound::from_borrowed_ptr(py, *args);
-        let exception = Bound::from_borrowed_ptr(py, exception);
-        match guarded(py, "RAISE", || engine().on_raise(py, &code, &exception)) {
-            Ok(answer) => answer.into_ptr(),
-            Err(interrupt) => {
-                interrupt.restore(py);
-                std::ptr::null_mut()
-            }
+        let (code, exception) = (*args, exception);
+        attached(|py| {
+            let code = Bound::from_borrowed_ptr(py, code);
+            let exception = Bound::from_borrowed_ptr(py, exception);
+            raw_answer(py, guarded(py, "RAISE", || engine().on_raise(py, &code, &exception)))
+        })
+    }
+}
+
+// The raw callbacks' fast paths drop no `Py` (pyo3 would defer the release, not knowing the
+// thread is attached); their other paths run in `attached`, as pyo3's own callbacks do.
+
+/// Runs a raw callback's full path attached as pyo3 counts it. While the interpreter finalizes
+/// pyo3 will not attach: the event is let through (None).
+fn attached(path: impl FnOnce(Python<'_>) -> *mut ffi::PyObject) -> *mut ffi::PyObject {
+    // SAFETY: the GIL is held by the caller, a callback CPython called.
+    Python::try_attach(path).unwrap_or_else(|| unsafe { ffi::Py_NewRef(ffi::Py_None()) })
+}
+
+/// What a raw callback returns for `guarded`'s answer: a new reference, or NULL with the
+/// program's KeyboardInterrupt set.
+fn raw_answer(py: Python<'_>, answer: PyResult<Py<PyAny>>) -> *mut ffi::PyObject {
+    match answer {
+        Ok(answer) => answer.into_ptr(),
+        Err(interrupt) => {
+            interrupt.restore(py);
+            std::ptr::null_mut()
+        }
+    }
+}
+
+/// INSTRUCTION, a raw METH_FASTCALL function: just after a store to a watched local, the write
+/// that neither changes the value nor stops is decided under one lock, with no Python
+/// (`data_breakpoints::after_store`); everything else takes the full path.
+unsafe extern "C" fn on_instruction(
+    _module: *mut ffi::PyObject,
+    args: *mut *mut ffi::PyObject,
+    nargs: ffi::Py_ssize_t,
+) -> *mut ffi::PyObject {
+    // SAFETY: sys.monitoring calls INSTRUCTION callbacks with the GIL held and two live
+    // arguments: code and offset.
+    unsafe {
+        let py = Python::assume_attached();
+        // (pydbg's own threads are turned away by `guarded`, on the full path; the fast path acts
+        // only in a watched frame, which is never theirs.)
+        if nargs != 2 {
+            return ffi::Py_NewRef(ffi::Py_None());
+        }
+        let offset = ffi::PyLong_AsLongLong(*args.add(1));
+        if offset == -1 && !ffi::PyErr_Occurred().is_null() {
+            ffi::PyErr_Clear();
+            return ffi::Py_NewRef(ffi::Py_None());
+        }
+        let engine = engine();
+        let code = *args;
+        match engine.after_store(py, code as usize, offset) {
+            AfterStore::Nothing => ffi::Py_NewRef(ffi::Py_None()),
+            AfterStore::Stop(change) => attached(|py| {
+                raw_answer(
+                    py,
+                    guarded(py, "INSTRUCTION", || Ok(Answer::after_stop(engine.stop_after_store(py, change)))),
+                )
+            }),
+            AfterStore::FullPath => attached(|py| {
+                let code = Bound::from_borrowed_ptr(py, code);
+                raw_answer(py, guarded(py, "INSTRUCTION", || engine.on_instruction(py, &code, offset)))
+            }),
         }
     }
 }
@@ -244,11 +307,6 @@ fn on_py_yield(
     _value: &Bound<'_, PyAny>,
 ) -> PyResult<Py<PyAny>> {
     guarded(py, "PY_YIELD", || engine().on_frame_leave(py, Leave::Yield))
-}
-
-#[pyfunction]
-fn on_instruction(py: Python<'_>, code: &Bound<'_, PyAny>, offset: i64) -> PyResult<Py<PyAny>> {
-    guarded(py, "INSTRUCTION", || engine().on_instruction(py, code, offset))
 }
 
 fn filename<'py>(py: Python<'py>, code: &Bound<'py, PyAny>) -> PyResult<Bound<'py, PyString>> {

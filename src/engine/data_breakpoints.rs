@@ -106,6 +106,14 @@ impl LocalWatch {
     }
 }
 
+/// What an INSTRUCTION event just after a store decides (`Engine::after_store`).
+pub(super) enum AfterStore {
+    Nothing,
+    /// A change found to stop (its breakpoint has agreed).
+    Stop(DataChange),
+    FullPath,
+}
+
 /// A watched value's change; None is an unbound variable or a missing entry.
 pub(super) struct DataChange {
     pub(super) id: i64,
@@ -172,6 +180,77 @@ impl Engine {
     /// Whether `offset` of `address`'s code comes just after a store to a watched local.
     pub(super) fn watches_offset(state: &super::State, address: usize, offset: i64) -> bool {
         state.data_watches.iter().any(|w| w.code_address() == address && w.after_stores.contains(&offset))
+    }
+
+    /// An INSTRUCTION event at `offset` of the code at `code`, decided under one lock and without
+    /// Python when it can be: not after a store to a watched local (or other things need the
+    /// event: a step, an instruction or column breakpoint): the full path; the frame is another
+    /// than the watched one, or its value is the same builtin scalar, or a change whose
+    /// breakpoint (with no condition) does not stop on this hit: nothing; a change that stops:
+    /// its reason. Values are compared under the lock only when no Python can run.
+    pub(super) fn after_store(&self, py: Python<'_>, code: usize, offset: i64) -> AfterStore {
+        // A step or a stop of this thread may need this instruction. (Only this thread's:
+        // `plans.is_empty()` would lock every shard of the table.)
+        if self.plans.contains_key(&current_ident()) || self.all_stop.is_active() {
+            return AfterStore::FullPath;
+        }
+        // SAFETY: the GIL is held; a borrowed reference, or NULL.
+        let frame = unsafe { ffi::PyEval_GetFrame() } as usize;
+        let mut released = Vec::new();
+        let mut stopping = None;
+        let watched = {
+            let mut state = self.state.lock();
+            // (Empty tables are asked first: they need no hashing.)
+            let instruction_breakpoints =
+                !state.instruction_breakpoints.is_empty() && state.instruction_breakpoints.contains_key(&code);
+            let column_breakpoints = !state.column_code.is_empty() && state.column_code.contains_key(&code);
+            if instruction_breakpoints || column_breakpoints {
+                return AfterStore::FullPath;
+            }
+            let mut watched = false;
+            for watch in state.data_watches.iter_mut() {
+                if watch.code_address() != code || !watch.after_stores.contains(&offset) {
+                    continue;
+                }
+                watched = true;
+                if watch.frame.as_ptr() as usize != frame {
+                    continue;
+                }
+                let new = frames::local(watch.frame.bind(py), watch.name.bind(py)).ok().flatten();
+                match equal_without_python(watch.last.as_ref().map(|v| v.bind(py)), new.as_ref()) {
+                    Some(true) => released.push(new),
+                    Some(false) => match watch.breakpoint.decide_without_python() {
+                        Some(stops) => {
+                            let old = std::mem::replace(&mut watch.last, new.as_ref().map(|v| v.clone().unbind()));
+                            if stops {
+                                stopping = Some(watch.change(py, old, new.map(Bound::unbind)));
+                                break;
+                            }
+                            // As Bounds: released right away (the caller is not pyo3's, which
+                            // would defer releasing a `Py`).
+                            released.push(old.map(|v| v.into_bound(py)));
+                            released.push(new);
+                        }
+                        None => return AfterStore::FullPath,
+                    },
+                    None => return AfterStore::FullPath,
+                }
+            }
+            watched
+        };
+        drop(released);
+        match stopping {
+            Some(change) => AfterStore::Stop(change),
+            None if watched => AfterStore::Nothing,
+            None => AfterStore::FullPath,
+        }
+    }
+
+    /// The stop for a change `after_store` found to stop, parked in the current frame.
+    pub(super) fn stop_after_store(&self, py: Python<'_>, change: DataChange) -> Option<PyErr> {
+        let frame = super::callbacks::current_frame(py)?;
+        let reason = StopReason::DataBreakpoint { id: change.id, description: describe(py, &change) };
+        self.park(py, &frame, reason, ParkedIn::OtherEvent)
     }
 
     /// Just after a store in watched code: the watches of this frame whose value changed, if one

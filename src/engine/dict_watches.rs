@@ -204,22 +204,25 @@ unsafe extern "C" fn on_dict_event(
     key: *mut ffi::PyObject,
     new_value: *mut ffi::PyObject,
 ) -> c_int {
-    // SAFETY: CPython calls dict watchers with the GIL held.
-    let py = unsafe { Python::assume_attached() };
     let Some(engine) = try_engine() else { return 0 };
     if is_pydbg_thread() {
         return 0;
     }
-    let program_error = PyErr::take(py);
-    let outcome = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
-        engine.on_dict_write(py, event, dict, key, new_value)
-    }));
-    if outcome.is_err() {
-        tracing::error!("the dict watcher panicked");
-    }
-    drop(PyErr::take(py));
-    if let Some(error) = program_error {
-        error.restore(py);
-    }
+    // CPython calls dict watchers with the GIL held; attached as pyo3 counts it, so that what
+    // pydbg lets go of is released now, not deferred. (While the interpreter finalizes, pyo3 will
+    // not attach, and the write goes unnoticed.)
+    let _ = Python::try_attach(|py| {
+        let program_error = PyErr::take(py);
+        let outcome = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+            engine.on_dict_write(py, event, dict, key, new_value)
+        }));
+        if outcome.is_err() {
+            tracing::error!("the dict watcher panicked");
+        }
+        drop(PyErr::take(py));
+        if let Some(error) = program_error {
+            error.restore(py);
+        }
+    });
     0
 }
