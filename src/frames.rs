@@ -76,13 +76,13 @@ pub fn local<'py>(frame: &Bound<'py, PyAny>, name: &Bound<'py, PyString>) -> PyR
     // when the variable is unbound (or another error, for a name the code does not have).
     match unsafe { Bound::from_owned_ptr_or_opt(py, PyFrame_GetVar(frame.as_ptr(), name.as_ptr())) } {
         Some(value) => Ok(Some(value)),
-        None => {
-            let error = PyErr::fetch(py);
-            if error.is_instance_of::<pyo3::exceptions::PyNameError>(py) {
-                Ok(None)
-            } else {
-                Err(error)
-            }
+        // Cleared without making an exception object: this runs in the hot paths of data
+        // breakpoints, whose callers are not always pyo3's (a released object would be deferred).
+        // SAFETY: the GIL is held and PyFrame_GetVar has just set the error.
+        None if unsafe { ffi::PyErr_ExceptionMatches(ffi::PyExc_NameError) } != 0 => {
+            unsafe { ffi::PyErr_Clear() };
+            Ok(None)
         }
+        None => Err(PyErr::fetch(py)),
     }
 }

@@ -325,6 +325,13 @@ def main():
     print("types", type(plain) is Plain, type(point) is Point, type(slotted) is Slotted, isinstance(plain, Plain))  # end
     print(repr(point), type(point).__qualname__)
 
+    class Later(type(point)):  # derived from the private class while point is watched
+        pass
+
+    later = Later(0, 0)
+    later.x = 5
+    print("derived", later.x)
+
 main()
 """
 
@@ -388,6 +395,8 @@ def test_an_attribute_written_by_another_thread_while_watched_keeps_the_class_na
     # Still watched at the end: `type(point) is Point` is False, its name and repr are Point's.
     out = client.output("stdout")
     assert "types True False True True" in out and "Point(x=10, y=20) Point" in out
+    # A class derived from the private one writes through the original's __setattr__.
+    assert "derived 5" in out
 
 
 def test_the_debuggers_own_attribute_write_does_not_stop(sessions):
@@ -472,3 +481,31 @@ def test_a_raising_eq_and_repr_never_reach_the_program(sessions):
     client.ok("continue", {"threadId": stop["threadId"]})
     assert client.debuggee.wait() == 0
     assert "survived" in client.output("stdout")
+
+
+def test_a_returned_calls_local_is_refused_when_sent_again(sessions):
+    after_call = line_of_source(COUNTER, 'print("events"')
+    client = sessions.launch(COUNTER, breakpoints=[line_of_source(COUNTER, "# start"), after_call])
+    stop = client.wait_stopped()
+    frame = client.ok("stackTrace", {"threadId": stop["threadId"]})["stackFrames"][0]
+    data_id = client.ok("dataBreakpointInfo", {"frameId": frame["id"], "name": "total"})["dataId"]
+    client.ok("setDataBreakpoints", {"breakpoints": [{"dataId": data_id, "hitCondition": "1000"}]})
+    client.ok("continue", {"threadId": stop["threadId"]})
+    stop = client.wait_stopped()
+    assert stop["reason"] == "breakpoint"  # in main: count_up has returned, its watch ended
+    assert client.events("breakpoint")
+    # A client sends the whole set again, with the ended watch's dataId.
+    again = client.ok("setDataBreakpoints", {"breakpoints": [{"dataId": data_id}]})["breakpoints"]
+    assert again[0]["verified"] is False and "returned" in again[0]["message"]
+    client.ok("continue", {"threadId": stop["threadId"]})
+    assert client.debuggee.wait() == 0
+
+
+def test_the_debuggers_own_writes_do_not_count_as_hits(sessions):
+    client = launch_globals(sessions)
+    thread, globals_ref, _ = module_scope(client)
+    watch(client, globals_ref, "counter", hitCondition="2")
+    client.ok("setVariable", {"variablesReference": globals_ref, "name": "counter", "value": "50"})
+    stop, _ = next_data_stop(client, thread)
+    # Hits: 50 -> 51, then 51 -> 52, the second. The debugger's 0 -> 50 is none.
+    assert stop["description"] == "counter: 51 → 52"

@@ -73,7 +73,7 @@ impl Engine {
             return Ok(());
         }
         let subclass = self.private_subclass(py, &class)?;
-        object.setattr("__class__", subclass)
+        set_class(object, &subclass)
     }
 
     fn unhook_object(&self, py: Python<'_>, object: &Bound<'_, PyAny>) -> PyResult<()> {
@@ -85,9 +85,24 @@ impl Engine {
             .values()
             .find_map(|(original, subclass)| (subclass.as_ptr() == class.as_ptr()).then(|| original.clone_ref(py)));
         match original {
-            Some(original) => object.setattr("__class__", original),
+            Some(original) => set_class(object, original.bind(py)),
             None => Ok(()),
         }
+    }
+
+    /// The class a private subclass in `object`'s MRO was made from: the class whose own
+    /// `__setattr__` the hooks call. (Not `type(object).__base__`: a class the program derives
+    /// from the private one would make the hooks call themselves.)
+    fn original_class<'py>(&self, object: &Bound<'py, PyAny>) -> PyResult<Bound<'py, PyAny>> {
+        let py = object.py();
+        let subclasses = self.attribute_watches.subclasses.lock();
+        for class in object.get_type().mro().iter() {
+            let original = subclasses.values().find(|(_, subclass)| subclass.as_ptr() == class.as_ptr());
+            if let Some((original, _)) = original {
+                return Ok(original.bind(py).clone());
+            }
+        }
+        Err(pyo3::exceptions::PyTypeError::new_err("not an object pydbg watches"))
     }
 
     fn is_private_subclass(&self, class: &Bound<'_, PyAny>) -> bool {
@@ -124,7 +139,12 @@ impl Engine {
             .watches
             .lock()
             .iter()
-            .filter(|w| w.object.as_ptr() == object.as_ptr() && w.name.bind(py).as_any().eq(name).unwrap_or(false))
+            // Only an exact str is compared: a str subclass's `__eq__` must not run under the lock.
+            .filter(|w| {
+                w.object.as_ptr() == object.as_ptr()
+                    && name.is_exact_instance_of::<PyString>()
+                    && w.name.bind(py).as_any().eq(name).unwrap_or(false)
+            })
             .map(|w| (w.id, w.label.clone(), w.breakpoint.clone()))
             .collect()
     }
@@ -141,6 +161,21 @@ fn stored_value(py: Python<'_>, object: &Bound<'_, PyAny>, name: &Bound<'_, PyAn
     value.map(Bound::unbind)
 }
 
+/// `object.__class__ = class`, past the class's own `__setattr__` (which may refuse it, or be
+/// watched).
+fn set_class(object: &Bound<'_, PyAny>, class: &Bound<'_, PyAny>) -> PyResult<()> {
+    let py = object.py();
+    // SAFETY: the GIL is held and all three are live; -1 with an error set on failure.
+    let done = unsafe {
+        ffi::PyObject_GenericSetAttr(object.as_ptr(), pyo3::intern!(py, "__class__").as_ptr(), class.as_ptr())
+    };
+    if done < 0 {
+        Err(PyErr::fetch(py))
+    } else {
+        Ok(())
+    }
+}
+
 /// `function` bound to instances as a method is.
 fn as_method(function: Bound<'_, PyAny>) -> PyResult<Bound<'_, PyAny>> {
     // SAFETY: the GIL is held; a new reference, or NULL with an error set.
@@ -149,13 +184,13 @@ fn as_method(function: Bound<'_, PyAny>) -> PyResult<Bound<'_, PyAny>> {
 
 #[pyfunction]
 fn watched_setattr(object: &Bound<'_, PyAny>, name: &Bound<'_, PyAny>, value: &Bound<'_, PyAny>) -> PyResult<()> {
-    let original = object.get_type().getattr("__base__")?;
+    let original = engine().original_class(object)?;
     watched_write(object, name, || original.getattr("__setattr__")?.call1((object, name, value)).map(drop))
 }
 
 #[pyfunction]
 fn watched_delattr(object: &Bound<'_, PyAny>, name: &Bound<'_, PyAny>) -> PyResult<()> {
-    let original = object.get_type().getattr("__base__")?;
+    let original = engine().original_class(object)?;
     watched_write(object, name, || original.getattr("__delattr__")?.call1((object, name)).map(drop))
 }
 

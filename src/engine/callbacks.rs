@@ -283,7 +283,9 @@ unsafe extern "C" fn on_instruction(
         }
         let engine = engine();
         let code = *args;
-        match engine.after_store(py, code as usize, offset) {
+        let decided =
+            std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| engine.after_store(py, code as usize, offset)));
+        match decided.unwrap_or(AfterStore::FullPath) {
             AfterStore::Nothing => ffi::Py_NewRef(ffi::Py_None()),
             AfterStore::Stop(change) => attached(|py| {
                 raw_answer(

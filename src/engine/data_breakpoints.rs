@@ -106,6 +106,13 @@ impl LocalWatch {
     }
 }
 
+/// Whether a dict key can be watched: made only of exact builtins (str, int, float, bool, None,
+/// bytes, tuples of those), so that comparing keys in the dict watcher runs no Python code.
+pub fn is_builtin_key(key: &Bound<'_, PyAny>) -> bool {
+    // SAFETY: a live object, with the GIL held (a Bound).
+    unsafe { super::dict_watches::builtin_key(key.as_ptr()) }
+}
+
 /// What an INSTRUCTION event just after a store decides (`Engine::after_store`).
 pub(super) enum AfterStore {
     Nothing,
@@ -269,12 +276,15 @@ impl Engine {
             return;
         }
         if let Some(mut plan) = self.plans.get_mut(&ident) {
-            plan.add_data_changes(changes);
+            let replaced = plan.add_data_changes(changes);
+            drop(plan);
+            drop(replaced);
             return;
         }
         match StepPlan::new(Step::by_line(StepKind::AfterWrite), writer) {
             Ok(mut plan) => {
-                plan.add_data_changes(changes);
+                let none_replaced = plan.add_data_changes(changes);
+                drop(none_replaced);
                 self.start_plan(py, plan);
                 self.refresh_events(py);
             }
@@ -424,6 +434,22 @@ impl Engine {
     }
 }
 
+/// Whether `frame` is on a thread's stack now: one that returned (or a suspended generator's)
+/// can never be written again, and its watch would never end.
+fn is_running(py: Python<'_>, frame: &Bound<'_, PyAny>) -> PyResult<bool> {
+    let stacks = py.import("sys")?.call_method0("_current_frames")?.cast_into::<pyo3::types::PyDict>()?;
+    for top in stacks.values() {
+        let mut next = Some(top);
+        while let Some(candidate) = next {
+            if candidate.is(frame) {
+                return Ok(true);
+            }
+            next = frames::back(&candidate)?;
+        }
+    }
+    Ok(false)
+}
+
 fn new_watch(
     py: Python<'_>,
     id: i64,
@@ -431,6 +457,11 @@ fn new_watch(
     name: &str,
     breakpoint: Arc<Breakpoint>,
 ) -> PyResult<LocalWatch> {
+    if !is_running(py, frame.bind(py))? {
+        return Err(pyo3::exceptions::PyValueError::new_err(format!(
+            "`{name}` belongs to a call that has returned (or a generator that is not running): nothing can write it"
+        )));
+    }
     let name = PyString::new(py, name);
     let last = frames::local(frame.bind(py), &name)?.map(Bound::unbind);
     let code = frames::code(frame.bind(py))?;

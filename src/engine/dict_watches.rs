@@ -15,7 +15,7 @@ use pyo3::prelude::*;
 use super::callbacks::current_frame;
 use super::conditions::Breakpoint;
 use super::data_breakpoints::{equal_without_python, DataChange};
-use super::{is_pydbg_thread, try_engine, Engine};
+use super::{current_ident, is_pydbg_thread, try_engine, Engine};
 
 type DictWatchCallback =
     unsafe extern "C" fn(c_int, *mut ffi::PyObject, *mut ffi::PyObject, *mut ffi::PyObject) -> c_int;
@@ -106,6 +106,16 @@ impl Engine {
         key: *mut ffi::PyObject,
         new_value: *mut ffi::PyObject,
     ) {
+        // A stopped thread writes only for the debugger (setVariable, evaluate): it neither stops
+        // nor counts as a hit.
+        let ident = current_ident();
+        if self.is_parked(ident) {
+            return;
+        }
+        // Watches whose earlier write this thread has noted already: a later one is only noted
+        // too (its value is the one to show), and judged with it at the line.
+        let noted: Vec<i64> =
+            self.plans.get(&ident).map(|plan| plan.noted_data_changes().collect()).unwrap_or_default();
         let changes: Vec<DataChange> = {
             let watches = self.dict_watches.0.lock();
             watches
@@ -129,10 +139,9 @@ impl Engine {
                     let old = unsafe { entry(py, dict, w.key.as_ptr()) };
                     // Decided here when no Python is needed: the same value, or a breakpoint with
                     // no condition (its hit counted). The rest is judged at the writer's next line.
-                    let judged = match equal_without_python(
-                        old.as_ref().map(|v| v.bind(py)),
-                        new.as_ref().map(|v| v.bind(py)),
-                    ) {
+                    let equal =
+                        equal_without_python(old.as_ref().map(|v| v.bind(py)), new.as_ref().map(|v| v.bind(py)));
+                    let judged = match equal.filter(|_| !noted.contains(&w.id)) {
                         Some(true) => return None,
                         Some(false) => match w.breakpoint.decide_without_python() {
                             Some(false) => return None,
@@ -159,8 +168,9 @@ impl Engine {
     }
 }
 
-/// Whether two dict keys are equal. The watched key is of a builtin type; a key of another type
-/// is never equal to it, and is not compared, so no user `__eq__` runs.
+/// Whether two dict keys are equal. The watched key is a builtin (`builtin_key`); a key written is
+/// compared only when it is one too, so no user `__eq__` runs. Numbers compare across int, float
+/// and bool, as the dict does (`d[1.0]` is `d[1]`'s entry).
 ///
 /// SAFETY: the GIL is held and both are live objects.
 unsafe fn same_key(key: *mut ffi::PyObject, watched: *mut ffi::PyObject) -> bool {
@@ -168,7 +178,7 @@ unsafe fn same_key(key: *mut ffi::PyObject, watched: *mut ffi::PyObject) -> bool
         if key == watched {
             return true;
         }
-        if key.is_null() || ffi::Py_TYPE(key) != ffi::Py_TYPE(watched) {
+        if key.is_null() || !builtin_key(key) {
             return false;
         }
         let equal = ffi::PyObject_RichCompareBool(key, watched, ffi::Py_EQ);
@@ -176,6 +186,29 @@ unsafe fn same_key(key: *mut ffi::PyObject, watched: *mut ffi::PyObject) -> bool
             ffi::PyErr_Clear();
         }
         equal == 1
+    }
+}
+
+/// Whether a key is made only of builtins (str, int, float, bool, None, bytes, tuples of those),
+/// exactly those types: comparing it runs no Python code.
+///
+/// SAFETY: the GIL is held and `key` is live.
+pub(crate) unsafe fn builtin_key(key: *mut ffi::PyObject) -> bool {
+    unsafe {
+        let exact = |ty: *mut ffi::PyTypeObject| ffi::Py_TYPE(key) == ty;
+        if key == ffi::Py_None()
+            || exact(&raw mut ffi::PyUnicode_Type)
+            || exact(&raw mut ffi::PyLong_Type)
+            || exact(&raw mut ffi::PyFloat_Type)
+            || exact(&raw mut ffi::PyBool_Type)
+            || exact(&raw mut ffi::PyBytes_Type)
+        {
+            return true;
+        }
+        if !exact(&raw mut ffi::PyTuple_Type) {
+            return false;
+        }
+        (0..ffi::PyTuple_Size(key)).all(|i| builtin_key(ffi::PyTuple_GetItem(key, i)))
     }
 }
 
@@ -208,21 +241,20 @@ unsafe extern "C" fn on_dict_event(
     if is_pydbg_thread() {
         return 0;
     }
-    // CPython calls dict watchers with the GIL held; attached as pyo3 counts it, so that what
-    // pydbg lets go of is released now, not deferred. (While the interpreter finalizes, pyo3 will
-    // not attach, and the write goes unnoticed.)
-    let _ = Python::try_attach(|py| {
-        let program_error = PyErr::take(py);
-        let outcome = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
-            engine.on_dict_write(py, event, dict, key, new_value)
-        }));
-        if outcome.is_err() {
-            tracing::error!("the dict watcher panicked");
-        }
-        drop(PyErr::take(py));
-        if let Some(error) = program_error {
-            error.restore(py);
-        }
-    });
+    // SAFETY: CPython calls dict watchers with the GIL held. Not attached as pyo3 counts it: on
+    // attaching, pyo3 releases the objects whose release it deferred, and their finalizers would
+    // run Python here. So what pydbg lets go of here is deferred in turn.
+    let py = unsafe { Python::assume_attached() };
+    let program_error = PyErr::take(py);
+    let outcome = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+        engine.on_dict_write(py, event, dict, key, new_value)
+    }));
+    if outcome.is_err() {
+        tracing::error!("the dict watcher panicked");
+    }
+    drop(PyErr::take(py));
+    if let Some(error) = program_error {
+        error.restore(py);
+    }
     0
 }

@@ -389,11 +389,12 @@ impl Engine {
                 state.threads.release_all(),
             )
         };
-        self.plans.clear();
+        // Watches first: a plan's values, released below, may have finalizers that write.
         if let Err(e) = self.replace_dict_watches(py, Vec::new()) {
             tracing::error!("clearing dict watches: {e}");
         }
         self.replace_attribute_watches(py, Vec::new());
+        self.clear_plans();
         let instruction_codes = instruction_bps.values().map(|c| &c.code).chain(column_code.values().map(|c| &c.code));
         let watched_codes = data_watches.iter().map(|w| w.code());
         for code in codes.values().chain(instruction_codes).chain(watched_codes) {
@@ -401,6 +402,15 @@ impl Engine {
         }
         self.refresh_events(py);
         drop((line_bps, function_bps, codes, instruction_bps, column_code, data_watches, parked));
+    }
+
+    /// Ends every step plan. Each is released after its table lock: its values may have
+    /// finalizers, which can raise events that look at the table.
+    fn clear_plans(&self) {
+        let threads: Vec<u64> = self.plans.iter().map(|plan| *plan.key()).collect();
+        for thread in threads {
+            drop(self.plans.remove(&thread));
+        }
     }
 
     fn emit(&self, event: EngineEvent) {

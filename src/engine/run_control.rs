@@ -213,12 +213,12 @@ impl Engine {
     /// refreshes the global events.
     pub(super) fn start_plan(&self, py: Python<'_>, plan: StepPlan) {
         for f in plan.frames() {
-            if let Err(e) = f.bind(py).getattr("f_code").and_then(|c| self.watch_code_for_step(py, &c)) {
+            if let Err(e) = crate::frames::code(f.bind(py)).and_then(|c| self.watch_code_for_step(py, &c)) {
                 tracing::error!("preparing a step: {e}");
             }
         }
         if let Some(f) = plan.instruction_frame() {
-            if let Err(e) = f.bind(py).getattr("f_code").and_then(|c| self.watch_code_for_instructions(py, &c)) {
+            if let Err(e) = crate::frames::code(f.bind(py)).and_then(|c| self.watch_code_for_instructions(py, &c)) {
                 tracing::error!("preparing an instruction step: {e}");
             }
         }

@@ -6,6 +6,7 @@ use std::sync::Arc;
 use pyo3::prelude::*;
 
 use super::data_breakpoints::DataChange;
+use crate::frames;
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum StepKind {
@@ -72,19 +73,20 @@ impl StepPlan {
     pub fn new(step: Step, origin: &Bound<'_, PyAny>) -> PyResult<Self> {
         let Step { kind, by_instruction } = step;
         let by_instruction = by_instruction && matches!(kind, StepKind::Over | StepKind::In | StepKind::Out);
+        // Through the frame API: `f_code` raises an audit event, and a plan is also made inside a
+        // dict watcher, where no Python may run.
         let mut ancestors = Vec::new();
-        let mut frame = origin.getattr("f_back")?;
-        while !frame.is_none() {
-            let back = frame.getattr("f_back")?;
+        let mut next = frames::back(origin)?;
+        while let Some(frame) = next {
+            next = frames::back(&frame)?;
             ancestors.push(frame.unbind());
-            frame = back;
         }
-        let flags: i64 = origin.getattr("f_code")?.getattr("co_flags")?.extract()?;
+        let flags: i64 = frames::code(origin)?.getattr("co_flags")?.extract()?;
         let target = match &kind {
             StepKind::IntoTarget(function) => Some(function.clone()),
             _ => None,
         };
-        let skip_offset = if by_instruction { Some(origin.getattr("f_lasti")?.extract()?) } else { None };
+        let skip_offset = if by_instruction { Some(frames::last_instruction(origin)?) } else { None };
         Ok(StepPlan {
             kind,
             by_instruction,
@@ -118,14 +120,27 @@ impl StepPlan {
         }
     }
 
-    /// Notes writes to watched entries; a second write to one keeps its first old value.
-    pub(super) fn add_data_changes(&mut self, changes: Vec<DataChange>) {
+    /// Notes writes to watched entries; a second write to one keeps its first old value, and is
+    /// judged to stop if either was. Returns the values it replaced, for the caller to release
+    /// once it no longer holds the plan (a release can run a finalizer, which can write).
+    #[must_use]
+    pub(super) fn add_data_changes(&mut self, changes: Vec<DataChange>) -> Vec<Option<Py<PyAny>>> {
+        let mut replaced = Vec::new();
         for change in changes {
             match self.data_changes.iter_mut().find(|known| known.id == change.id) {
-                Some(known) => known.new = change.new,
+                Some(known) => {
+                    known.judged |= change.judged;
+                    replaced.push(std::mem::replace(&mut known.new, change.new));
+                }
                 None => self.data_changes.push(change),
             }
         }
+        replaced
+    }
+
+    /// The watches whose writes are noted, to be judged at the plan's end.
+    pub(super) fn noted_data_changes(&self) -> impl Iterator<Item = i64> + '_ {
+        self.data_changes.iter().map(|known| known.id)
     }
 
     fn is_origin(&self, frame: usize) -> bool {

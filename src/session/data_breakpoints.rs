@@ -8,13 +8,13 @@ use std::sync::atomic::{AtomicU64, Ordering};
 
 use parking_lot::Mutex;
 use pyo3::prelude::*;
-use pyo3::types::{PyBool, PyBytes, PyDict, PyFloat, PyInt, PyModule, PyString, PyTuple};
+use pyo3::types::{PyDict, PyModule, PyString, PyTuple};
 
 use super::breakpoints::answer;
 use super::inspection::{flatten, on_thread};
 use super::{with_gil, Session};
 use crate::engine::breakpoints::Behaviour;
-use crate::engine::data_breakpoints::{DataRequest, WatchTarget};
+use crate::engine::data_breakpoints::{is_builtin_key, DataRequest, WatchTarget};
 use crate::engine::engine;
 use crate::inspect::handles::Target;
 use crate::inspect::{dict_key_named, evaluate_read_only};
@@ -154,7 +154,7 @@ fn watchable_member(py: Python<'_>, target: &Target, name: &str) -> Result<Watch
             }
             if object.is_instance_of::<PyDict>() {
                 let Ok(key) = dict_key_named(py, name) else { return Ok(None) };
-                if !builtin_key(&key) {
+                if !is_builtin_key(&key) {
                     return Ok(None);
                 }
                 let label = format!("{}[{name}]", evaluate_name.as_deref().unwrap_or(""));
@@ -239,7 +239,7 @@ fn watchable_expression(py: Python<'_>, frame: &Bound<'_, PyAny>, expression: &s
         } else if node.is_instance(&ast.getattr("Subscript")?)? {
             let owner = read(node.getattr("value")?)?;
             let key = read(node.getattr("slice")?)?;
-            if owner.is_instance_of::<PyDict>() && builtin_key(&key) {
+            if owner.is_instance_of::<PyDict>() && is_builtin_key(&key) {
                 return Ok(Some(entry_of(owner, key, label, "(missing)")));
             }
         }
@@ -272,20 +272,6 @@ fn variable_in(namespace: Bound<'_, PyAny>, name: &str) -> WatchTarget {
 
 fn entry_of(dict: Bound<'_, PyAny>, key: Bound<'_, PyAny>, label: String, absent: &'static str) -> WatchTarget {
     WatchTarget::DictEntry { dict: dict.unbind(), key: key.unbind(), label, absent }
-}
-
-/// A key that compares without running user code: str, int, float, bool, None, bytes, or a
-/// tuple of those.
-fn builtin_key(key: &Bound<'_, PyAny>) -> bool {
-    key.is_none()
-        || key.is_exact_instance_of::<PyString>()
-        || key.is_exact_instance_of::<PyInt>()
-        || key.is_exact_instance_of::<PyFloat>()
-        || key.is_exact_instance_of::<PyBool>()
-        || key.is_exact_instance_of::<PyBytes>()
-        || key
-            .cast::<PyTuple>()
-            .is_ok_and(|t| key.is_exact_instance_of::<PyTuple>() && t.iter().all(|k| builtin_key(&k)))
 }
 
 pub async fn set_data_breakpoints(session: &Session, request: &Request) {
