@@ -73,8 +73,8 @@ impl StepPlan {
     pub fn new(step: Step, origin: &Bound<'_, PyAny>) -> PyResult<Self> {
         let Step { kind, by_instruction } = step;
         let by_instruction = by_instruction && matches!(kind, StepKind::Over | StepKind::In | StepKind::Out);
-        // Through the frame API: `f_code` raises an audit event, and a plan is also made inside a
-        // dict watcher, where no Python may run.
+        // The frame API throughout: `f_code` raises an audit event (audit hooks are Python), and a
+        // plan is also made inside a dict watcher, and read under its table's lock.
         let mut ancestors = Vec::new();
         let mut next = frames::back(origin)?;
         while let Some(frame) = next {
@@ -231,15 +231,15 @@ impl StepPlan {
 
     /// PY_RETURN of `frame`, a function the origin's line called, with its value.
     pub fn on_call_return(&mut self, frame: &Bound<'_, PyAny>, value: &Bound<'_, PyAny>) -> PyResult<()> {
-        let caller = frame.getattr("f_back")?;
-        if self.steps_over_calls_from(caller.as_ptr() as usize) {
+        let caller = frames::back(frame)?;
+        if caller.is_some_and(|caller| self.steps_over_calls_from(caller.as_ptr() as usize)) {
             self.record_return(frame, value)?;
         }
         Ok(())
     }
 
     fn record_return(&mut self, frame: &Bound<'_, PyAny>, value: &Bound<'_, PyAny>) -> PyResult<()> {
-        let name: String = frame.getattr("f_code")?.getattr("co_name")?.extract()?;
+        let name: String = frames::code(frame)?.getattr("co_name")?.extract()?;
         self.return_values.retain(|(known, _)| *known != name);
         self.return_values.push((name, value.clone().unbind()));
         Ok(())
@@ -255,15 +255,12 @@ impl StepPlan {
     }
 
     fn returned_to<'py>(&mut self, frame: &Bound<'py, PyAny>) -> PyResult<Option<Bound<'py, PyAny>>> {
-        let caller = frame.getattr("f_back")?;
         let next_line_anywhere = match self.kind {
             StepKind::In => !self.by_instruction,
             StepKind::FunctionEntry(_) | StepKind::ProgramEntry => true,
             _ => false,
         };
-        if caller.is_none() || next_line_anywhere {
-            return Ok(None);
-        }
+        let Some(caller) = frames::back(frame)?.filter(|_| !next_line_anywhere) else { return Ok(None) };
         self.return_to = Some(caller.clone().unbind());
         Ok(Some(caller))
     }
