@@ -287,10 +287,12 @@ unsafe extern "C" fn on_instruction(
             std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| engine.after_store(py, code as usize, offset)));
         match decided.unwrap_or(AfterStore::FullPath) {
             AfterStore::Nothing => ffi::Py_NewRef(ffi::Py_None()),
-            AfterStore::Stop(change) => attached(|py| {
+            AfterStore::Stop(change, on_store_line) => attached(|py| {
                 raw_answer(
                     py,
-                    guarded(py, "INSTRUCTION", || Ok(Answer::after_stop(engine.stop_after_store(py, change)))),
+                    guarded(py, "INSTRUCTION", || {
+                        Ok(Answer::after_stop(engine.stop_after_store(py, change, on_store_line).flatten()))
+                    }),
                 )
             }),
             AfterStore::FullPath => attached(|py| {
@@ -505,8 +507,10 @@ impl Engine {
             (after_store, after_store && !others)
         };
         if after_store {
-            if let Some(reason) = self.data_change_stop(py, &frame) {
-                return Ok(Answer::after_stop(self.park(py, &frame, reason, ParkedIn::OtherEvent)));
+            if let Some(change) = self.stopping_local_change(py, &frame) {
+                if let Some(interrupt) = self.stop_after_store(py, change, self.on_store_line(address, offset)) {
+                    return Ok(Answer::after_stop(interrupt));
+                }
             }
             if only_data && self.plans.is_empty() {
                 return Ok(Answer::Keep);

@@ -81,6 +81,9 @@ pub(super) struct LocalWatch {
     last: Option<Py<PyAny>>,
     /// The offsets of the instructions just after a store or delete of the variable.
     after_stores: Vec<i64>,
+    /// Those of them still on the store's line (a loop's jump back): a stop waits for the next
+    /// line. The others start the next line: a stop is made there.
+    on_store_line: Vec<i64>,
     breakpoint: Arc<Breakpoint>,
 }
 
@@ -116,8 +119,9 @@ pub fn is_builtin_key(key: &Bound<'_, PyAny>) -> bool {
 /// What an INSTRUCTION event just after a store decides (`Engine::after_store`).
 pub(super) enum AfterStore {
     Nothing,
-    /// A change found to stop (its breakpoint has agreed).
-    Stop(DataChange),
+    /// A change found to stop (its breakpoint has agreed), and whether the instruction is still
+    /// on the store's line.
+    Stop(DataChange, bool),
     FullPath,
 }
 
@@ -230,7 +234,8 @@ impl Engine {
                         Some(stops) => {
                             let old = std::mem::replace(&mut watch.last, new.as_ref().map(|v| v.clone().unbind()));
                             if stops {
-                                stopping = Some(watch.change(py, old, new.map(Bound::unbind)));
+                                let on_store_line = watch.on_store_line.contains(&offset);
+                                stopping = Some((watch.change(py, old, new.map(Bound::unbind)), on_store_line));
                                 break;
                             }
                             // As Bounds: released right away (the caller is not pyo3's, which
@@ -247,22 +252,46 @@ impl Engine {
         };
         drop(released);
         match stopping {
-            Some(change) => AfterStore::Stop(change),
+            Some((change, on_store_line)) => AfterStore::Stop(change, on_store_line),
             None if watched => AfterStore::Nothing,
             None => AfterStore::FullPath,
         }
     }
 
-    /// The stop for a change `after_store` found to stop, parked in the current frame.
-    pub(super) fn stop_after_store(&self, py: Python<'_>, change: DataChange) -> Option<PyErr> {
+    /// A change found to stop just after a store: the thread stops on the next line. The
+    /// instruction at hand starts it, or else (still on the store's line: a loop's jump back) the
+    /// stop waits for it, as after any other watched write. Some when it stopped here, with
+    /// what the stop left to raise (`park`).
+    pub(super) fn stop_after_store(
+        &self,
+        py: Python<'_>,
+        change: DataChange,
+        on_store_line: bool,
+    ) -> Option<Option<PyErr>> {
         let frame = super::callbacks::current_frame(py)?;
+        if on_store_line {
+            self.stop_after_writes(py, &frame, vec![DataChange { judged: true, ..change }]);
+            return None;
+        }
         let reason = StopReason::DataBreakpoint { id: change.id, description: describe(py, &change) };
-        self.park(py, &frame, reason, ParkedIn::OtherEvent)
+        Some(self.park(py, &frame, reason, ParkedIn::OtherEvent))
     }
 
-    /// Just after a store in watched code: the watches of this frame whose value changed, if one
-    /// of them stops (its condition and hit condition agree). Returns the stop's reason.
-    pub(super) fn data_change_stop(&self, py: Python<'_>, frame: &Bound<'_, PyAny>) -> Option<StopReason> {
+    /// Whether `offset` of `address`'s code, just after a store to a watched local, is still on
+    /// the store's line.
+    pub(super) fn on_store_line(&self, address: usize, offset: i64) -> bool {
+        let state = self.state.lock();
+        state.data_watches.iter().any(|w| w.code_address() == address && w.on_store_line.contains(&offset))
+    }
+
+    /// Just after a store in watched code: the first watch of this frame whose value changed and
+    /// whose condition and hit condition agree, if any.
+    pub(super) fn stopping_local_change(&self, py: Python<'_>, frame: &Bound<'_, PyAny>) -> Option<DataChange> {
+        self.changes_in(py, frame).into_iter().find(|change| self.stop_for_change(py, change, frame).is_some())
+    }
+
+    /// The stop for a local's change at its frame's exit, where there is no next line.
+    fn data_change_stop(&self, py: Python<'_>, frame: &Bound<'_, PyAny>) -> Option<StopReason> {
         self.changes_in(py, frame).iter().find_map(|change| self.stop_for_change(py, change, frame))
     }
 
@@ -465,8 +494,17 @@ fn new_watch(
     let name = PyString::new(py, name);
     let last = frames::local(frame.bind(py), &name)?.map(Bound::unbind);
     let code = frames::code(frame.bind(py))?;
-    let after_stores = offsets_after_stores(&code, &name)?;
-    Ok(LocalWatch { id, code: code.unbind(), frame, name: name.unbind(), last, after_stores, breakpoint })
+    let (after_stores, on_store_line) = offsets_after_stores(&code, &name)?;
+    Ok(LocalWatch {
+        id,
+        code: code.unbind(),
+        frame,
+        name: name.unbind(),
+        last,
+        after_stores,
+        on_store_line,
+        breakpoint,
+    })
 }
 
 /// Instructions that bind or unbind a local (or cell) variable. The `*_FAST_*` pairs are 3.13's
@@ -483,11 +521,15 @@ const STORES: [&str; 8] = [
     "LOAD_FAST_AND_CLEAR",
 ];
 
-/// The offsets of the instructions just after each store or delete of `name` in `code`.
-fn offsets_after_stores(code: &Bound<'_, PyAny>, name: &Bound<'_, PyString>) -> PyResult<Vec<i64>> {
+/// The offsets of the instructions just after each store or delete of `name` in `code`, and
+/// those of them on the store's own line.
+fn offsets_after_stores(code: &Bound<'_, PyAny>, name: &Bound<'_, PyString>) -> PyResult<(Vec<i64>, Vec<i64>)> {
     let instructions: Vec<Bound<'_, PyAny>> =
         code.py().import("dis")?.call_method1("get_instructions", (code,))?.try_iter()?.collect::<PyResult<_>>()?;
-    let mut offsets = Vec::new();
+    let line = |instruction: &Bound<'_, PyAny>| -> PyResult<Option<i64>> {
+        instruction.getattr("positions")?.getattr("lineno")?.extract()
+    };
+    let (mut after, mut on_store_line) = (Vec::new(), Vec::new());
     for (index, instruction) in instructions.iter().enumerate() {
         let opname: String = instruction.getattr("opname")?.extract()?;
         if !STORES.contains(&opname.as_str()) {
@@ -499,10 +541,14 @@ fn offsets_after_stores(code: &Bound<'_, PyAny>, name: &Bound<'_, PyString>) -> 
             Err(_) => argval.eq(name)?,
         };
         if let Some(next) = instructions.get(index + 1).filter(|_| stores_name) {
-            offsets.push(next.getattr("offset")?.extract()?);
+            let offset: i64 = next.getattr("offset")?.extract()?;
+            after.push(offset);
+            if line(next)?.is_none_or(|next_line| Some(next_line) == line(instruction).ok().flatten()) {
+                on_store_line.push(offset);
+            }
         }
     }
-    Ok(offsets)
+    Ok((after, on_store_line))
 }
 
 /// The same object, or equal by `==`. An `__eq__` that raises or runs past its time limit counts

@@ -6,14 +6,17 @@
 //   not installed:  the error names the fix, and its "Copy command" button copies it;
 //   attach:         the shipped attach snippet reaches a `pydbg --listen --wait-for-client`;
 //   attach process: the "attach to a process" snippet, its process picked in the quick pick, to
-//                   a program run by plain python (pid PLAIN_PID).
-//   node drive.cjs BASE_URL SHOTS_DIR EVERYDAY NO_LAUNCH_JSON NOT_INSTALLED ATTACH ATTACH_PROCESS PLAIN_PID
+//                   a program run by plain python (pid PLAIN_PID);
+//   data breakpoint: "Break on Value Change" on a local in the Variables view, then its stops.
+//   node drive.cjs BASE_URL SHOTS_DIR EVERYDAY NO_LAUNCH_JSON NOT_INSTALLED ATTACH ATTACH_PROCESS PLAIN_PID \
+//                  DATA_BREAKPOINT
 // scripts/test-vscode makes the workspaces, starts code-server and runs this (with
 // playwright-core on NODE_PATH).
 const { chromium } = require("playwright-core");
 const path = require("path");
 
-const [baseUrl, shots, everyday, noLaunchJson, notInstalled, attach, attachProcess, plainPid] = process.argv.slice(2);
+const [baseUrl, shots, everyday, noLaunchJson, notInstalled, attach, attachProcess, plainPid, dataBreakpoint] =
+  process.argv.slice(2);
 const TIMEOUT = 60_000;
 
 function fail(message) {
@@ -208,6 +211,42 @@ async function attachProcessCase(context, pass) {
   await page.close();
 }
 
+async function dataBreakpointCase(context, pass) {
+  const page = await openWorkspace(context, dataBreakpoint);
+  await breakpointAt(page, "count.py", 3);
+  await page.keyboard.press("F5");
+  const picker = page.locator(".quick-input-widget");
+  if (await picker.isVisible().catch(() => false)) {
+    await page.keyboard.type("pydbg");
+    await page.keyboard.press("Enter");
+  }
+  await waitForText(page, CALL_STACK, STOP, "the stop before the loop (line 3, run once)");
+  await waitForText(page, VARIABLES, /total\s*=\s*0/, "total = 0 in Variables");
+  // The user's way: right-click the variable, then the menu's "Break on Value Change".
+  await page.locator(".debug-variables .monaco-list-row", { hasText: "total" }).first().click({ button: "right" });
+  const item = page.getByRole("menuitem", { name: "Break on Value Change" });
+  await item.hover({ timeout: TIMEOUT });
+  await page.keyboard.press("Enter");
+  await waitForText(page, ".debug-breakpoints", /`total` changes/, "the data breakpoint in BREAKPOINTS");
+  pass("Break on Value Change on total: VS Code lists the data breakpoint");
+  await page.keyboard.press("F5");
+  // i = 0 leaves total at 0: the first change is 0 -> 1.
+  await waitForText(page, CALL_STACK, /total: 0 → 1/, "the data breakpoint's stop");
+  await waitForText(page, VARIABLES, /total\s*=\s*1/, "total = 1 in Variables");
+  // The write is on line 5, the loop's last; the line after it is the loop's own, line 4.
+  await waitForText(page, ".debug-call-stack", /count\s*count\.py\s*4:1/, "the stop on the line after the write");
+  await page.screenshot({ path: path.join(shots, "data-breakpoint.png") });
+  pass("F5: stopped on the line after the write (4), total: 0 → 1 in the Call Stack, total = 1 in Variables");
+  await page.keyboard.press("F5");
+  await waitForText(page, CALL_STACK, /total: 1 → 3/, "the next change");
+  pass("F5 again: total: 1 → 3");
+  await page.keyboard.press("F5");
+  await waitForText(page, CALL_STACK, /total: 3 → 6/, "the last change");
+  await continueToEnd(page);
+  pass("the watch ended with count's call, and the program ran to its end");
+  await page.close();
+}
+
 async function main() {
   const browser = await chromium.launch({
     executablePath: process.env.CHROMIUM ?? "/usr/bin/chromium",
@@ -229,6 +268,7 @@ async function main() {
     await notInstalledCase(context, pass);
     await attachCase(context, pass);
     await attachProcessCase(context, pass);
+    await dataBreakpointCase(context, pass);
   } catch (error) {
     for (const page of context.pages()) {
       await page.screenshot({ path: path.join(shots, "failure.png") }).catch(() => {});
