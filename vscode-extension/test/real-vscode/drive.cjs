@@ -96,6 +96,17 @@ async function stoppedInAdd(page, pass, how) {
   pass(`${how}: stopped in add, Call Stack add then <module>, Variables a = 2 and b = 3`);
 }
 
+/** F5 in a workspace with no launch.json: the extension's own configuration debugs the file. */
+async function f5WithoutLaunchJson(page) {
+  await page.keyboard.press("F5");
+  // VS Code asks which debugger only when more than one could debug Python.
+  const picker = page.locator(".quick-input-widget");
+  if (await picker.isVisible().catch(() => false)) {
+    await page.keyboard.type("pydbg");
+    await page.keyboard.press("Enter");
+  }
+}
+
 async function continueToEnd(page) {
   await page.keyboard.press("F5");
   await page.waitForSelector(".debug-toolbar", { state: "hidden", timeout: TIMEOUT });
@@ -142,13 +153,7 @@ async function everydayCase(context, pass) {
 async function noLaunchJsonCase(context, pass) {
   const page = await openWorkspace(context, noLaunchJson);
   await breakpointAt(page, "app.py", 4);
-  await page.keyboard.press("F5");
-  // VS Code asks which debugger only when more than one could debug Python.
-  const picker = page.locator(".quick-input-widget");
-  if (await picker.isVisible().catch(() => false)) {
-    await page.keyboard.type("pydbg");
-    await page.keyboard.press("Enter");
-  }
+  await f5WithoutLaunchJson(page);
   await stoppedInAdd(page, pass, "F5 with no launch.json");
   await page.screenshot({ path: path.join(shots, "no-launch-json.png") });
   await continueToEnd(page);
@@ -214,12 +219,7 @@ async function attachProcessCase(context, pass) {
 async function dataBreakpointCase(context, pass) {
   const page = await openWorkspace(context, dataBreakpoint);
   await breakpointAt(page, "count.py", 3);
-  await page.keyboard.press("F5");
-  const picker = page.locator(".quick-input-widget");
-  if (await picker.isVisible().catch(() => false)) {
-    await page.keyboard.type("pydbg");
-    await page.keyboard.press("Enter");
-  }
+  await f5WithoutLaunchJson(page);
   await waitForText(page, CALL_STACK, STOP, "the stop before the loop (line 3, run once)");
   await waitForText(page, VARIABLES, /total\s*=\s*0/, "total = 0 in Variables");
   // The user's way: right-click the variable, then the menu's "Break on Value Change".
