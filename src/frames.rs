@@ -20,6 +20,25 @@ extern "C" {
     fn PyFrame_GetVar(frame: *mut ffi::PyObject, name: *mut ffi::PyObject) -> *mut ffi::PyObject;
 }
 
+/// `co_flags` bit: the code keeps its locals in fast slots (a function, not a module or class body).
+const CO_OPTIMIZED: i64 = 0x0001;
+
+/// The names a function's code keeps in fast slots (its locals, cells and free variables), or
+/// None for code that keeps them in a dict (a module or class body, `exec`).
+pub fn fast_local_names(code: &Bound<'_, PyAny>) -> PyResult<Option<Vec<String>>> {
+    let flags: i64 = code.getattr("co_flags")?.extract()?;
+    if flags & CO_OPTIMIZED == 0 {
+        return Ok(None);
+    }
+    let mut names = Vec::new();
+    for kind in ["co_varnames", "co_cellvars", "co_freevars"] {
+        for name in code.getattr(kind)?.try_iter()? {
+            names.push(name?.extract::<String>()?);
+        }
+    }
+    Ok(Some(names))
+}
+
 /// The frame API takes nothing but frames: anything else is refused before the call.
 fn checked<'a, 'py>(frame: &'a Bound<'py, PyAny>) -> PyResult<&'a Bound<'py, PyAny>> {
     static FRAME_TYPE: PyOnceLock<Py<PyType>> = PyOnceLock::new();

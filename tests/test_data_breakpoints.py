@@ -509,3 +509,35 @@ def test_the_debuggers_own_writes_do_not_count_as_hits(sessions):
     stop, _ = next_data_stop(client, thread)
     # Hits: 50 -> 51, then 51 -> 52, the second. The debugger's 0 -> 50 is none.
     assert stop["description"] == "counter: 51 → 52"
+
+
+def test_a_watched_write_from_a_finalizer_run_by_a_step_stops_after_the_step(sessions):
+    # The second make() replaces the first's recorded return value, the only reference left to
+    # it: its __del__ runs while the step holds its plan, and writes a watched global.
+    source = """
+    class Noisy:
+        def __del__(self):
+            global deleted
+            deleted += 1
+
+    def make():
+        return Noisy()
+
+    deleted = 0
+    make(); make()  # call twice
+    print("deleted", deleted)  # next line
+    """
+    path = sessions.program(source)
+    client = sessions.launch(source, breakpoints=[line_of(path, "# call twice")])
+    thread = client.wait_stopped()["threadId"]
+    frame = client.top_frame(thread)
+    info = client.ok("dataBreakpointInfo", {"frameId": frame["id"], "name": "deleted"})
+    placed = client.ok("setDataBreakpoints", {"breakpoints": [{"dataId": info["dataId"]}]})["breakpoints"]
+    assert placed[0]["verified"], placed
+    client.ok("next", {"threadId": thread})
+    stop = client.wait_stopped(timeout=10)
+    assert stop["reason"] == "data breakpoint" and stop["description"] == "deleted: 0 → 1", stop
+    assert client.top_frame(thread)["line"] == line_of(path, "# next line")
+    client.ok("setDataBreakpoints", {"breakpoints": []})
+    client.ok("continue", {"threadId": thread})
+    assert client.debuggee.wait(timeout=10) == 0

@@ -415,17 +415,19 @@ impl Engine {
                 interrupt = self.data_frame_exit(py, &frame);
             }
         }
+        let mut released = Vec::new();
         let caller = match (self.plans.get_mut(&current_ident()), how) {
             (Some(mut plan), Leave::Yield) => plan.on_frame_yield(&frame)?,
             (Some(mut plan), Leave::Return(value)) => {
-                plan.on_call_return(&frame, value)?;
-                plan.on_frame_exit(&frame, Some(value))?
+                plan.on_call_return(&frame, value, &mut released)?;
+                plan.on_frame_exit(&frame, Some(value), &mut released)?
             }
-            (Some(mut plan), Leave::Unwind) => plan.on_frame_exit(&frame, None)?,
+            (Some(mut plan), Leave::Unwind) => plan.on_frame_exit(&frame, None, &mut released)?,
             (None, _) => None,
         };
+        drop(released);
         if let Some(caller) = caller {
-            self.watch_code_for_instructions(py, &caller.getattr("f_code")?)?;
+            self.watch_code_for_instructions(py, &crate::frames::code(&caller)?)?;
         }
         Ok(Answer::after_stop(interrupt))
     }

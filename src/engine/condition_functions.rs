@@ -18,9 +18,6 @@ use pyo3::types::PyString;
 
 use crate::frames;
 
-/// `co_flags` bit: the code keeps its locals in fast slots, not in a dict.
-const CO_OPTIMIZED: i64 = 0x0001;
-
 /// Code objects an expression is usually reached from: one, or a few (a line in a loop of a
 /// nested function is still one code object). More are served by the general path.
 const MAX_FORMS: usize = 8;
@@ -141,16 +138,11 @@ impl ConditionFunctions {
         code: &Bound<'_, PyAny>,
         globals: &Bound<'_, PyAny>,
     ) -> PyResult<Option<LocalsFunction>> {
-        let flags: i64 = code.getattr("co_flags")?.extract()?;
-        if flags & CO_OPTIMIZED == 0 || self.needs_the_frames_scope() {
+        let Some(local_names) = frames::fast_local_names(code)? else { return Ok(None) };
+        if self.needs_the_frames_scope() {
             return Ok(None);
         }
-        let mut locals = BTreeSet::new();
-        for kind in ["co_varnames", "co_cellvars", "co_freevars"] {
-            for name in code.getattr(kind)?.try_iter()? {
-                locals.insert(name?.extract::<String>()?);
-            }
-        }
+        let locals: BTreeSet<String> = local_names.into_iter().collect();
         let params: Vec<&String> = self.names.intersection(&locals).collect();
         let text = format!(
             "lambda {}: (\n{}\n)",

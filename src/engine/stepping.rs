@@ -207,19 +207,21 @@ impl StepPlan {
 
     /// PY_RETURN (with the value returned) or PY_UNWIND (None) of `frame`. Returns the caller
     /// whose code needs INSTRUCTION events; an unwinding frame has none: the handler's own line
-    /// ends the step.
+    /// ends the step. Return values it forgets go to `released`, for the caller to drop once it
+    /// no longer holds the plan (a release can run a finalizer, whose events read the plan).
     pub fn on_frame_exit<'py>(
         &mut self,
         frame: &Bound<'py, PyAny>,
         returned: Option<&Bound<'py, PyAny>>,
+        released: &mut Vec<Py<PyAny>>,
     ) -> PyResult<Option<Bound<'py, PyAny>>> {
         if self.origin_done || !self.is_origin(frame.as_ptr() as usize) {
             return Ok(None);
         }
         self.origin_done = true;
         let Some(value) = returned else { return Ok(None) };
-        self.return_values.clear();
-        self.record_return(frame, value)?;
+        released.extend(self.return_values.drain(..).map(|(_, value)| value));
+        self.record_return(frame, value, released)?;
         self.returned_to(frame)
     }
 
@@ -229,18 +231,31 @@ impl StepPlan {
         matches!(self.kind, StepKind::Over | StepKind::IntoTarget(_)) && !self.origin_done && self.is_origin(caller)
     }
 
-    /// PY_RETURN of `frame`, a function the origin's line called, with its value.
-    pub fn on_call_return(&mut self, frame: &Bound<'_, PyAny>, value: &Bound<'_, PyAny>) -> PyResult<()> {
+    /// PY_RETURN of `frame`, a function the origin's line called, with its value. A value it
+    /// replaces goes to `released`, as in `on_frame_exit`.
+    pub fn on_call_return(
+        &mut self,
+        frame: &Bound<'_, PyAny>,
+        value: &Bound<'_, PyAny>,
+        released: &mut Vec<Py<PyAny>>,
+    ) -> PyResult<()> {
         let caller = frames::back(frame)?;
         if caller.is_some_and(|caller| self.steps_over_calls_from(caller.as_ptr() as usize)) {
-            self.record_return(frame, value)?;
+            self.record_return(frame, value, released)?;
         }
         Ok(())
     }
 
-    fn record_return(&mut self, frame: &Bound<'_, PyAny>, value: &Bound<'_, PyAny>) -> PyResult<()> {
+    fn record_return(
+        &mut self,
+        frame: &Bound<'_, PyAny>,
+        value: &Bound<'_, PyAny>,
+        released: &mut Vec<Py<PyAny>>,
+    ) -> PyResult<()> {
         let name: String = frames::code(frame)?.getattr("co_name")?.extract()?;
-        self.return_values.retain(|(known, _)| *known != name);
+        if let Some(known) = self.return_values.iter().position(|(known, _)| *known == name) {
+            released.push(self.return_values.remove(known).1);
+        }
         self.return_values.push((name, value.clone().unbind()));
         Ok(())
     }

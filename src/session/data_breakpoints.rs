@@ -8,7 +8,7 @@ use std::sync::atomic::{AtomicU64, Ordering};
 
 use parking_lot::Mutex;
 use pyo3::prelude::*;
-use pyo3::types::{PyDict, PyModule, PyString, PyTuple};
+use pyo3::types::{PyDict, PyModule, PyString};
 
 use super::breakpoints::answer;
 use super::inspection::{flatten, on_thread};
@@ -16,6 +16,7 @@ use super::{with_gil, Session};
 use crate::engine::breakpoints::Behaviour;
 use crate::engine::data_breakpoints::{is_builtin_key, DataRequest, WatchTarget};
 use crate::engine::engine;
+use crate::frames;
 use crate::inspect::handles::Target;
 use crate::inspect::{dict_key_named, evaluate_read_only};
 use crate::protocol::types::{
@@ -27,8 +28,6 @@ use crate::python_errors::describe_error;
 
 /// Offers beyond this many are forgotten, oldest first, unless a data breakpoint uses them.
 const MAX_OFFERS: usize = 256;
-/// `co_flags` bit: the code keeps its locals in fast slots (a function, not a module or class body).
-const CO_OPTIMIZED: i64 = 0x0001;
 
 /// What dataBreakpointInfo offered this client, by `dataId`.
 #[derive(Default)]
@@ -140,7 +139,7 @@ fn not_watchable(name: &str) -> String {
 fn watchable_member(py: Python<'_>, target: &Target, name: &str) -> Result<WatchTarget, String> {
     let result: PyResult<Option<WatchTarget>> = (|| match target {
         Target::Locals(frame) => Ok(watchable_name(py, frame.bind(py), name).ok()),
-        Target::Globals(frame) => Ok(Some(variable_in(frame.bind(py).getattr("f_globals")?, name))),
+        Target::Globals(frame) => Ok(Some(variable_in(frames::globals(frame.bind(py))?, name))),
         Target::Value { object, evaluate_name } | Target::Group { object, evaluate_name, .. } => {
             let object = object.bind(py);
             if let Ok(module) = object.cast::<PyModule>() {
@@ -185,13 +184,9 @@ fn watchable_member(py: Python<'_>, target: &Target, name: &str) -> Result<Watch
 /// the frame's namespace (a module or class body's dict).
 fn watchable_name(py: Python<'_>, frame: &Bound<'_, PyAny>, name: &str) -> Result<WatchTarget, String> {
     let found: PyResult<Option<WatchTarget>> = (|| {
-        let code = frame.getattr("f_code")?;
-        let flags: i64 = code.getattr("co_flags")?.extract()?;
-        if flags & CO_OPTIMIZED != 0 {
-            for names in ["co_varnames", "co_cellvars", "co_freevars"] {
-                if code.getattr(names)?.cast_into::<PyTuple>()?.iter().any(|n| n.eq(name).unwrap_or(false)) {
-                    return Ok(Some(WatchTarget::Local { frame: frame.clone().unbind(), name: name.to_owned() }));
-                }
+        if let Some(local_names) = frames::fast_local_names(&frames::code(frame)?)? {
+            if local_names.iter().any(|local| local == name) {
+                return Ok(Some(WatchTarget::Local { frame: frame.clone().unbind(), name: name.to_owned() }));
             }
         } else {
             let namespace = frame.getattr("f_locals")?;
@@ -199,7 +194,7 @@ fn watchable_name(py: Python<'_>, frame: &Bound<'_, PyAny>, name: &str) -> Resul
                 return Ok(Some(variable_in(namespace, name)));
             }
         }
-        let globals = frame.getattr("f_globals")?;
+        let globals = frames::globals(frame)?;
         Ok(globals.contains(name)?.then(|| variable_in(globals, name)))
     })();
     match found {
@@ -220,7 +215,7 @@ fn watchable_expression(py: Python<'_>, frame: &Bound<'_, PyAny>, expression: &s
     let found: PyResult<Option<WatchTarget>> = (|| {
         let ast = py.import("ast")?;
         let node = ast.call_method1("parse", (text, "<data breakpoint>", "eval"))?.getattr("body")?;
-        let (globals, locals) = (frame.getattr("f_globals")?, frame.getattr("f_locals")?);
+        let (globals, locals) = (frames::globals(frame)?, frame.getattr("f_locals")?);
         let read = |part: Bound<'_, PyAny>| -> PyResult<Bound<'_, PyAny>> {
             let source: String = ast.call_method1("get_source_segment", (text, part))?.extract()?;
             evaluate_read_only(py, &source, &globals, &locals)
