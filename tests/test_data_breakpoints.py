@@ -338,12 +338,18 @@ main()
 
 def attributes_session(sessions):
     """Stopped at `# stop here`: the client, the thread and main's locals by name."""
-    client = sessions.launch(ATTRIBUTES, breakpoints=[line_of_source(ATTRIBUTES, "# stop here")])
+    client, thread, local, _ = stopped_in_main(sessions, ATTRIBUTES)
+    return client, thread, local
+
+
+def stopped_in_main(sessions, source):
+    """Stopped at `# stop here` in `source`: the client, the thread, the locals by name and the frame."""
+    client = sessions.launch(source, breakpoints=[line_of_source(source, "# stop here")])
     stop = client.wait_stopped()
     frame = client.ok("stackTrace", {"threadId": stop["threadId"]})["stackFrames"][0]
     scopes = client.ok("scopes", {"frameId": frame["id"]})["scopes"]
     variables = client.ok("variables", {"variablesReference": scopes[0]["variablesReference"]})["variables"]
-    return client, stop["threadId"], {v["name"]: v for v in variables}
+    return client, stop["threadId"], {v["name"]: v for v in variables}, frame
 
 
 def watch_many(client, locals_by_name, wanted):
@@ -407,14 +413,6 @@ def test_the_debuggers_own_attribute_write_does_not_stop(sessions):
     assert stop["description"] == "point.x: 5 → 10"
 
 
-def test_list_items_are_not_offered_yet(sessions):
-    client, thread, local = attributes_session(sessions)
-    info = client.ok("dataBreakpointInfo", {"variablesReference": local["numbers"]["variablesReference"], "name": "0"})
-    assert info["dataId"] is None and "cannot watch `0`" in info["description"]
-    client.ok("continue", {"threadId": thread})
-    assert client.debuggee.wait() == 0
-
-
 def test_expressions_name_what_they_watch(sessions):
     client, thread, local = attributes_session(sessions)
     frame = client.ok("stackTrace", {"threadId": thread})["stackFrames"][0]
@@ -425,11 +423,12 @@ def test_expressions_name_what_they_watch(sessions):
     watched = info("point.x")
     assert watched["dataId"] and watched["description"] == "`point.x` changes"
     assert info("plain")["dataId"]
-    # Calls are not read-only, a syntax error is reported, a list item is not offered yet.
+    # Calls are not read-only, a syntax error is reported, a list's item is named by an int.
     assert info("len(numbers)")["dataId"] is None
     broken = info("point.(")
     assert broken["dataId"] is None and "SyntaxError" in broken["description"]
-    assert info("numbers[0]")["dataId"] is None
+    assert info("numbers[0]")["description"] == "`numbers[0]` changes"
+    assert info("numbers['a']")["dataId"] is None
     missing = info("nowhere.x")
     assert missing["dataId"] is None and "NameError" in missing["description"]
     placed = client.ok("setDataBreakpoints", {"breakpoints": [{"dataId": watched["dataId"]}]})["breakpoints"]
@@ -541,3 +540,94 @@ def test_a_watched_write_from_a_finalizer_run_by_a_step_stops_after_the_step(ses
     client.ok("setDataBreakpoints", {"breakpoints": []})
     client.ok("continue", {"threadId": thread})
     assert client.debuggee.wait(timeout=10) == 0
+
+
+LISTS = """
+import threading, traceback
+
+class Row(list):
+    pass
+
+def fill(data):
+    data[1] = "one"  # item write
+    return data  # after item write
+
+def main():
+    data, row = [0, 1, 2, 3], Row([5, 6])
+
+    def change_row():
+        row[0] = 50  # thread write
+        return row  # after thread write
+
+    print("start")  # stop here
+    data.append(4)  # append
+    data[2] = 2  # same value
+    fill(data)
+    data.insert(0, -1)  # insert
+    data.sort(key=str)  # sort
+    print("sorted")  # after sort
+    try:
+        data.remove("absent")
+    except ValueError:
+        print("traceback shows pydbg:", "pydbg" in traceback.format_exc())
+    print("while watched", type(data) is list, isinstance(data, list), type(row) is Row, data)
+    writer = threading.Thread(target=change_row, name="writer")
+    writer.start()
+    writer.join()
+    del data[:]  # clear
+    print("types", type(data) is list, type(row) is Row, type(data).__name__)  # end
+
+main()
+"""
+
+
+def test_list_items_by_index_from_the_end_and_of_a_list_subclass(sessions):
+    client, thread, local, frame = stopped_in_main(sessions, LISTS)
+    by_row = client.ok("dataBreakpointInfo", {"variablesReference": local["data"]["variablesReference"], "name": "1"})
+    assert by_row["dataId"] and by_row["description"] == "`data[1]` changes", by_row
+    last = client.ok("dataBreakpointInfo", {"frameId": frame["id"], "name": "data[-1]"})
+    first_of_row = client.ok("dataBreakpointInfo", {"frameId": frame["id"], "name": "row[0]"})
+    data_ids = [by_row["dataId"], last["dataId"], first_of_row["dataId"]]
+    placed = client.ok("setDataBreakpoints", {"breakpoints": [{"dataId": d} for d in data_ids]})["breakpoints"]
+    assert all(p["verified"] for p in placed), placed
+    client.ok("setBreakpoints", {"source": {"path": client.path}, "breakpoints": []})
+    expected = [
+        ("data[-1]: 3 → 4", "main", "# same value"),
+        ("data[1]: 1 → 'one'", "fill", "# after item write"),
+        ("data[1]: 'one' → 0", "main", "# sort"),
+        ("data[-1]: 4 → 'one'", "main", "# after sort"),
+        ("row[0]: 5 → 50", "main.<locals>.change_row", "# after thread write"),
+        ("data[1]: 0 → (missing)", "main", "# end"),
+    ]
+    for description, function, marker in expected:
+        stop, top = next_data_stop(client, thread)
+        assert (stop["reason"], stop["description"]) == ("data breakpoint", description)
+        assert (top["name"], top["line"]) == (function, line_of(client.path, marker))
+        thread = stop["threadId"]
+    # Removed: each list has its own class back.
+    assert client.ok("setDataBreakpoints", {"breakpoints": []})["breakpoints"] == []
+    client.ok("continue", {"threadId": thread})
+    assert client.debuggee.wait() == 0
+    out = client.output("stdout")
+    assert "traceback shows pydbg: False" in out
+    assert "while watched False True False [-1, 0, 2, 3, 4, 'one']" in out
+    assert "types True True list" in out
+
+
+def test_the_debuggers_own_item_write_does_not_stop(sessions):
+    client, thread, local, frame = stopped_in_main(sessions, LISTS)
+    info = client.ok("dataBreakpointInfo", {"frameId": frame["id"], "name": "data[0]"})
+    assert client.ok("setDataBreakpoints", {"breakpoints": [{"dataId": info["dataId"]}]})["breakpoints"][0]["verified"]
+    client.ok("setVariable", {"variablesReference": local["data"]["variablesReference"], "name": "0", "value": "7"})
+    client.ok("evaluate", {"expression": "data.append(9)", "frameId": frame["id"], "context": "repl"})
+    client.ok("setBreakpoints", {"source": {"path": client.path}, "breakpoints": []})
+    # The program's first change of data[0] is the insert: 7 → -1.
+    stop, top = next_data_stop(client, thread)
+    assert stop["description"] == "data[0]: 7 → -1"
+    assert top["line"] == line_of(client.path, "# sort")
+    # Left watched to the end: the program exits normally, the list still hooked.
+    stop, top = next_data_stop(client, thread)
+    assert stop["description"] == "data[0]: -1 → (missing)"
+    client.ok("continue", {"threadId": thread})
+    assert client.debuggee.wait() == 0
+    assert "while watched False True True [-1, 2, 3, 4, 7, 9, 'one']" in client.output("stdout")

@@ -67,6 +67,19 @@ def continue_every_stop(client, expected_stops, after_continue=None):
     return breakpoint_stops, time.monotonic() - started
 
 
+def continue_until_quiet(client, reasons):
+    """Continues each stop (whose reason must be one of `reasons`) until none came for 50 ms."""
+    settled = time.monotonic() + 0.05
+    while time.monotonic() < settled:
+        try:
+            stop = client.wait_stopped(timeout=0.05)
+        except DapError:
+            continue
+        assert stop["reason"] in reasons, stop
+        client.ok("continue", {"threadId": stop["threadId"]})
+        settled = time.monotonic() + 0.05
+
+
 def run_storm(sessions, n_threads, passes, barrier):
     path = sessions.program(STORM)
     client = sessions.launch(STORM, breakpoints=[line_of(path, "# storm line")],
@@ -163,15 +176,7 @@ def test_breakpoints_added_and_removed_while_threads_run_through_them(sessions):
         continue_every_stop(client, 3)
         client.ok("setBreakpoints", {"source": {"path": path}, "breakpoints": []})
         # Hits that were already queued are still reported; then the threads run free.
-        settled = time.monotonic() + 0.05
-        while time.monotonic() < settled:
-            try:
-                stop = client.wait_stopped(timeout=0.05)
-            except DapError:
-                continue
-            assert stop["reason"] in ("breakpoint", "pause")
-            client.ok("continue", {"threadId": stop["threadId"]})
-            settled = time.monotonic() + 0.05
+        continue_until_quiet(client, ("breakpoint", "pause"))
     before = client.event_count()
     time.sleep(0.2)
     assert not [e for e in client.events("stopped")[before:]], "a stop came with no breakpoint set"
@@ -204,3 +209,59 @@ def test_pauses_during_a_storm_lose_no_breakpoint_hit(sessions):
     assert pauses and all(p["success"] for p in pauses)
     assert stops == n_threads * passes
     assert any(stop["body"]["reason"] == "pause" for stop in client.events("stopped"))
+
+
+WATCHED_LIST = """
+import os, sys, threading, time
+deadline = time.monotonic() + 60
+done = threading.Event()
+shared, plain = [0] * 4, []
+errors, late = [], [0]
+
+def work(i):
+    try:
+        while not done.is_set():
+            write = shared.__setitem__  # looked up while hooked, maybe called once the class is back
+            time.sleep(0)
+            late[0] += type(write) is not type(plain.__setitem__) and type(shared) is list
+            write(i, shared[i] + 1)  # storm write
+    except Exception as e:
+        errors.append(repr(e))
+
+print("ready")  # start
+threads = [threading.Thread(target=work, args=(i,)) for i in range(4)]
+for t in threads: t.start()
+while not os.path.exists(sys.argv[1]) and time.monotonic() < deadline:
+    time.sleep(0.01)
+done.set()
+for t in threads: t.join()
+print("finished", time.monotonic() < deadline, "errors", errors, "restored", type(shared) is list)
+print("hooks called after the class came back", late[0] > 0)
+"""
+
+
+def test_list_items_watched_and_unwatched_while_threads_write_them(sessions):
+    """The list's class is swapped and put back under threads that write through its methods;
+    a method looked up before the class came back must still write."""
+    path = sessions.program(WATCHED_LIST)
+    finish_flag = sessions.tmp_path / "finish"
+    client = sessions.launch(WATCHED_LIST, breakpoints=[line_of(path, "# start")], args=(str(finish_flag),))
+    thread = client.wait_stopped()["threadId"]
+    frame = client.top_frame(thread)
+    data_ids = [client.ok("dataBreakpointInfo", {"frameId": frame["id"], "name": f"shared[{i}]"})["dataId"]
+                for i in range(4)]
+    client.ok("setBreakpoints", {"source": {"path": path}, "breakpoints": []})
+    client.ok("continue", {"threadId": thread})
+    for _ in range(50 if STRESS else 10):
+        placed = client.ok("setDataBreakpoints", {"breakpoints": [{"dataId": d} for d in data_ids]})
+        assert all(b["verified"] for b in placed["breakpoints"]), placed
+        for _ in range(6):
+            stop = client.wait_stopped(timeout=STOP_TIMEOUT)
+            assert stop["reason"] == "data breakpoint" and stop["description"].startswith("shared["), stop
+            client.ok("continue", {"threadId": stop["threadId"]})
+        client.ok("setDataBreakpoints", {"breakpoints": []})
+        continue_until_quiet(client, ("data breakpoint",))
+    finish_flag.write_text("")
+    assert client.debuggee.wait() == 0
+    client.wait_output("finished True errors [] restored True", "stdout")
+    client.wait_output("hooks called after the class came back True", "stdout")

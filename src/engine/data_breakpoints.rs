@@ -2,7 +2,7 @@
 //! frame that wrote. A change is a value that is not the same object and not `==` (under a time
 //! limit) to the one before.
 //!
-//! Two kinds, by where the value lives:
+//! Three kinds, by where the value lives:
 //! - A local variable of one live frame (here). Its code object gets INSTRUCTION (and PY_RETURN)
 //!   as local events; every instruction answers DISABLE but those just after a store to (or a
 //!   delete of) that variable, where its value is compared with the last one seen. So a watch
@@ -12,6 +12,8 @@
 //! - An entry of a dict: a global, a module attribute, a dict item (`dict_watches.rs`). A dict
 //!   watcher sees every write, from any code and thread, and the writing thread then stops at its
 //!   next line, as a step over would.
+//! - An attribute of an object, or an item of a list (`object_watches.rs`): the object's writing
+//!   methods are hooked, and a write that changes the value stops the writer at its next line.
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -20,10 +22,10 @@ use pyo3::ffi;
 use pyo3::prelude::*;
 use pyo3::types::PyString;
 
-use super::attribute_watches::AttributeWatch;
 use super::breakpoints::{Behaviour, Placement};
 use super::conditions::Breakpoint;
 use super::dict_watches::DictWatch;
+use super::object_watches::{Member, ObjectWatch};
 use super::stepping::{Step, StepKind, StepPlan};
 use super::threads::{ParkedIn, StopReason};
 use super::{current_ident, Engine, EngineEvent};
@@ -43,8 +45,10 @@ pub enum WatchTarget {
     /// of a builtin type (str, int, ...), so comparing keys runs no user code; `label` is how the
     /// stop names it.
     DictEntry { dict: Py<PyAny>, key: Py<PyAny>, label: String, absent: &'static str },
-    /// An attribute of an object of a Python class (`attribute_watches.rs`).
+    /// An attribute of an object of a Python class (`object_watches.rs`).
     Attribute { object: Py<PyAny>, name: String, label: String },
+    /// An item of a list, by index (negative from the end) (`object_watches.rs`).
+    Item { list: Py<PyAny>, index: isize, label: String },
 }
 
 impl WatchTarget {
@@ -59,6 +63,9 @@ impl WatchTarget {
             },
             WatchTarget::Attribute { object, name, label } => {
                 WatchTarget::Attribute { object: object.clone_ref(py), name: name.clone(), label: label.clone() }
+            }
+            WatchTarget::Item { list, index, label } => {
+                WatchTarget::Item { list: list.clone_ref(py), index: *index, label: label.clone() }
             }
         }
     }
@@ -143,7 +150,7 @@ impl Engine {
     pub fn set_data_breakpoints(&self, py: Python<'_>, requested: Vec<DataRequest>) -> Vec<Placement> {
         let mut watches = Vec::new();
         let mut dict_watches = Vec::new();
-        let mut attribute_watches = Vec::new();
+        let mut object_watches = Vec::new();
         let mut answers = Vec::new();
         for request in requested {
             let id = self.next_breakpoint_id();
@@ -158,8 +165,13 @@ impl Engine {
                         Ok(())
                     }
                     WatchTarget::Attribute { object, name, label } => {
-                        let name = PyString::new(py, &name).unbind();
-                        attribute_watches.push(AttributeWatch { id, object, name, label, breakpoint });
+                        let member = Member::Attribute(PyString::new(py, &name).unbind());
+                        object_watches.push(ObjectWatch { id, object, member, label, breakpoint });
+                        Ok(())
+                    }
+                    WatchTarget::Item { list, index, label } => {
+                        let member = Member::Item(index);
+                        object_watches.push(ObjectWatch { id, object: list, member, label, breakpoint });
                         Ok(())
                     }
                 }
@@ -172,7 +184,7 @@ impl Engine {
                 answer.refusal = Some(refusal.clone());
             }
         }
-        for (id, refusal) in self.replace_attribute_watches(py, attribute_watches) {
+        for (id, refusal) in self.replace_object_watches(py, object_watches) {
             if let Some(answer) = answers.iter_mut().find(|a| a.id == id) {
                 answer.refusal = Some(refusal);
             }

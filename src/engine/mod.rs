@@ -6,7 +6,6 @@
 //! and DISABLE returned wherever no thread can need an event again.
 
 mod all_stop;
-mod attribute_watches;
 pub mod breakpoints;
 pub mod callbacks;
 pub mod columns;
@@ -18,6 +17,7 @@ mod events;
 pub mod exceptions;
 pub mod files;
 pub mod instruction_breakpoints;
+mod object_watches;
 mod run_control;
 mod signals;
 pub mod stepping;
@@ -150,7 +150,7 @@ pub struct Engine {
     all_stop: AllThreadsStop,
     raise_verdicts: RaiseVerdicts,
     dict_watches: dict_watches::DictWatches,
-    attribute_watches: attribute_watches::AttributeWatches,
+    object_watches: object_watches::ObjectWatches,
     pydbg_threads: DashSet<u64>,
     configuration_done: (Mutex<bool>, Condvar),
     terminating: AtomicBool,
@@ -276,7 +276,7 @@ pub fn install(py: Python<'_>, internal: Vec<String>, library: Vec<String>, prog
         plans: DashMap::with_hasher(FxBuildHasher),
         raise_verdicts: RaiseVerdicts::default(),
         dict_watches: Default::default(),
-        attribute_watches: Default::default(),
+        object_watches: Default::default(),
         all_stop: AllThreadsStop::default(),
         pydbg_threads: DashSet::new(),
         configuration_done: (Mutex::new(false), Condvar::new()),
@@ -393,7 +393,7 @@ impl Engine {
         if let Err(e) = self.replace_dict_watches(py, Vec::new()) {
             tracing::error!("clearing dict watches: {e}");
         }
-        self.replace_attribute_watches(py, Vec::new());
+        self.replace_object_watches(py, Vec::new());
         self.clear_plans();
         let instruction_codes = instruction_bps.values().map(|c| &c.code).chain(column_code.values().map(|c| &c.code));
         let watched_codes = data_watches.iter().map(|w| w.code());

@@ -1,14 +1,14 @@
 //! dataBreakpointInfo and setDataBreakpoints. Info offers what can be watched under a `dataId`:
-//! a local variable of a stopped function's frame, a global, a module attribute, a dict item. The
-//! offer is kept (the frame or dict with it), because a client sends the whole set again on every
-//! change, with ids it was given stops ago.
+//! a local variable of a stopped function's frame, a global, a module attribute, a dict item, a
+//! list item, an attribute of an object. The offer is kept (the frame or object with it), because
+//! a client sends the whole set again on every change, with ids it was given stops ago.
 
 use std::collections::HashSet;
 use std::sync::atomic::{AtomicU64, Ordering};
 
 use parking_lot::Mutex;
 use pyo3::prelude::*;
-use pyo3::types::{PyDict, PyModule, PyString};
+use pyo3::types::{PyDict, PyInt, PyList, PyModule, PyString};
 
 use super::breakpoints::answer;
 use super::inspection::{flatten, on_thread};
@@ -48,6 +48,7 @@ impl DataTargets {
             WatchTarget::Local { .. } => "local",
             WatchTarget::DictEntry { .. } => "entry",
             WatchTarget::Attribute { .. } => "attribute",
+            WatchTarget::Item { .. } => "item",
         };
         let id = format!("{kind}:{}", self.next.fetch_add(1, Ordering::Relaxed) + 1);
         let forgotten = {
@@ -110,7 +111,9 @@ pub async fn data_breakpoint_info(session: &Session, request: &Request) {
         Ok(target) => {
             let description = match &target {
                 WatchTarget::Local { name, .. } => format!("`{name}` changes"),
-                WatchTarget::DictEntry { label, .. } | WatchTarget::Attribute { label, .. } => {
+                WatchTarget::DictEntry { label, .. }
+                | WatchTarget::Attribute { label, .. }
+                | WatchTarget::Item { label, .. } => {
                     format!("`{label}` changes")
                 }
             };
@@ -130,8 +133,8 @@ pub async fn data_breakpoint_info(session: &Session, request: &Request) {
 
 fn not_watchable(name: &str) -> String {
     format!(
-        "pydbg cannot watch `{name}` yet: it watches local variables, globals, module attributes, dict items \
-         and attributes of objects of Python classes"
+        "pydbg cannot watch `{name}` yet: it watches local variables, globals, module attributes, dict items, \
+         list items and attributes of objects of Python classes"
     )
 }
 
@@ -158,6 +161,10 @@ fn watchable_member(py: Python<'_>, target: &Target, name: &str) -> Result<Watch
                 }
                 let label = format!("{}[{name}]", evaluate_name.as_deref().unwrap_or(""));
                 return Ok(Some(entry_of(object.clone(), key, label, "(missing)")));
+            }
+            if let (Ok(list), Ok(index)) = (object.cast::<PyList>(), name.parse::<isize>()) {
+                let label = format!("{}[{index}]", evaluate_name.as_deref().unwrap_or(""));
+                return Ok(Some(WatchTarget::Item { list: list.clone().into_any().unbind(), index, label }));
             }
             if is_instance_of_python_class(object)? && is_identifier(name) {
                 let label = match evaluate_name {
@@ -205,7 +212,8 @@ fn watchable_name(py: Python<'_>, frame: &Bound<'_, PyAny>, name: &str) -> Resul
 }
 
 /// What an expression in `frame` names, to watch: a variable (`total`), an attribute (`self.count`,
-/// `helpers.level`) or a dict item (`config["port"]`, `self.table[key]`). The owner and the key
+/// `helpers.level`), a dict item (`config["port"]`, `self.table[key]`) or a list item
+/// (`data[3]`, `obj.items[-1]`). The owner and the key
 /// are evaluated read-only (names, attributes, subscripts: no calls).
 fn watchable_expression(py: Python<'_>, frame: &Bound<'_, PyAny>, expression: &str) -> Result<WatchTarget, String> {
     let text = expression.trim();
@@ -236,6 +244,9 @@ fn watchable_expression(py: Python<'_>, frame: &Bound<'_, PyAny>, expression: &s
             let key = read(node.getattr("slice")?)?;
             if owner.is_instance_of::<PyDict>() && is_builtin_key(&key) {
                 return Ok(Some(entry_of(owner, key, label, "(missing)")));
+            }
+            if owner.is_instance_of::<PyList>() && key.is_exact_instance_of::<PyInt>() {
+                return Ok(Some(WatchTarget::Item { list: owner.unbind(), index: key.extract()?, label }));
             }
         }
         Ok(None)
