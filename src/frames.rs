@@ -6,6 +6,8 @@
 //! The functions outside the limited API (`PyFrame_GetBack`, `PyFrame_GetLasti`, ...) are in every
 //! CPython 3.12+ (cpython/pyframe.h).
 
+use std::sync::atomic::{AtomicUsize, Ordering};
+
 use pyo3::ffi;
 use pyo3::prelude::*;
 use pyo3::sync::PyOnceLock;
@@ -39,11 +41,18 @@ pub fn fast_local_names(code: &Bound<'_, PyAny>) -> PyResult<Option<Vec<String>>
     Ok(Some(names))
 }
 
-/// The frame API takes nothing but frames: anything else is refused before the call.
+/// The frame API takes nothing but frames: anything else is refused before the call. (Data
+/// breakpoints read a local through here on every write: the frame type's address is kept.)
 fn checked<'a, 'py>(frame: &'a Bound<'py, PyAny>) -> PyResult<&'a Bound<'py, PyAny>> {
     static FRAME_TYPE: PyOnceLock<Py<PyType>> = PyOnceLock::new();
-    let frame_type = FRAME_TYPE.import(frame.py(), "types", "FrameType")?;
-    if frame.get_type().is(frame_type) {
+    static FRAME_TYPE_ADDRESS: AtomicUsize = AtomicUsize::new(0);
+    let mut frame_type = FRAME_TYPE_ADDRESS.load(Ordering::Relaxed);
+    if frame_type == 0 {
+        frame_type = FRAME_TYPE.import(frame.py(), "types", "FrameType")?.as_ptr() as usize;
+        FRAME_TYPE_ADDRESS.store(frame_type, Ordering::Relaxed);
+    }
+    // SAFETY: a live object (a Bound).
+    if unsafe { ffi::Py_TYPE(frame.as_ptr()) } as usize == frame_type {
         Ok(frame)
     } else {
         Err(pyo3::exceptions::PyTypeError::new_err(format!("not a frame: {}", frame.get_type())))

@@ -190,8 +190,13 @@ impl Breakpoint {
         if self.condition.is_some() || self.log_message.is_some() {
             return None;
         }
-        let hits = self.hits.fetch_add(1, Ordering::Relaxed) + 1;
-        Some(self.hit_condition.is_none_or(|h| h.matches(hits)))
+        Some(self.counted_hit_matches())
+    }
+
+    /// Counts a hit and tells whether the hit condition agrees. With no hit condition, nothing is
+    /// counted: only a hit condition reads the count, and the count is an atomic add on every hit.
+    fn counted_hit_matches(&self) -> bool {
+        self.hit_condition.is_none_or(|h| h.matches(self.hits.fetch_add(1, Ordering::Relaxed) + 1))
     }
 
     /// Runs the condition, the hit count and the log message in `frame`. A condition that raises
@@ -213,11 +218,8 @@ impl Breakpoint {
                 }
             }
         }
-        let hits = self.hits.fetch_add(1, Ordering::Relaxed) + 1;
-        if let Some(hit_condition) = self.hit_condition {
-            if !hit_condition.matches(hits) {
-                return (Verdict::Ignore, error);
-            }
+        if !self.counted_hit_matches() {
+            return (Verdict::Ignore, error);
         }
         match &self.log_message {
             None => (Verdict::Stop, error),

@@ -212,8 +212,7 @@ impl Engine {
     /// breakpoint (with no condition) does not stop on this hit: nothing; a change that stops:
     /// its reason. Values are compared under the lock only when no Python can run.
     pub(super) fn after_store(&self, py: Python<'_>, code: usize, offset: i64) -> AfterStore {
-        // A step or a stop of this thread may need this instruction. (Only this thread's:
-        // `plans.is_empty()` would lock every shard of the table.)
+        // A step or a stop of this thread may need this instruction.
         if self.plans.contains_key(&current_ident()) || self.all_stop.is_active() {
             return AfterStore::FullPath;
         }
@@ -239,9 +238,12 @@ impl Engine {
                 if watch.frame.as_ptr() as usize != frame {
                     continue;
                 }
+                // `new` may be released under the lock: the frame holds it too, so no finalizer
+                // runs. Values are released as Bounds, right away (the caller is not pyo3's,
+                // which would defer releasing a `Py`).
                 let new = frames::local(watch.frame.bind(py), watch.name.bind(py)).ok().flatten();
                 match equal_without_python(watch.last.as_ref().map(|v| v.bind(py)), new.as_ref()) {
-                    Some(true) => released.push(new),
+                    Some(true) => {}
                     Some(false) => match watch.breakpoint.decide_without_python() {
                         Some(stops) => {
                             let old = std::mem::replace(&mut watch.last, new.as_ref().map(|v| v.clone().unbind()));
@@ -250,10 +252,12 @@ impl Engine {
                                 stopping = Some((watch.change(py, old, new.map(Bound::unbind)), on_store_line));
                                 break;
                             }
-                            // As Bounds: released right away (the caller is not pyo3's, which
-                            // would defer releasing a `Py`).
-                            released.push(old.map(|v| v.into_bound(py)));
-                            released.push(new);
+                            // A builtin scalar's release runs no Python: not worth a list (the
+                            // hot loop's every write).
+                            match old.map(|v| v.into_bound(py)) {
+                                Some(old) if !is_builtin_scalar(&old) => released.push(old),
+                                _ => {}
+                            }
                         }
                         None => return AfterStore::FullPath,
                     },
@@ -503,7 +507,8 @@ fn new_watch(
             "`{name}` belongs to a call that has returned (or a generator that is not running): nothing can write it"
         )));
     }
-    let name = PyString::new(py, name);
+    // Interned, as the code's own names are: the frame API finds it by identity, with no compare.
+    let name = PyString::intern(py, name);
     let last = frames::local(frame.bind(py), &name)?.map(Bound::unbind);
     let code = frames::code(frame.bind(py))?;
     let (after_stores, on_store_line) = offsets_after_stores(&code, &name)?;
@@ -587,15 +592,7 @@ pub(super) fn equal_without_python(old: Option<&Bound<'_, PyAny>>, new: Option<&
     if old.is(new) {
         return Some(true);
     }
-    let scalar = |v: &Bound<'_, PyAny>| {
-        v.is_none()
-            || v.is_exact_instance_of::<pyo3::types::PyInt>()
-            || v.is_exact_instance_of::<pyo3::types::PyFloat>()
-            || v.is_exact_instance_of::<pyo3::types::PyString>()
-            || v.is_exact_instance_of::<pyo3::types::PyBytes>()
-            || v.is_exact_instance_of::<pyo3::types::PyBool>()
-    };
-    if !(scalar(old) && scalar(new) && old.get_type().is(&new.get_type())) {
+    if !(is_builtin_scalar(old) && is_builtin_scalar(new) && old.get_type().is(&new.get_type())) {
         return None;
     }
     // SAFETY: the GIL is held; comparing builtin scalars of one type runs no Python code.
@@ -606,6 +603,17 @@ pub(super) fn equal_without_python(old: Option<&Bound<'_, PyAny>>, new: Option<&
         return None;
     }
     Some(equal == 1)
+}
+
+/// None, or an object of exactly int, float, str, bytes or bool: comparing or releasing one runs
+/// no Python code.
+fn is_builtin_scalar(value: &Bound<'_, PyAny>) -> bool {
+    value.is_none()
+        || value.is_exact_instance_of::<pyo3::types::PyInt>()
+        || value.is_exact_instance_of::<pyo3::types::PyFloat>()
+        || value.is_exact_instance_of::<pyo3::types::PyString>()
+        || value.is_exact_instance_of::<pyo3::types::PyBytes>()
+        || value.is_exact_instance_of::<pyo3::types::PyBool>()
 }
 
 /// `count: 1 → 2`, with short reprs.

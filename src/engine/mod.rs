@@ -29,10 +29,10 @@ use std::sync::atomic::{AtomicBool, AtomicI32, AtomicU64, Ordering};
 use std::sync::{mpsc, Arc, OnceLock};
 use std::time::Duration;
 
-use dashmap::{DashMap, DashSet};
+use dashmap::DashSet;
 use parking_lot::{Condvar, Mutex};
 use pyo3::prelude::*;
-use rustc_hash::{FxBuildHasher, FxHashMap};
+use rustc_hash::FxHashMap;
 use tokio::sync::mpsc::UnboundedSender;
 
 use all_stop::AllThreadsStop;
@@ -146,7 +146,7 @@ pub struct Engine {
     program_waiting: AtomicBool,
     /// What the program is (a file, `-m module`, `-c`), for the `process` event.
     program_name: String,
-    plans: DashMap<u64, StepPlan, FxBuildHasher>,
+    plans: stepping::StepPlans,
     all_stop: AllThreadsStop,
     raise_verdicts: RaiseVerdicts,
     dict_watches: dict_watches::DictWatches,
@@ -273,7 +273,7 @@ pub fn install(py: Python<'_>, internal: Vec<String>, library: Vec<String>, prog
         forward_program_output: AtomicBool::new(true),
         program_waiting: AtomicBool::new(false),
         program_name,
-        plans: DashMap::with_hasher(FxBuildHasher),
+        plans: Default::default(),
         raise_verdicts: RaiseVerdicts::default(),
         dict_watches: Default::default(),
         object_watches: Default::default(),
@@ -407,8 +407,7 @@ impl Engine {
     /// Ends every step plan. Each is released after its table lock: its values may have
     /// finalizers, which can raise events that look at the table.
     fn clear_plans(&self) {
-        let threads: Vec<u64> = self.plans.iter().map(|plan| *plan.key()).collect();
-        for thread in threads {
+        for thread in self.plans.threads() {
             drop(self.plans.remove(&thread));
         }
     }

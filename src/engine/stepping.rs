@@ -1,9 +1,13 @@
 //! Step plans: what one thread is waiting for after next, stepIn, stepOut or a function
 //! breakpoint. A plan only decides; the engine enables the events that let it decide.
 
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Arc;
 
+use dashmap::mapref::one::{Ref, RefMut};
+use dashmap::DashMap;
 use pyo3::prelude::*;
+use rustc_hash::FxBuildHasher;
 
 use super::data_breakpoints::DataChange;
 use crate::frames;
@@ -278,5 +282,57 @@ impl StepPlan {
         let Some(caller) = frames::back(frame)?.filter(|_| !next_line_anywhere) else { return Ok(None) };
         self.return_to = Some(caller.clone().unbind());
         Ok(Some(caller))
+    }
+}
+
+/// Each thread's step plan, by thread ident, with a count of plans that is never below the
+/// number in the table (raised before an insert, lowered after a removal). The hot paths ask the
+/// count first: no plan anywhere is one atomic load, where the table's own `is_empty` locks every
+/// shard and `contains_key` takes one shard's lock.
+#[derive(Default)]
+pub struct StepPlans {
+    by_thread: DashMap<u64, StepPlan, FxBuildHasher>,
+    count: AtomicUsize,
+}
+
+impl StepPlans {
+    pub fn get(&self, thread: &u64) -> Option<Ref<'_, u64, StepPlan>> {
+        self.by_thread.get(thread)
+    }
+
+    pub fn get_mut(&self, thread: &u64) -> Option<RefMut<'_, u64, StepPlan>> {
+        self.by_thread.get_mut(thread)
+    }
+
+    /// Sets `thread`'s plan; the one it replaces is returned, for the caller to release.
+    pub fn insert(&self, thread: u64, plan: StepPlan) -> Option<StepPlan> {
+        self.count.fetch_add(1, Ordering::SeqCst);
+        let replaced = self.by_thread.insert(thread, plan);
+        if replaced.is_some() {
+            self.count.fetch_sub(1, Ordering::SeqCst);
+        }
+        replaced
+    }
+
+    /// Ends `thread`'s plan; it is returned, for the caller to release.
+    pub fn remove(&self, thread: &u64) -> Option<StepPlan> {
+        let removed = self.by_thread.remove(thread).map(|(_, plan)| plan);
+        if removed.is_some() {
+            self.count.fetch_sub(1, Ordering::SeqCst);
+        }
+        removed
+    }
+
+    pub fn contains_key(&self, thread: &u64) -> bool {
+        !self.is_empty() && self.by_thread.contains_key(thread)
+    }
+
+    /// Whether no thread has a plan. (A plan being inserted or removed may count as one.)
+    pub fn is_empty(&self) -> bool {
+        self.count.load(Ordering::SeqCst) == 0
+    }
+
+    pub fn threads(&self) -> Vec<u64> {
+        self.by_thread.iter().map(|plan| *plan.key()).collect()
     }
 }

@@ -1,6 +1,6 @@
 """The cost of data breakpoints (issue 16), against plain Python in the same run: a watched local
-written on every iteration of a call-heavy hot loop, an object's attribute written 10^6 times,
-and a watched local of code that is not hot. Only pydbg has data breakpoints: debugpy and pdb
+written on every iteration of a call-heavy hot loop, an object's attribute and a list's item
+written 10^6 times, and a watched local of code that is not hot. Only pydbg has data breakpoints: debugpy and pdb
 have no column here.
 
 Each pydbg run stops once on the workload's `# bench-watch-WHAT` line, asks dataBreakpointInfo for
@@ -21,17 +21,18 @@ from bench import Process, median
 
 WORKLOAD = bench.workload_path("watched")
 NEVER = "==1000000000"
-SIZES = {"local": 3_000_000, "attribute": 1_000_000, "cold": 3_000_000}
-TARGETS = {"local": 2.0, "attribute": None, "cold": 1.05}
+SIZES = {"local": 3_000_000, "attribute": 1_000_000, "item": 1_000_000, "cold": 3_000_000}
+TARGETS = {"local": 2.0, "attribute": None, "item": None, "cold": 1.05}
 LABELS = {
     "local": "watched local written on every iteration of a call-heavy hot loop",
     "attribute": "watched attribute written 10^6 times",
+    "item": "watched list item written 10^6 times",
     "cold": "watched local of code that is not hot, same hot loop",
 }
 
 
 def watch_line(kind):
-    what = {"local": "total", "attribute": "counter.value", "cold": "label"}[kind]
+    what = {"local": "total", "attribute": "counter.value", "item": "data[0]", "cold": "label"}[kind]
     return bench.marked_line(WORKLOAD, f"watch-{what}"), what
 
 
