@@ -592,7 +592,9 @@ pub(super) fn equal_without_python(old: Option<&Bound<'_, PyAny>>, new: Option<&
     if old.is(new) {
         return Some(true);
     }
-    if !(is_builtin_scalar(old) && is_builtin_scalar(new) && old.get_type().is(&new.get_type())) {
+    // SAFETY (Py_TYPE): live objects (Bounds).
+    let same_type = unsafe { ffi::Py_TYPE(old.as_ptr()) == ffi::Py_TYPE(new.as_ptr()) };
+    if !(same_type && is_builtin_scalar(old) && is_builtin_scalar(new)) {
         return None;
     }
     // SAFETY: the GIL is held; comparing builtin scalars of one type runs no Python code.
