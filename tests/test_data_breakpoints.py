@@ -631,3 +631,58 @@ def test_the_debuggers_own_item_write_does_not_stop(sessions):
     client.ok("continue", {"threadId": thread})
     assert client.debuggee.wait() == 0
     assert "while watched False True True [-1, 2, 3, 4, 7, 9, 'one']" in client.output("stdout")
+
+
+CLOSURES = """
+import sys, threading
+
+def counter():
+    total = None  # start
+    total = 0  # first
+    def bump(by):
+        nonlocal total
+        total += by  # nested write
+        return total  # after nested write
+    def shadow():
+        total = "own"  # a variable of its own
+        return total
+    bump(1)  # bump once
+    bump(0)  # no change
+    shadow()
+    worker = threading.Thread(target=bump, args=(2,), name="bumper")
+    worker.start()
+    worker.join()
+    total = 10  # own write
+    print("done", total)  # after own write
+    return bump
+
+bump = counter()
+# What pydbg left on the nested function once the watch ended: nothing.
+print("events", sys.monitoring.get_local_events(0, bump.__code__))
+"""
+
+
+def test_a_local_written_by_nested_functions_as_nonlocal(sessions):
+    client = sessions.launch(CLOSURES, breakpoints=[line_of_source(CLOSURES, "# start")])
+    stop, _ = watch_total(client)
+    thread = stop["threadId"]
+    expected = [
+        ("total: (unbound) → None", "counter", "# first", "MainThread"),
+        ("total: None → 0", "counter", "def bump", "MainThread"),
+        ("total: 0 → 1", "counter.<locals>.bump", "# after nested write", "MainThread"),
+        # bump(0) writes the same value, shadow() a variable of its own: no stop.
+        ("total: 1 → 3", "counter.<locals>.bump", "# after nested write", "bumper"),
+        ("total: 3 → 10", "counter", "# after own write", "MainThread"),
+    ]
+    for description, function, marker, thread_name in expected:
+        stop, frame = next_data_stop(client, thread)
+        assert (stop["reason"], stop["description"]) == ("data breakpoint", description)
+        assert (frame["name"], frame["line"]) == (function, line_of(client.path, marker))
+        threads = {t["id"]: t["name"] for t in client.ok("threads")["threads"]}
+        assert threads[stop["threadId"]] == thread_name
+        thread = stop["threadId"]
+    client.ok("continue", {"threadId": thread})
+    ended = client.wait_event("breakpoint")["body"]["breakpoint"]
+    assert ended["verified"] is False and "returned" in ended["message"]
+    assert client.debuggee.wait() == 0
+    client.wait_output("events 0", "stdout")

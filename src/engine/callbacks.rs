@@ -503,13 +503,13 @@ impl Engine {
         // Just after a store to a watched local (data_breakpoints.rs).
         let (after_store, only_data) = {
             let state = self.state.lock();
-            let after_store = Engine::watches_offset(&state, address, offset);
+            let after_store = Engine::watches_offset(&state, address, offset, frame.as_ptr() as usize);
             let others =
                 state.instruction_breakpoints.contains_key(&address) || state.column_code.contains_key(&address);
             (after_store, after_store && !others)
         };
         if after_store {
-            if let Some(change) = self.stopping_local_change(py, &frame) {
+            if let Some(change) = self.stopping_local_change(py, &frame, address, offset) {
                 if let Some(interrupt) = self.stop_after_store(py, change, self.on_store_line(address, offset)) {
                     return Ok(Answer::after_stop(interrupt));
                 }

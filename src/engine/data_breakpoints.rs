@@ -8,7 +8,8 @@
 //!   delete of) that variable, where its value is compared with the last one seen. So a watch
 //!   costs one callback per write, and a stop comes right after the write. The watch ends when
 //!   its frame returns or unwinds. Other frames of the same code pass through one pointer
-//!   comparison.
+//!   comparison. A cell variable's nested writers (`nonlocal`) get the same events after their
+//!   stores, which compare the watched frame's value, whichever frame and thread wrote it.
 //! - An entry of a dict: a global, a module attribute, a dict item (`dict_watches.rs`). A dict
 //!   watcher sees every write, from any code and thread, and the writing thread then stops at its
 //!   next line, as a step over would.
@@ -82,21 +83,43 @@ pub(super) struct LocalWatch {
     id: i64,
     /// Held, so that its address, which LINE events are matched by, stays its own.
     frame: Py<PyAny>,
-    code: Py<PyAny>,
     name: Py<PyString>,
     /// The value after the last write seen; None while unbound.
     last: Option<Py<PyAny>>,
+    /// The code that can write the variable: the frame's own first, then, for a cell variable,
+    /// the nested functions' that write it as `nonlocal`.
+    writers: Vec<WriterCode>,
+    breakpoint: Arc<Breakpoint>,
+}
+
+/// A code object that stores to a watched variable, and where.
+struct WriterCode {
+    code: Py<PyAny>,
+    /// The frame's own code: its stores count in the watched frame only (another call of the
+    /// function has its own variable). A nested function's write the cell, in any frame.
+    own: bool,
     /// The offsets of the instructions just after a store or delete of the variable.
     after_stores: Vec<i64>,
     /// Those of them still on the store's line (a loop's jump back): a stop waits for the next
     /// line. The others start the next line: a stop is made there.
     on_store_line: Vec<i64>,
-    breakpoint: Arc<Breakpoint>,
 }
 
 impl LocalWatch {
-    pub(super) fn code(&self) -> &Py<PyAny> {
-        &self.code
+    pub(super) fn codes(&self) -> impl Iterator<Item = &Py<PyAny>> {
+        self.writers.iter().map(|writer| &writer.code)
+    }
+
+    fn writer(&self, address: usize) -> Option<&WriterCode> {
+        self.writers.iter().find(|writer| writer.code.as_ptr() as usize == address)
+    }
+
+    /// Whether the instruction at `offset` of the code at `address`, running in `frame`, comes
+    /// just after a store to this variable.
+    fn is_after_store(&self, address: usize, offset: i64, frame: usize) -> bool {
+        self.writer(address).is_some_and(|writer| {
+            writer.after_stores.contains(&offset) && (!writer.own || self.frame.as_ptr() as usize == frame)
+        })
     }
 
     fn change(&self, py: Python<'_>, old: Option<Py<PyAny>>, new: Option<Py<PyAny>>) -> DataChange {
@@ -109,10 +132,6 @@ impl LocalWatch {
             absent: "(unbound)",
             judged: false,
         }
-    }
-
-    fn code_address(&self) -> usize {
-        self.code.as_ptr() as usize
     }
 }
 
@@ -190,19 +209,20 @@ impl Engine {
             }
         }
         let old = std::mem::replace(&mut self.state.lock().data_watches, watches);
-        self.rearm_watched_code(py, old.iter().map(|w| w.code.clone_ref(py)).collect());
+        self.rearm_watched_code(py, old.iter().flat_map(|w| w.codes()).map(|c| c.clone_ref(py)).collect());
         drop(old);
         answers
     }
 
     /// Whether a local watch is on `address`'s code (called with the state lock held).
     pub(super) fn watches_code(state: &super::State, address: usize) -> bool {
-        state.data_watches.iter().any(|w| w.code_address() == address)
+        state.data_watches.iter().any(|w| w.writer(address).is_some())
     }
 
-    /// Whether `offset` of `address`'s code comes just after a store to a watched local.
-    pub(super) fn watches_offset(state: &super::State, address: usize, offset: i64) -> bool {
-        state.data_watches.iter().any(|w| w.code_address() == address && w.after_stores.contains(&offset))
+    /// Whether `offset` of `address`'s code, running in `frame`, comes just after a store to a
+    /// watched local.
+    pub(super) fn watches_offset(state: &super::State, address: usize, offset: i64, frame: usize) -> bool {
+        state.data_watches.iter().any(|w| w.is_after_store(address, offset, frame))
     }
 
     /// An INSTRUCTION event at `offset` of the code at `code`, decided under one lock and without
@@ -231,13 +251,12 @@ impl Engine {
             }
             let mut watched = false;
             for watch in state.data_watches.iter_mut() {
-                if watch.code_address() != code || !watch.after_stores.contains(&offset) {
-                    continue;
-                }
+                let Some(writer) = watch.writer(code).filter(|w| w.after_stores.contains(&offset)) else { continue };
                 watched = true;
-                if watch.frame.as_ptr() as usize != frame {
+                if writer.own && watch.frame.as_ptr() as usize != frame {
                     continue;
                 }
+                let on_store_line = writer.on_store_line.contains(&offset);
                 // `new` may be released under the lock: the frame holds it too, so no finalizer
                 // runs. Values are released as Bounds, right away (the caller is not pyo3's,
                 // which would defer releasing a `Py`).
@@ -248,7 +267,6 @@ impl Engine {
                         Some(stops) => {
                             let old = std::mem::replace(&mut watch.last, new.as_ref().map(|v| v.clone().unbind()));
                             if stops {
-                                let on_store_line = watch.on_store_line.contains(&offset);
                                 stopping = Some((watch.change(py, old, new.map(Bound::unbind)), on_store_line));
                                 break;
                             }
@@ -297,18 +315,29 @@ impl Engine {
     /// the store's line.
     pub(super) fn on_store_line(&self, address: usize, offset: i64) -> bool {
         let state = self.state.lock();
-        state.data_watches.iter().any(|w| w.code_address() == address && w.on_store_line.contains(&offset))
+        state
+            .data_watches
+            .iter()
+            .any(|w| w.writer(address).is_some_and(|writer| writer.on_store_line.contains(&offset)))
     }
 
-    /// Just after a store in watched code: the first watch of this frame whose value changed and
-    /// whose condition and hit condition agree, if any.
-    pub(super) fn stopping_local_change(&self, py: Python<'_>, frame: &Bound<'_, PyAny>) -> Option<DataChange> {
-        self.changes_in(py, frame).into_iter().find(|change| self.stop_for_change(py, change, frame).is_some())
+    /// Just after a store at `offset` of the code at `address`, running in `frame`: the first
+    /// watch it wrote whose value changed and whose condition and hit condition agree, if any.
+    pub(super) fn stopping_local_change(
+        &self,
+        py: Python<'_>,
+        frame: &Bound<'_, PyAny>,
+        address: usize,
+        offset: i64,
+    ) -> Option<DataChange> {
+        let written = |w: &LocalWatch| w.is_after_store(address, offset, frame.as_ptr() as usize);
+        self.changes_in(py, written).into_iter().find(|change| self.stop_for_change(py, change, frame).is_some())
     }
 
     /// The stop for a local's change at its frame's exit, where there is no next line.
     fn data_change_stop(&self, py: Python<'_>, frame: &Bound<'_, PyAny>) -> Option<StopReason> {
-        self.changes_in(py, frame).iter().find_map(|change| self.stop_for_change(py, change, frame))
+        let of_frame = |w: &LocalWatch| w.frame.as_ptr() == frame.as_ptr();
+        self.changes_in(py, of_frame).iter().find_map(|change| self.stop_for_change(py, change, frame))
     }
 
     /// Writes to watched entries or attributes that `writer` just made: its thread stops at its
@@ -385,7 +414,7 @@ impl Engine {
                     reason: format!("`{name}` is gone: its frame returned"),
                 });
             }
-            self.rearm_watched_code(py, ended.iter().map(|w| w.code.clone_ref(py)).collect());
+            self.rearm_watched_code(py, ended.iter().flat_map(|w| w.codes()).map(|c| c.clone_ref(py)).collect());
         }
         drop(ended);
         interrupt
@@ -423,17 +452,18 @@ impl Engine {
         }
     }
 
-    /// The changed watches of `frame`, their last values brought up to date. Values are read by
-    /// the frame API and builtin scalars compared under the state lock (no Python runs); other
-    /// values are compared by `==` after it, and values replaced are released after it too.
-    fn changes_in(&self, py: Python<'_>, frame: &Bound<'_, PyAny>) -> Vec<DataChange> {
+    /// The changed watches among those `chosen` picks, their last values brought up to date.
+    /// Values are read by the frame API and builtin scalars compared under the state lock (no
+    /// Python runs); other values are compared by `==` after it, and values replaced are released
+    /// after it too.
+    fn changes_in(&self, py: Python<'_>, chosen: impl Fn(&LocalWatch) -> bool) -> Vec<DataChange> {
         let mut changes = Vec::new();
         let mut undecided: Vec<(i64, Option<Py<PyAny>>)> = Vec::new();
         let mut released = Vec::new();
         {
             let mut state = self.state.lock();
-            for watch in state.data_watches.iter_mut().filter(|w| w.frame.as_ptr() == frame.as_ptr()) {
-                let new = frames::local(frame, watch.name.bind(py)).ok().flatten().map(Bound::unbind);
+            for watch in state.data_watches.iter_mut().filter(|w| chosen(w)) {
+                let new = frames::local(watch.frame.bind(py), watch.name.bind(py)).ok().flatten().map(Bound::unbind);
                 match equal_without_python(watch.last.as_ref().map(|v| v.bind(py)), new.as_ref().map(|v| v.bind(py))) {
                     Some(true) => released.push(new),
                     Some(false) => {
@@ -463,7 +493,7 @@ impl Engine {
     fn rearm_watched_code(&self, py: Python<'_>, mut touched: Vec<Py<PyAny>>) {
         let rearm: Vec<(Py<PyAny>, i64)> = {
             let state = self.state.lock();
-            touched.extend(state.data_watches.iter().map(|w| w.code.clone_ref(py)));
+            touched.extend(state.data_watches.iter().flat_map(|w| w.codes()).map(|c| c.clone_ref(py)));
             touched
                 .into_iter()
                 .map(|code| {
@@ -512,16 +542,31 @@ fn new_watch(
     let last = frames::local(frame.bind(py), &name)?.map(Bound::unbind);
     let code = frames::code(frame.bind(py))?;
     let (after_stores, on_store_line) = offsets_after_stores(&code, &name)?;
-    Ok(LocalWatch {
-        id,
-        code: code.unbind(),
-        frame,
-        name: name.unbind(),
-        last,
-        after_stores,
-        on_store_line,
-        breakpoint,
-    })
+    let mut writers = vec![WriterCode { code: code.clone().unbind(), own: true, after_stores, on_store_line }];
+    let cells = code.getattr("co_cellvars")?;
+    if cells.contains(&name)? {
+        nested_writers(&code, &name, &mut writers)?;
+    }
+    Ok(LocalWatch { id, frame, name: name.unbind(), last, writers, breakpoint })
+}
+
+/// The functions nested in `code` (at any depth) that write the cell variable `name` as
+/// `nonlocal`. A nested function sees the variable only when it is one of its free variables;
+/// one that binds the name itself has its own variable, and so do the functions inside it.
+fn nested_writers(code: &Bound<'_, PyAny>, name: &Bound<'_, PyString>, writers: &mut Vec<WriterCode>) -> PyResult<()> {
+    let code_type = code.get_type();
+    for constant in code.getattr("co_consts")?.try_iter()? {
+        let nested = constant?;
+        if !nested.get_type().is(&code_type) || !nested.getattr("co_freevars")?.contains(name)? {
+            continue;
+        }
+        let (after_stores, on_store_line) = offsets_after_stores(&nested, name)?;
+        if !after_stores.is_empty() {
+            writers.push(WriterCode { code: nested.clone().unbind(), own: false, after_stores, on_store_line });
+        }
+        nested_writers(&nested, name, writers)?;
+    }
+    Ok(())
 }
 
 /// Instructions that bind or unbind a local (or cell) variable. The `*_FAST_*` pairs are 3.13's

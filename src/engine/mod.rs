@@ -396,7 +396,7 @@ impl Engine {
         self.replace_object_watches(py, Vec::new());
         self.clear_plans();
         let instruction_codes = instruction_bps.values().map(|c| &c.code).chain(column_code.values().map(|c| &c.code));
-        let watched_codes = data_watches.iter().map(|w| w.code());
+        let watched_codes = data_watches.iter().flat_map(|w| w.codes());
         for code in codes.values().chain(instruction_codes).chain(watched_codes) {
             self.set_local_events(py, code.bind(py), 0);
         }
