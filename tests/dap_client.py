@@ -94,13 +94,17 @@ class DapClient:
                         raise EOFError
                     buffer += chunk
                 body, buffer = buffer[:length], buffer[length:]
-                self._dispatch(json.loads(body))
+                self._receive(body)
         except (EOFError, OSError):
             pass
         finally:
             with self._cond:
                 self.closed = True
                 self._cond.notify_all()
+
+    def _receive(self, body):
+        """A whole message's bytes have arrived."""
+        self._dispatch(json.loads(body))
 
     def _dispatch(self, message):
         with self._cond:

@@ -126,11 +126,16 @@ def hot_count(name, n):
 # ---------------------------------------------------------------------------------------- processes
 
 class TimedClient(DapClient):
-    """DapClient that stamps every message with the time it arrived, and can wait on anything."""
+    """DapClient that stamps every message with the time its last byte arrived (`_received`:
+    what the debugger and the transport took) and how long the client then took to decode it
+    (`_decode_s`), and can wait on anything."""
 
-    def _dispatch(self, message):
-        message["_received"] = time.perf_counter()
-        super()._dispatch(message)
+    def _receive(self, body):
+        received = time.perf_counter()
+        message = json.loads(body)
+        message["_received"] = received
+        message["_decode_s"] = time.perf_counter() - received
+        self._dispatch(message)
 
     def wait_until(self, predicate, timeout):
         deadline = time.monotonic() + timeout
@@ -490,12 +495,14 @@ def locals_reference(client, frame_id, timeout):
 
 
 def timed(client, command, arguments, timeout):
+    """(seconds from sending to the response's last byte, its body, seconds the client then took
+    to decode it)."""
     sent = time.perf_counter()
     seq = client.start_request(command, arguments)
     response = client.wait_response(seq, timeout=timeout)
     if not response["success"]:
         raise RunError(f"{command} failed: {response.get('message')}")
-    return response["_received"] - sent, response.get("body", {})
+    return response["_received"] - sent, response.get("body", {}), response["_decode_s"]
 
 
 def big_list_page(tool, repeats, timeout):
@@ -514,7 +521,7 @@ def big_list_page(tool, repeats, timeout):
         times = []
         count = None
         for _ in range(repeats):
-            elapsed, body = timed(client, "variables", arguments, timeout)
+            elapsed, body, _ = timed(client, "variables", arguments, timeout)
             times.append(elapsed)
             count = len(body.get("variables", []))
         client.start_request("disconnect", {"terminateDebuggee": True})
@@ -533,7 +540,7 @@ def big_list_evaluate(tool, repeats, timeout):
         times = []
         length = None
         for _ in range(repeats):
-            elapsed, body = timed(client, "evaluate", {"expression": "big", "frameId": frame_id, "context": "watch"},
+            elapsed, body, _ = timed(client, "evaluate", {"expression": "big", "frameId": frame_id, "context": "watch"},
                                   timeout)
             times.append(elapsed)
             length = len(body.get("result", ""))
@@ -550,14 +557,15 @@ def deep_stack(tool, repeats, timeout):
                                           timeout=timeout)
     try:
         thread, _ = stopped_frame(client, timeout)
-        times = []
+        times, decodes = [], []
         count = None
         for _ in range(repeats):
-            elapsed, body = timed(client, "stackTrace", {"threadId": thread}, timeout)
+            elapsed, body, decode = timed(client, "stackTrace", {"threadId": thread}, timeout)
             times.append(elapsed)
+            decodes.append(decode)
             count = len(body.get("stackFrames", []))
         client.start_request("disconnect", {"terminateDebuggee": True})
-        return times, count
+        return times, count, decodes
     finally:
         process.close()
 
@@ -815,6 +823,8 @@ def latency_cell(entry):
         text += f" (first {fmt_ms(entry['first_s'])})"
     if entry.get("count") is not None:
         text += f", {entry['count']} items"
+    if entry.get("decode_s") is not None:
+        text += f"; the client then decodes it in {fmt_ms(entry['decode_s'])}"
     return text
 
 
@@ -877,7 +887,8 @@ def markdown(facts, settings, empty, rows, results, target_rows):
     for tool in ("pydbg", "debugpy"):
         add(f"| {tool} | " + " | ".join(cell(row_for(rows, f"{tool}/cond", w), "cost") for w in WORKLOADS) + " |")
     add("")
-    add("### Interactive latencies (median; request sent → response or event received)")
+    add("### Interactive latencies (median; request sent → last byte of the response or event received, "
+        "before the client decodes it)")
     add("")
     add("| what | pydbg | debugpy |")
     add("|---|---|---|")
@@ -952,17 +963,20 @@ def measure_latencies(results, settings, timeout, tools):
             ("next", lambda: stepping(tool, steps, timeout), None),
             ("variables", lambda: big_list_page(tool, repeats, timeout), "count"),
             ("evaluate", lambda: big_list_evaluate(tool, repeats, timeout), "count"),
-            ("stackTrace", lambda: deep_stack(tool, repeats, timeout), "count"),
+            ("stackTrace", lambda: deep_stack(tool, repeats, timeout), "count+decode"),
         ]
         for what, job, extra in jobs:
             log(f"  latency {tool} {what}")
             try:
                 value = job()
-                count = None
-                if extra:
+                count, decodes = None, None
+                if extra == "count":
                     value, count = value
+                elif extra == "count+decode":
+                    value, count, decodes = value
                 results.latency[(tool, what)] = {"median_s": median(value), "first_s": value[0] if what in (
-                    "variables", "evaluate", "stackTrace") else None, "times_s": value, "count": count}
+                    "variables", "evaluate", "stackTrace") else None, "times_s": value, "count": count,
+                    "decode_s": median(decodes) if decodes else None}
             except Exception as e:
                 results.latency[(tool, what)] = {"median_s": None, "error": f"{type(e).__name__}: {e}",
                                                  "trace": traceback.format_exc()}
