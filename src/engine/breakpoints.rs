@@ -11,7 +11,7 @@ use pyo3::types::{PyDict, PyTuple};
 use super::columns::{self, ColumnBreakpoint};
 use super::conditions::{compile_log_message, Breakpoint, Expression, HitCondition};
 use super::files::canonical_key;
-use super::{Engine, State};
+use super::Engine;
 use crate::python_errors::describe_error;
 
 /// Every line that holds code in the file at `path` (or in `text`, for code without a file),
@@ -163,18 +163,13 @@ impl Engine {
             let mut removed: Vec<(usize, Py<PyAny>)> =
                 stale_columns.into_iter().filter_map(|a| state.column_code.remove(&a).map(|c| (a, c.code))).collect();
             // Code of this file stops being watched; running frames are found again below.
-            let State { breakpoint_code, files, .. } = &mut *state;
-            let stale: Vec<usize> = breakpoint_code
+            let stale: Vec<usize> = state
+                .breakpoint_code
                 .iter()
-                .filter(|(_, code)| {
-                    code.bind(py)
-                        .getattr("co_filename")
-                        .and_then(|f| f.extract::<String>())
-                        .is_ok_and(|f| files.info(&f).key == key)
-                })
+                .filter(|(_, armed)| armed.file.key == key)
                 .map(|(address, _)| *address)
                 .collect();
-            removed.extend(stale.into_iter().filter_map(|a| breakpoint_code.remove(&a).map(|c| (a, c))));
+            removed.extend(stale.into_iter().filter_map(|a| state.breakpoint_code.remove(&a).map(|c| (a, c.code))));
             removed
                 .into_iter()
                 .map(|(address, code)| {
@@ -221,8 +216,9 @@ impl Engine {
                 while !frame.is_none() {
                     let code = frame.getattr("f_code")?;
                     let filename: String = code.getattr("co_filename")?.extract()?;
-                    if self.state.lock().files.info(&filename).key == *key {
-                        self.watch_code_for_breakpoints(py, &code);
+                    let file = self.state.lock().files.info(&filename);
+                    if file.key == *key {
+                        self.watch_code_for_breakpoints(py, &code, file);
                     }
                     frame = frame.getattr("f_back")?;
                 }

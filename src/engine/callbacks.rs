@@ -16,10 +16,10 @@ use std::thread::LocalKey;
 use super::conditions::{Breakpoint, Verdict};
 use super::data_breakpoints::AfterStore;
 use super::exceptions::BreakMode;
-use super::files::Origin;
+use super::files::{FileInfo, Origin};
 use super::stepping::{StepKind, StepPlan};
 use super::threads::{ParkedIn, StopReason};
-use super::{current_ident, engine, is_pydbg_thread, Engine, EventIds, TOOL_ID};
+use super::{current_ident, engine, is_pydbg_thread, Engine, EventIds, State, TOOL_ID};
 use crate::python_errors::exception_text;
 
 thread_local! {
@@ -320,21 +320,18 @@ fn filename<'py>(py: Python<'py>, code: &Bound<'py, PyAny>) -> PyResult<Bound<'p
 impl Engine {
     fn on_py_start(&self, py: Python<'_>, code: &Bound<'_, PyAny>) -> PyResult<Answer> {
         let filename = filename(py, code)?;
-        let (origin, has_breakpoints, has_function_breakpoints, just_my_code) = {
+        let (info, has_breakpoints, has_function_breakpoints, just_my_code) = {
             let mut state = self.state.lock();
             let info = state.files.info(filename.to_str()?);
-            (
-                info.origin,
-                state.line_breakpoints.contains_key(&info.key),
-                !state.function_breakpoints.is_empty(),
-                state.just_my_code,
-            )
+            let has_breakpoints = state.line_breakpoints.contains_key(&info.key);
+            (info, has_breakpoints, !state.function_breakpoints.is_empty(), state.just_my_code)
         };
+        let origin = info.origin;
         if origin == Origin::Internal {
             return Ok(Answer::Disable);
         }
         if has_breakpoints {
-            self.watch_code_for_breakpoints(py, code);
+            self.watch_code_for_breakpoints(py, code, info);
         }
         let mut keep = false;
         if has_function_breakpoints {
@@ -549,14 +546,26 @@ impl Engine {
     }
 
     fn on_line(&self, py: Python<'_>, code: &Bound<'_, PyAny>, line: i64) -> PyResult<Answer> {
-        let filename = filename(py, code)?;
-        let (info, breakpoint, columns, just_my_code) = {
-            let mut state = self.state.lock();
-            let info = state.files.info(filename.to_str()?);
+        let at_line = |state: &State, info: Arc<FileInfo>| {
             let file = state.line_breakpoints.get(&info.key);
             let bp = file.and_then(|f| f.lines.get(&line)).cloned();
             let columns = file.and_then(|f| f.columns.get(&line)).cloned();
             (info, bp, columns, state.just_my_code)
+        };
+        // Code armed for breakpoints knows its file; other code (a step's) reads `co_filename`.
+        let armed = {
+            let state = self.state.lock();
+            let file = state.breakpoint_code.get(&(code.as_ptr() as usize)).map(|armed| armed.file.clone());
+            file.map(|file| at_line(&state, file))
+        };
+        let (info, breakpoint, columns, just_my_code) = match armed {
+            Some(found) => found,
+            None => {
+                let filename = filename(py, code)?;
+                let mut state = self.state.lock();
+                let info = state.files.info(filename.to_str()?);
+                at_line(&state, info)
+            }
         };
         let origin = info.origin;
         if let Some(columns) = &columns {

@@ -3,11 +3,12 @@
 //! only while something must see them.
 
 use std::collections::HashMap;
+use std::sync::Arc;
 
 use pyo3::prelude::*;
 
-use super::files::Origin;
-use super::{Engine, State, TOOL_ID};
+use super::files::{FileInfo, Origin};
+use super::{ArmedCode, Engine, State, TOOL_ID};
 
 impl Engine {
     pub(super) fn local_events_for(&self, state: &State, address: usize) -> i64 {
@@ -67,10 +68,11 @@ impl Engine {
         Ok(())
     }
 
-    pub(super) fn watch_code_for_breakpoints(&self, py: Python<'_>, code: &Bound<'_, PyAny>) {
+    /// Turns LINE on for `code`, of `file`, which has breakpoints.
+    pub(super) fn watch_code_for_breakpoints(&self, py: Python<'_>, code: &Bound<'_, PyAny>, file: Arc<FileInfo>) {
         let address = code.as_ptr() as usize;
         let mut state = self.state.lock();
-        state.breakpoint_code.entry(address).or_insert_with(|| code.clone().unbind());
+        state.breakpoint_code.entry(address).or_insert_with(|| ArmedCode { code: code.clone().unbind(), file });
         let events = self.local_events_for(&state, address);
         drop(state);
         self.set_local_events(py, code, events);

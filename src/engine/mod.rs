@@ -40,7 +40,7 @@ use breakpoints::FileBreakpoints;
 use columns::CodeColumns;
 use conditions::Breakpoint;
 use exceptions::{ExceptionFilters, RaiseVerdicts};
-use files::{CodeRule, FileClassifier, Origin, RuleRequest, RuleScope};
+use files::{CodeRule, FileClassifier, FileInfo, Origin, RuleRequest, RuleScope};
 use instruction_breakpoints::CodeBreakpoints;
 use stepping::{StepKind, StepPlan};
 use threads::{ParkedIn, Stop, StopReason, Threads};
@@ -109,13 +109,20 @@ struct Monitoring {
     ids: EventIds,
 }
 
+/// A code object with LINE on for its file's breakpoints, with its file: each LINE event needs
+/// the file, and finding it from `co_filename` is an attribute read and a path's hash.
+struct ArmedCode {
+    code: Py<PyAny>,
+    file: Arc<FileInfo>,
+}
+
 struct State {
     files: FileClassifier,
     line_breakpoints: FxHashMap<Arc<str>, FileBreakpoints>,
     function_breakpoints: Vec<(String, Arc<Breakpoint>)>,
     /// Code objects with LINE on because their file has breakpoints, by address. Held strongly
     /// while the file has breakpoints, so an address can't be reused by another code object.
-    breakpoint_code: HashMap<usize, Py<PyAny>>,
+    breakpoint_code: FxHashMap<usize, ArmedCode>,
     /// Instruction breakpoints, by the address of their code object.
     instruction_breakpoints: HashMap<usize, CodeBreakpoints>,
     /// Code objects that reached a line with column breakpoints, by address (`columns.rs`).
@@ -255,7 +262,7 @@ pub fn install(py: Python<'_>, internal: Vec<String>, library: Vec<String>, prog
             files: FileClassifier::new(internal, library),
             line_breakpoints: FxHashMap::default(),
             function_breakpoints: Vec::new(),
-            breakpoint_code: HashMap::new(),
+            breakpoint_code: FxHashMap::default(),
             instruction_breakpoints: HashMap::new(),
             column_code: HashMap::new(),
             step_code: HashMap::new(),
@@ -361,6 +368,12 @@ impl Engine {
         let mut state = self.state.lock();
         state.just_my_code = on;
         state.files.set_rules(resolved);
+        let State { breakpoint_code, files, .. } = &mut *state;
+        for armed in breakpoint_code.values_mut() {
+            if let Ok(filename) = armed.code.bind(py).getattr("co_filename").and_then(|f| f.extract::<String>()) {
+                armed.file = files.info(&filename);
+            }
+        }
         Ok(())
     }
 
@@ -397,7 +410,7 @@ impl Engine {
         self.clear_plans();
         let instruction_codes = instruction_bps.values().map(|c| &c.code).chain(column_code.values().map(|c| &c.code));
         let watched_codes = data_watches.iter().flat_map(|w| w.codes());
-        for code in codes.values().chain(instruction_codes).chain(watched_codes) {
+        for code in codes.values().map(|armed| &armed.code).chain(instruction_codes).chain(watched_codes) {
             self.set_local_events(py, code.bind(py), 0);
         }
         self.refresh_events(py);

@@ -286,9 +286,9 @@ impl StepPlan {
 }
 
 /// Each thread's step plan, by thread ident, with a count of plans that is never below the
-/// number in the table (raised before an insert, lowered after a removal). The hot paths ask the
+/// number in the table (raised before an insert, lowered after a removal). Every look-up asks the
 /// count first: no plan anywhere is one atomic load, where the table's own `is_empty` locks every
-/// shard and `contains_key` takes one shard's lock.
+/// shard and a look-up takes one shard's lock.
 #[derive(Default)]
 pub struct StepPlans {
     by_thread: DashMap<u64, StepPlan, FxBuildHasher>,
@@ -297,10 +297,16 @@ pub struct StepPlans {
 
 impl StepPlans {
     pub fn get(&self, thread: &u64) -> Option<Ref<'_, u64, StepPlan>> {
+        if self.is_empty() {
+            return None;
+        }
         self.by_thread.get(thread)
     }
 
     pub fn get_mut(&self, thread: &u64) -> Option<RefMut<'_, u64, StepPlan>> {
+        if self.is_empty() {
+            return None;
+        }
         self.by_thread.get_mut(thread)
     }
 
