@@ -686,3 +686,52 @@ def test_a_local_written_by_nested_functions_as_nonlocal(sessions):
     assert ended["verified"] is False and "returned" in ended["message"]
     assert client.debuggee.wait() == 0
     client.wait_output("events 0", "stdout")
+
+
+LIST_EDGES = """
+def halfway():
+    yield 1
+    raise ValueError("halfway")
+
+def main():
+    data = [0]
+    print("start")  # stop here
+    append = data.append  # looked up while hooked
+    print("introspection", data.append.__name__, "list.append" in repr(data.append),
+          data.append.__doc__ == list.append.__doc__)
+    try:
+        data.extend(halfway())  # a write that raises after it wrote
+    except ValueError:
+        print("caught")  # handler
+    try:
+        data.__setattr__()
+    except TypeError as e:
+        print("setattr error", type(e).__name__, "WritingMethod" in str(e))
+    print("unwatch")  # unwatch here
+    append(7)
+    print("after", data, type(data) is list)
+
+main()
+"""
+
+
+def test_a_watched_lists_methods_read_as_the_originals_and_outlive_the_watch(sessions):
+    client, thread, _, frame = stopped_in_main(sessions, LIST_EDGES)
+    info = client.ok("dataBreakpointInfo", {"frameId": frame["id"], "name": "data[-1]"})
+    assert client.ok("setDataBreakpoints", {"breakpoints": [{"dataId": info["dataId"]}]})["breakpoints"][0]["verified"]
+    unwatch = line_of(client.path, "# unwatch here")
+    client.ok("setBreakpoints", {"source": {"path": client.path}, "breakpoints": [{"line": unwatch}]})
+    # The extend that raised had appended 1 first.
+    stop, top = next_data_stop(client, thread)
+    assert stop["description"] == "data[-1]: 0 → 1"
+    assert top["line"] in (line_of(client.path, "except ValueError"), line_of(client.path, "# handler")), top
+    stop, top = next_data_stop(client, thread)
+    assert stop["reason"] == "breakpoint" and top["line"] == unwatch
+    client.ok("setDataBreakpoints", {"breakpoints": []})
+    client.ok("continue", {"threadId": thread})
+    assert client.debuggee.wait() == 0
+    out = client.output("stdout")
+    assert "introspection append True True" in out
+    assert "setattr error TypeError False" in out
+    # `append` was the hooked method; called once the list has its class back, it still appends.
+    assert "after [0, 1, 7] True" in out

@@ -215,15 +215,14 @@ WATCHED_LIST = """
 import os, sys, threading, time
 deadline = time.monotonic() + 60
 done = threading.Event()
-shared, plain = [0] * 4, []
-errors, late = [], [0]
+shared = [0] * 4
+errors = []
 
 def work(i):
     try:
         while not done.is_set():
             write = shared.__setitem__  # looked up while hooked, maybe called once the class is back
             time.sleep(0)
-            late[0] += type(write) is not type(plain.__setitem__) and type(shared) is list
             write(i, shared[i] + 1)  # storm write
     except Exception as e:
         errors.append(repr(e))
@@ -236,7 +235,6 @@ while not os.path.exists(sys.argv[1]) and time.monotonic() < deadline:
 done.set()
 for t in threads: t.join()
 print("finished", time.monotonic() < deadline, "errors", errors, "restored", type(shared) is list)
-print("hooks called after the class came back", late[0] > 0)
 """
 
 
@@ -262,6 +260,11 @@ def test_list_items_watched_and_unwatched_while_threads_write_them(sessions):
         client.ok("setDataBreakpoints", {"breakpoints": []})
         continue_until_quiet(client, ("data breakpoint",))
     finish_flag.write_text("")
+    # A write noted just before the last removal may still stop its thread: continue until exit.
+    while client.debuggee.process.poll() is None:
+        try:
+            client.ok("continue", {"threadId": client.wait_stopped(timeout=0.2)["threadId"]})
+        except DapError:
+            pass
     assert client.debuggee.wait() == 0
     client.wait_output("finished True errors [] restored True", "stdout")
-    client.wait_output("hooks called after the class came back True", "stdout")

@@ -500,7 +500,7 @@ impl Engine {
         // Just after a store to a watched local (data_breakpoints.rs).
         let (after_store, only_data) = {
             let state = self.state.lock();
-            let after_store = Engine::watches_offset(&state, address, offset, frame.as_ptr() as usize);
+            let after_store = Engine::watches_offset(&state, address, offset);
             let others =
                 state.instruction_breakpoints.contains_key(&address) || state.column_code.contains_key(&address);
             (after_store, after_store && !others)

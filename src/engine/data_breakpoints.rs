@@ -219,10 +219,11 @@ impl Engine {
         state.data_watches.iter().any(|w| w.writer(address).is_some())
     }
 
-    /// Whether `offset` of `address`'s code, running in `frame`, comes just after a store to a
-    /// watched local.
-    pub(super) fn watches_offset(state: &super::State, address: usize, offset: i64, frame: usize) -> bool {
-        state.data_watches.iter().any(|w| w.is_after_store(address, offset, frame))
+    /// Whether `offset` of `address`'s code comes just after a store to a watched local, in any
+    /// frame: such an instruction must never answer DISABLE, which would turn it off for every
+    /// frame of the code.
+    pub(super) fn watches_offset(state: &super::State, address: usize, offset: i64) -> bool {
+        state.data_watches.iter().any(|w| w.writer(address).is_some_and(|writer| writer.after_stores.contains(&offset)))
     }
 
     /// An INSTRUCTION event at `offset` of the code at `code`, decided under one lock and without

@@ -151,14 +151,21 @@ impl Engine {
         for name in ["__module__", "__qualname__", "__doc__"] {
             namespace.set_item(name, class.getattr(name)?)?;
         }
-        // The class's own metaclass makes the subclass, as `class Sub(C)` would.
-        let subclass =
-            class.get_type().call1((class.getattr("__name__")?, (class,), namespace))?.cast_into::<PyType>()?;
-        self.object_watches
-            .subclasses
-            .lock()
-            .insert(key, (class.clone().into_any().unbind(), subclass.clone().into_any().unbind()));
-        Ok(subclass)
+        // The class's own metaclass makes the subclass, as `class Sub(C)` would. (Another thread
+        // may have made one meanwhile: the first one made is the one kept.)
+        let made = class.get_type().call1((class.getattr("__name__")?, (class,), namespace))?;
+        let kept = {
+            let mut subclasses = self.object_watches.subclasses.lock();
+            let entry =
+                subclasses.entry(key).or_insert_with(|| (class.clone().into_any().unbind(), made.clone().unbind()));
+            entry.1.clone_ref(py)
+        };
+        // (`made`, if not kept, is released here, after the lock.)
+        Ok(kept.into_bound(py).cast_into::<PyType>()?)
+    }
+
+    fn is_object_watch(&self, id: i64) -> bool {
+        self.object_watches.watches.lock().iter().any(|w| w.id == id)
     }
 
     /// The watches on `object` that a write may change: those of the attribute `attribute`, or
@@ -297,10 +304,11 @@ fn as_method(function: Bound<'_, PyAny>) -> PyResult<Bound<'_, PyAny>> {
     unsafe { Bound::from_owned_ptr_or_err(function.py(), PyInstanceMethod_New(function.as_ptr())) }
 }
 
-/// A writing method of a private subclass: the original class's own method makes the write, then
-/// the watched members it may have changed are compared. The original is the one the subclass was
-/// made from, also for a class the program derives from the private one, and for a call through
-/// a method looked up before the object got its class back.
+// A writing method of a private subclass: the original class's own method makes the write, then
+// the watched members it may have changed are compared. The original is the one the subclass was
+// made from, also for a class the program derives from the private one, and for a call through
+// a method looked up before the object got its class back. (A `//` comment: a doc comment would
+// become the class's `__doc__`, which the program would read instead of the original's.)
 #[pyclass(frozen)]
 struct WritingMethod {
     original: Py<PyType>,
@@ -311,34 +319,58 @@ struct WritingMethod {
 
 #[pymethods]
 impl WritingMethod {
-    #[pyo3(signature = (object, *args, **kwargs))]
+    // The arguments go to the original method as they came: with none, or the wrong ones, the
+    // program gets the original's own TypeError.
+    #[pyo3(signature = (*args, **kwargs))]
     fn __call__<'py>(
         &self,
-        object: &Bound<'py, PyAny>,
+        py: Python<'py>,
         args: &Bound<'py, PyTuple>,
         kwargs: Option<&Bound<'py, PyDict>>,
     ) -> PyResult<Bound<'py, PyAny>> {
-        let py = object.py();
-        let method = self.original.bind(py).getattr(self.name.bind(py))?;
-        let attribute = if self.writes_attribute { Some(args.get_item(0)?) } else { None };
-        let mut result = None;
-        watched_write(object, attribute.as_ref(), || {
-            let arguments: Vec<Bound<'py, PyAny>> = std::iter::once(object.clone()).chain(args.iter()).collect();
-            result = Some(method.call(PyTuple::new(py, arguments)?, kwargs)?);
-            Ok(())
-        })?;
-        Ok(result.unwrap_or_else(|| py.None().into_bound(py)))
+        let method = self.original_method(py)?;
+        let Ok(object) = args.get_item(0) else { return method.call(args, kwargs) };
+        let attribute = match (self.writes_attribute, args.get_item(1)) {
+            (false, _) => None,
+            (true, Ok(name)) => Some(name),
+            (true, Err(_)) => return method.call(args, kwargs),
+        };
+        watched_write(&object, attribute.as_ref(), || method.call(args, kwargs))
+    }
+
+    // What introspection and reprs read (`<bound method list.append of [...]>`): the original's.
+    #[getter]
+    fn __name__<'py>(&self, py: Python<'py>) -> Bound<'py, PyString> {
+        self.name.bind(py).clone()
+    }
+
+    #[getter]
+    fn __qualname__<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyAny>> {
+        self.original_method(py)?.getattr("__qualname__")
+    }
+
+    #[getter]
+    fn __doc__<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyAny>> {
+        self.original_method(py)?.getattr("__doc__")
+    }
+}
+
+impl WritingMethod {
+    fn original_method<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyAny>> {
+        self.original.bind(py).getattr(self.name.bind(py))
     }
 }
 
 /// Makes the write, and if it is the program's and changes a watched member (the attribute
-/// `attribute`, or else the items), notes it for a stop at the writer's next line. The write's
-/// own error is the program's, and reaches it; pydbg's never do.
-fn watched_write(
-    object: &Bound<'_, PyAny>,
-    attribute: Option<&Bound<'_, PyAny>>,
-    write: impl FnOnce() -> PyResult<()>,
-) -> PyResult<()> {
+/// `attribute`, or else the items), notes it for a stop at the writer's next line. A write that
+/// fails may have changed the object first (`extend` from a generator that raises): it is
+/// compared too. The write's own result or error is the program's, and reaches it; pydbg's never
+/// do.
+fn watched_write<'py>(
+    object: &Bound<'py, PyAny>,
+    attribute: Option<&Bound<'py, PyAny>>,
+    write: impl FnOnce() -> PyResult<Bound<'py, PyAny>>,
+) -> PyResult<Bound<'py, PyAny>> {
     let py = object.py();
     let engine = engine();
     let watched = !is_pydbg_thread() && !engine.is_parked(super::current_ident());
@@ -347,20 +379,21 @@ fn watched_write(
         return write();
     }
     let before: Vec<Option<Py<PyAny>>> = watches.iter().map(|(_, read, ..)| read.value(object)).collect();
-    write()?;
-    let Some(writer) = super::callbacks::current_frame(py) else { return Ok(()) };
+    let written = write();
+    let Some(writer) = super::callbacks::current_frame(py) else { return written };
     // Python may run here (unlike in a dict watcher): the write is judged now, and only one that
-    // stops makes the writer's thread stop at its next line.
+    // stops makes the writer's thread stop at its next line. A watch removed meanwhile (the write
+    // or a comparison ran Python, and the client changed its set) no longer stops.
     let stopping = watches.into_iter().zip(before).find_map(|((id, read, label, breakpoint), old)| {
         let new = read.value(object);
         if same_value(py, old.as_ref().map(|v| v.bind(py)), new.as_ref().map(|v| v.bind(py))) {
             return None;
         }
         let change = DataChange { id, label, old, new, breakpoint, absent: read.absent(), judged: true };
-        engine.stop_for_change(py, &change, &writer).map(|_| change)
+        engine.stop_for_change(py, &change, &writer).filter(|_| engine.is_object_watch(id)).map(|_| change)
     });
     if let Some(change) = stopping {
         engine.stop_after_writes(py, &writer, vec![change]);
     }
-    Ok(())
+    written
 }
