@@ -14,9 +14,9 @@ use std::sync::Arc;
 use std::thread::LocalKey;
 
 use super::conditions::{Breakpoint, Verdict};
-use super::data_breakpoints::AfterStore;
 use super::exceptions::BreakMode;
 use super::files::{FileInfo, Origin};
+use super::local_watches::AfterStore;
 use super::stepping::{StepKind, StepPlan};
 use super::threads::{ParkedIn, StopReason};
 use super::{current_ident, engine, is_pydbg_thread, Engine, EventIds, State, TOOL_ID};
@@ -261,7 +261,7 @@ fn raw_answer(py: Python<'_>, answer: PyResult<Py<PyAny>>) -> *mut ffi::PyObject
 
 /// INSTRUCTION, a raw METH_FASTCALL function: just after a store to a watched local, the write
 /// that neither changes the value nor stops is decided under one lock, with no Python
-/// (`data_breakpoints::after_store`); everything else takes the full path.
+/// (`local_watches::after_store`); everything else takes the full path.
 unsafe extern "C" fn on_instruction(
     _module: *mut ffi::PyObject,
     args: *mut *mut ffi::PyObject,
@@ -497,7 +497,7 @@ impl Engine {
     fn on_instruction(&self, py: Python<'_>, code: &Bound<'_, PyAny>, offset: i64) -> PyResult<Answer> {
         let Some(frame) = current_frame(py) else { return Ok(Answer::Keep) };
         let address = code.as_ptr() as usize;
-        // Just after a store to a watched local (data_breakpoints.rs).
+        // Just after a store to a watched local (local_watches.rs).
         let (after_store, only_data) = {
             let state = self.state.lock();
             let after_store = Engine::watches_offset(&state, address, offset);

@@ -17,6 +17,7 @@ mod events;
 pub mod exceptions;
 pub mod files;
 pub mod instruction_breakpoints;
+mod local_watches;
 mod object_watches;
 mod run_control;
 mod signals;
@@ -130,8 +131,8 @@ struct State {
     /// Code objects with events on for a step or an all-threads stop, with those events; reset
     /// when no step or stop is active.
     step_code: HashMap<usize, (Py<PyAny>, i64)>,
-    /// Data breakpoints on local variables (`data_breakpoints.rs`).
-    data_watches: Vec<data_breakpoints::LocalWatch>,
+    /// Data breakpoints on local variables (`local_watches.rs`).
+    data_watches: Vec<local_watches::LocalWatch>,
     global_events: i64,
     exception_filters: Arc<ExceptionFilters>,
     /// Each exception type's names for filter matching, by type; types are kept alive here.
