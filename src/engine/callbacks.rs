@@ -1,88 +1,21 @@
-//! The `sys.monitoring` callbacks. Each one catches every error and panic: pydbg's own failures
-//! must never reach the user's program (a Rust panic would surface as a BaseException that skips
-//! the user's `except Exception`).
+//! The `sys.monitoring` callbacks: the entry points CPython calls, pyo3 functions and raw
+//! `METH_FASTCALL` ones, whose decisions are in `handlers.rs`. Each one catches every error and
+//! panic: pydbg's own failures must never reach the user's program (a Rust panic would surface as
+//! a BaseException that skips the user's `except Exception`).
 
 use pyo3::ffi;
 use pyo3::prelude::*;
 use pyo3::types::PyString;
 
-use std::cell::RefCell;
-use std::collections::BTreeMap;
 use std::ffi::CStr;
-use std::sync::atomic::{AtomicUsize, Ordering};
-use std::sync::Arc;
-use std::thread::LocalKey;
 
-use super::conditions::{Breakpoint, Verdict};
-use super::exceptions::BreakMode;
-use super::files::{FileInfo, Origin};
+use super::exceptions::LAST_RAISED;
 use super::local_watches::AfterStore;
-use super::stepping::{StepKind, StepPlan};
-use super::threads::{ParkedIn, StopReason};
-use super::{current_ident, engine, is_pydbg_thread, Engine, EventIds, State, TOOL_ID};
-use crate::python_errors::exception_text;
-
-thread_local! {
-    static RAISED_SLOT: RefCell<Option<HeldException>> = const { RefCell::new(None) };
-    static LEFT_USER_CODE_SLOT: RefCell<Option<HeldException>> = const { RefCell::new(None) };
-}
-
-/// The exception this thread last judged under `raised`, and under `userUnhandled`. RAISE fires
-/// again in every frame an exception passes through; one exception stops once.
-static LAST_RAISED: LastSeen = LastSeen { slot: &RAISED_SLOT, held: AtomicUsize::new(0) };
-static LAST_LEFT_USER_CODE: LastSeen = LastSeen { slot: &LEFT_USER_CODE_SLOT, held: AtomicUsize::new(0) };
-
-/// One kind of "last exception judged", per thread, with a count of the threads that hold one:
-/// while none does, RAISE's fast path touches no thread-local storage (which a shared library
-/// reaches through `__tls_get_addr`, a tenth of that path's cost).
-struct LastSeen {
-    slot: &'static LocalKey<RefCell<Option<HeldException>>>,
-    held: AtomicUsize,
-}
-
-struct HeldException {
-    exception: Py<PyAny>,
-    held: &'static AtomicUsize,
-}
-
-impl Drop for HeldException {
-    fn drop(&mut self) {
-        self.held.fetch_sub(1, Ordering::Relaxed);
-    }
-}
-
-impl LastSeen {
-    /// Records `exception` as this thread's; false if it was already.
-    fn first_sight(&'static self, exception: &Bound<'_, PyAny>) -> bool {
-        let replaced = self.slot.try_with(|slot| {
-            let mut slot = slot.try_borrow_mut().ok()?;
-            if slot.as_ref().is_some_and(|last| last.exception.as_ptr() == exception.as_ptr()) {
-                return None;
-            }
-            self.held.fetch_add(1, Ordering::Relaxed);
-            let held = HeldException { exception: exception.clone().unbind(), held: &self.held };
-            Some(slot.replace(held))
-        });
-        // The exception replaced is released outside the borrow: its release can run Python.
-        matches!(replaced, Ok(Some(_)))
-    }
-
-    fn forget(&'static self) {
-        if self.held.load(Ordering::Relaxed) == 0 {
-            return;
-        }
-        // Attached as pyo3 counts it, so that the exception is released now, not deferred. (Not
-        // while the interpreter finalizes: it is then kept.)
-        let _ = Python::try_attach(|_| {
-            let forgotten = self.slot.try_with(|slot| slot.try_borrow_mut().ok().and_then(|mut slot| slot.take()));
-            drop(forgotten);
-        });
-    }
-}
+use super::{engine, is_pydbg_thread, EventIds, TOOL_ID};
 
 /// How a frame is left.
 #[derive(Clone, Copy)]
-enum Leave<'a, 'py> {
+pub(super) enum Leave<'a, 'py> {
     /// With the value returned.
     Return(&'a Bound<'py, PyAny>),
     Yield,
@@ -92,14 +25,14 @@ enum Leave<'a, 'py> {
 
 /// What a callback answers: keep the event, DISABLE it for this code location, or raise in the
 /// program the KeyboardInterrupt that a terminate sent while the thread was stopped.
-enum Answer {
+pub(super) enum Answer {
     Keep,
     Disable,
     Raise(PyErr),
 }
 
 impl Answer {
-    fn after_stop(interrupt: Option<PyErr>) -> Answer {
+    pub(super) fn after_stop(interrupt: Option<PyErr>) -> Answer {
         interrupt.map_or(Answer::Keep, Answer::Raise)
     }
 }
@@ -313,299 +246,6 @@ fn on_py_yield(
     guarded(py, "PY_YIELD", || engine().on_frame_leave(py, Leave::Yield))
 }
 
-fn filename<'py>(py: Python<'py>, code: &Bound<'py, PyAny>) -> PyResult<Bound<'py, PyString>> {
+pub(super) fn filename<'py>(py: Python<'py>, code: &Bound<'py, PyAny>) -> PyResult<Bound<'py, PyString>> {
     Ok(code.getattr(pyo3::intern!(py, "co_filename"))?.cast_into::<PyString>()?)
-}
-
-impl Engine {
-    fn on_py_start(&self, py: Python<'_>, code: &Bound<'_, PyAny>) -> PyResult<Answer> {
-        let filename = filename(py, code)?;
-        let (info, has_breakpoints, has_function_breakpoints, just_my_code) = {
-            let mut state = self.state.lock();
-            let info = state.files.info(filename.to_str()?);
-            let has_breakpoints = state.line_breakpoints.contains_key(&info.key);
-            (info, has_breakpoints, !state.function_breakpoints.is_empty(), state.just_my_code)
-        };
-        let origin = info.origin;
-        if origin == Origin::Internal {
-            return Ok(Answer::Disable);
-        }
-        if has_breakpoints {
-            self.watch_code_for_breakpoints(py, code, info);
-        }
-        let mut keep = false;
-        if has_function_breakpoints {
-            keep = self.check_function_breakpoints(py, code)?;
-        }
-        let ident = current_ident();
-        let plan = self.plans.get(&ident).map(|p| p.wants_new_frames());
-        let stoppable = origin == Origin::User || !just_my_code;
-        if (plan == Some(true) && stoppable) || self.must_stop_for_all_stop() {
-            self.watch_code_for_step(py, code)?;
-        }
-        if plan.is_some() {
-            if let Some(frame) = current_frame(py) {
-                let caller = frame.getattr("f_back")?.as_ptr() as usize;
-                if self.plans.get(&ident).is_some_and(|p| p.steps_over_calls_from(caller)) {
-                    self.watch_code_for_return_value(py, code)?;
-                }
-            }
-        }
-        Ok(if keep || !self.quiet() { Answer::Keep } else { Answer::Disable })
-    }
-
-    /// Matches a starting function against the function breakpoints by qualified name, with or
-    /// without its module. Returns whether PY_START must stay on for this code.
-    fn check_function_breakpoints(&self, py: Python<'_>, code: &Bound<'_, PyAny>) -> PyResult<bool> {
-        let qualname: String = code.getattr(pyo3::intern!(py, "co_qualname"))?.extract()?;
-        let candidates: Vec<_> = self
-            .state
-            .lock()
-            .function_breakpoints
-            .iter()
-            .filter(|(name, _)| name.ends_with(qualname.as_str()))
-            .cloned()
-            .collect();
-        if candidates.is_empty() {
-            return Ok(false);
-        }
-        let Some(frame) = current_frame(py) else { return Ok(true) };
-        let module: String =
-            frame.getattr("f_globals")?.get_item("__name__").and_then(|n| n.extract()).unwrap_or_default();
-        for (name, bp) in candidates {
-            if name != qualname && name != format!("{module}.{qualname}") {
-                continue;
-            }
-            if self.breakpoint_stops(py, &bp, &frame) {
-                self.plans.insert(current_ident(), StepPlan::entry(StepKind::FunctionEntry(bp.id)));
-                self.watch_code_for_step(py, code)?;
-                self.refresh_events(py);
-                break;
-            }
-        }
-        Ok(true)
-    }
-
-    /// Runs a breakpoint's condition, hit count and log message in `frame`; whether it stops.
-    pub(super) fn breakpoint_stops(&self, py: Python<'_>, bp: &Breakpoint, frame: &Bound<'_, PyAny>) -> bool {
-        let (verdict, error) = bp.decide(py, frame);
-        if let Some(error) = error {
-            self.output("console", error);
-        }
-        match verdict {
-            Verdict::Stop => true,
-            Verdict::Log(text) => {
-                self.output("console", text);
-                false
-            }
-            Verdict::Ignore => false,
-        }
-    }
-
-    /// PY_RETURN, PY_UNWIND or PY_YIELD on a thread that may be stepping.
-    fn on_frame_leave<'py>(&self, py: Python<'py>, how: Leave<'_, 'py>) -> PyResult<Answer> {
-        let Some(frame) = current_frame(py) else { return Ok(Answer::Keep) };
-        let mut interrupt = None;
-        if !matches!(how, Leave::Yield) {
-            let code = crate::frames::code(&frame)?;
-            if Engine::watches_code(&self.state.lock(), code.as_ptr() as usize) {
-                interrupt = self.data_frame_exit(py, &frame);
-            }
-        }
-        let mut released = Vec::new();
-        let caller = match (self.plans.get_mut(&current_ident()), how) {
-            (Some(mut plan), Leave::Yield) => plan.on_frame_yield(&frame)?,
-            (Some(mut plan), Leave::Return(value)) => {
-                plan.on_call_return(&frame, value, &mut released)?;
-                plan.on_frame_exit(&frame, Some(value), &mut released)?
-            }
-            (Some(mut plan), Leave::Unwind) => plan.on_frame_exit(&frame, None, &mut released)?,
-            (None, _) => None,
-        };
-        drop(released);
-        if let Some(caller) = caller {
-            self.watch_code_for_instructions(py, &crate::frames::code(&caller)?)?;
-        }
-        Ok(Answer::after_stop(interrupt))
-    }
-
-    fn on_raise(&self, py: Python<'_>, code: &Bound<'_, PyAny>, exception: &Bound<'_, PyAny>) -> PyResult<Answer> {
-        // Most raised types never stop: decided first, by type, without the state lock.
-        if !self.raise_stops_on_type(exception)? {
-            return Ok(Answer::Keep);
-        }
-        let filename = filename(py, code)?;
-        let (origin, just_my_code) = {
-            let mut state = self.state.lock();
-            (state.files.info(filename.to_str()?).origin, state.just_my_code)
-        };
-        // With justMyCode, an exception from a library is judged where it reaches user code.
-        if origin == Origin::Internal || (just_my_code && origin != Origin::User) {
-            return Ok(Answer::Keep);
-        }
-        if !LAST_RAISED.first_sight(exception) {
-            return Ok(Answer::Keep);
-        }
-        let Some(frame) = current_frame(py) else { return Ok(Answer::Keep) };
-        let text = exception_text(py, exception);
-        let interrupt = self.park_with(
-            py,
-            &frame,
-            StopReason::Exception { mode: BreakMode::Always, text },
-            ParkedIn::OtherEvent,
-            Some(exception),
-            None,
-        );
-        Ok(Answer::after_stop(interrupt))
-    }
-
-    /// `userUnhandled`: an exception leaves a user frame into a library frame.
-    fn on_unwind(&self, py: Python<'_>, exception: &Bound<'_, PyAny>) -> PyResult<Answer> {
-        let filters = self.exception_filters();
-        if !filters.wants_unwind_events() {
-            return Ok(Answer::Keep);
-        }
-        let Some(frame) = current_frame(py) else { return Ok(Answer::Keep) };
-        let caller = frame.getattr("f_back")?;
-        if caller.is_none() {
-            return Ok(Answer::Keep);
-        }
-        let origin_of = |f: &Bound<'_, PyAny>| -> PyResult<Origin> {
-            let filename: String = f.getattr("f_code")?.getattr("co_filename")?.extract()?;
-            Ok(self.origin_of(&filename))
-        };
-        if origin_of(&frame)? != Origin::User || origin_of(&caller)? != Origin::Library {
-            return Ok(Answer::Keep);
-        }
-        if !LAST_LEFT_USER_CODE.first_sight(exception)
-            || !filters.stops_when_leaving_user_code(&self.exception_type_names(exception)?)
-        {
-            return Ok(Answer::Keep);
-        }
-        let text = exception_text(py, exception);
-        let interrupt = self.park_with(
-            py,
-            &frame,
-            StopReason::Exception { mode: BreakMode::UserUnhandled, text },
-            ParkedIn::OtherEvent,
-            Some(exception),
-            None,
-        );
-        Ok(Answer::after_stop(interrupt))
-    }
-
-    fn on_instruction(&self, py: Python<'_>, code: &Bound<'_, PyAny>, offset: i64) -> PyResult<Answer> {
-        let Some(frame) = current_frame(py) else { return Ok(Answer::Keep) };
-        let address = code.as_ptr() as usize;
-        // Just after a store to a watched local (local_watches.rs).
-        let (after_store, only_data) = {
-            let state = self.state.lock();
-            let after_store = Engine::watches_offset(&state, address, offset);
-            let others =
-                state.instruction_breakpoints.contains_key(&address) || state.column_code.contains_key(&address);
-            (after_store, after_store && !others)
-        };
-        if after_store {
-            if let Some(change) = self.stopping_local_change(py, &frame, address, offset) {
-                if let Some(interrupt) = self.stop_after_store(py, change, self.on_store_line(address, offset)) {
-                    return Ok(Answer::after_stop(interrupt));
-                }
-            }
-            if only_data && self.plans.is_empty() {
-                return Ok(Answer::Keep);
-            }
-        }
-        let filename = filename(py, code)?;
-        let (origin, just_my_code, breakpoint) = {
-            let mut state = self.state.lock();
-            let at = |bps: Option<&BTreeMap<i64, Arc<Breakpoint>>>| bps.and_then(|b| b.get(&offset)).cloned();
-            let breakpoint = match at(state.instruction_breakpoints.get(&address).map(|c| &c.by_offset)) {
-                Some(bp) => Some((StopReason::InstructionBreakpoint(bp.id), bp)),
-                None => at(state.column_code.get(&address).map(|c| &c.by_offset))
-                    .map(|bp| (StopReason::Breakpoint(bp.id), bp)),
-            };
-            (state.files.info(filename.to_str()?).origin, state.just_my_code, breakpoint)
-        };
-        if let Some((reason, bp)) = breakpoint.as_ref() {
-            if self.breakpoint_stops(py, bp, &frame) {
-                return Ok(Answer::after_stop(self.park(py, &frame, reason.clone(), ParkedIn::OtherEvent)));
-            }
-        }
-        let stoppable = origin == Origin::User || (origin == Origin::Library && !just_my_code);
-        let stop = self
-            .plans
-            .get_mut(&current_ident())
-            .is_some_and(|mut plan| plan.stops_at_instruction(frame.as_ptr() as usize, offset, stoppable));
-        if stop {
-            if let Some(reason) = self.step_end_reason(py, &frame, StopReason::Step) {
-                return Ok(Answer::after_stop(self.park(py, &frame, reason, ParkedIn::OtherEvent)));
-            }
-        }
-        // Only a breakpoint's own instruction needs to call back again, until the next restart.
-        Ok(if breakpoint.is_none() && !after_store && self.quiet() { Answer::Disable } else { Answer::Keep })
-    }
-
-    fn on_line(&self, py: Python<'_>, code: &Bound<'_, PyAny>, line: i64) -> PyResult<Answer> {
-        let at_line = |state: &State, info: Arc<FileInfo>| {
-            let file = state.line_breakpoints.get(&info.key);
-            let bp = file.and_then(|f| f.lines.get(&line)).cloned();
-            let columns = file.and_then(|f| f.columns.get(&line)).cloned();
-            (info, bp, columns, state.just_my_code)
-        };
-        // Code armed for breakpoints knows its file; other code (a step's) reads `co_filename`.
-        let armed = {
-            let state = self.state.lock();
-            let file = state.breakpoint_code.get(&(code.as_ptr() as usize)).map(|armed| armed.file.clone());
-            file.map(|file| at_line(&state, file))
-        };
-        let (info, breakpoint, columns, just_my_code) = match armed {
-            Some(found) => found,
-            None => {
-                let filename = filename(py, code)?;
-                let mut state = self.state.lock();
-                let info = state.files.info(filename.to_str()?);
-                at_line(&state, info)
-            }
-        };
-        let origin = info.origin;
-        if let Some(columns) = &columns {
-            self.arm_column_breakpoints(py, code, &info.key, line, columns)?;
-        }
-        if origin == Origin::Internal {
-            return Ok(Answer::Disable);
-        }
-        let Some(frame) = current_frame(py) else { return Ok(Answer::Keep) };
-        if let Some(bp) = &breakpoint {
-            if self.breakpoint_stops(py, bp, &frame) {
-                return Ok(Answer::after_stop(self.park(py, &frame, StopReason::Breakpoint(bp.id), ParkedIn::Line)));
-            }
-        }
-        let ident = current_ident();
-        let step_stop = self.plans.get(&ident).and_then(|plan| {
-            // The program's entry is its own first line, never the library code before it.
-            let stoppable = origin == Origin::User || (!just_my_code && plan.kind != StepKind::ProgramEntry);
-            let function = match plan.kind {
-                StepKind::IntoTarget(_) => {
-                    code.getattr("co_name").and_then(|n| n.extract::<String>()).unwrap_or_default()
-                }
-                _ => String::new(),
-            };
-            plan.stops_at_line(frame.as_ptr() as usize, stoppable, &function).then(|| plan.kind.clone())
-        });
-        if let Some(kind) = step_stop {
-            let reason = match kind {
-                StepKind::FunctionEntry(id) => StopReason::FunctionBreakpoint(id),
-                StepKind::ProgramEntry => StopReason::Entry,
-                _ => StopReason::Step,
-            };
-            if let Some(reason) = self.step_end_reason(py, &frame, reason) {
-                return Ok(Answer::after_stop(self.park(py, &frame, reason, ParkedIn::Line)));
-            }
-        }
-        if self.must_stop_for_all_stop() {
-            return Ok(Answer::after_stop(self.park(py, &frame, StopReason::Pause, ParkedIn::Line)));
-        }
-        let disable = breakpoint.is_none() && columns.is_none() && self.quiet();
-        Ok(if disable { Answer::Disable } else { Answer::Keep })
-    }
 }

@@ -5,8 +5,10 @@
 //! subclasses); `not StopIteration, GeneratorExit` stops on everything else. Names match a type's
 //! `__qualname__` or `module.qualname`, anywhere in its MRO.
 
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::cell::RefCell;
+use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
 use std::sync::Arc;
+use std::thread::LocalKey;
 
 use dashmap::DashMap;
 use pyo3::prelude::*;
@@ -396,5 +398,63 @@ mod tests {
         verdicts.remember_recent(b, 0, true);
         assert_eq!(verdicts.recent(b), None);
         assert_eq!(pack_verdict(1 << ADDRESS_BITS, 0, false), None);
+    }
+}
+
+thread_local! {
+    static RAISED_SLOT: RefCell<Option<HeldException>> = const { RefCell::new(None) };
+    static LEFT_USER_CODE_SLOT: RefCell<Option<HeldException>> = const { RefCell::new(None) };
+}
+
+/// The exception this thread last judged under `raised`, and under `userUnhandled`. RAISE fires
+/// again in every frame an exception passes through; one exception stops once.
+pub(super) static LAST_RAISED: LastSeen = LastSeen { slot: &RAISED_SLOT, held: AtomicUsize::new(0) };
+pub(super) static LAST_LEFT_USER_CODE: LastSeen = LastSeen { slot: &LEFT_USER_CODE_SLOT, held: AtomicUsize::new(0) };
+
+/// One kind of "last exception judged", per thread, with a count of the threads that hold one:
+/// while none does, RAISE's fast path touches no thread-local storage (which a shared library
+/// reaches through `__tls_get_addr`, a tenth of that path's cost).
+pub(super) struct LastSeen {
+    slot: &'static LocalKey<RefCell<Option<HeldException>>>,
+    held: AtomicUsize,
+}
+
+struct HeldException {
+    exception: Py<PyAny>,
+    held: &'static AtomicUsize,
+}
+
+impl Drop for HeldException {
+    fn drop(&mut self) {
+        self.held.fetch_sub(1, Ordering::Relaxed);
+    }
+}
+
+impl LastSeen {
+    /// Records `exception` as this thread's; false if it was already.
+    pub(super) fn first_sight(&'static self, exception: &Bound<'_, PyAny>) -> bool {
+        let replaced = self.slot.try_with(|slot| {
+            let mut slot = slot.try_borrow_mut().ok()?;
+            if slot.as_ref().is_some_and(|last| last.exception.as_ptr() == exception.as_ptr()) {
+                return None;
+            }
+            self.held.fetch_add(1, Ordering::Relaxed);
+            let held = HeldException { exception: exception.clone().unbind(), held: &self.held };
+            Some(slot.replace(held))
+        });
+        // The exception replaced is released outside the borrow: its release can run Python.
+        matches!(replaced, Ok(Some(_)))
+    }
+
+    pub(super) fn forget(&'static self) {
+        if self.held.load(Ordering::Relaxed) == 0 {
+            return;
+        }
+        // Attached as pyo3 counts it, so that the exception is released now, not deferred. (Not
+        // while the interpreter finalizes: it is then kept.)
+        let _ = Python::try_attach(|_| {
+            let forgotten = self.slot.try_with(|slot| slot.try_borrow_mut().ok().and_then(|mut slot| slot.take()));
+            drop(forgotten);
+        });
     }
 }

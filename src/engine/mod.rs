@@ -16,6 +16,7 @@ mod dict_watches;
 mod events;
 pub mod exceptions;
 pub mod files;
+mod handlers;
 pub mod instruction_breakpoints;
 mod local_watches;
 mod object_watches;
