@@ -7,7 +7,8 @@
 //   attach:         the shipped attach snippet reaches a `pydbg --listen --wait-for-client`;
 //   attach process: the "attach to a process" snippet, its process picked in the quick pick, to
 //                   a program run by plain python (pid PLAIN_PID);
-//   data breakpoint: "Break on Value Change" on a local in the Variables view, then its stops.
+//   data breakpoint: "Break on Value Change" on a local in the Variables view, then its stops;
+//                   then on a list's item, in the same workspace.
 //   node drive.cjs BASE_URL SHOTS_DIR EVERYDAY NO_LAUNCH_JSON NOT_INSTALLED ATTACH ATTACH_PROCESS PLAIN_PID \
 //                  DATA_BREAKPOINT
 // scripts/test-vscode makes the workspaces, starts code-server and runs this (with
@@ -247,6 +248,33 @@ async function dataBreakpointCase(context, pass) {
   await page.close();
 }
 
+async function listItemDataBreakpointCase(context, pass) {
+  const page = await openWorkspace(context, dataBreakpoint);
+  await breakpointAt(page, "tally.py", 3);
+  await f5WithoutLaunchJson(page);
+  await waitForText(page, CALL_STACK, STOP, "the stop before tally's loop (line 3)");
+  // Expand `seen`, then right-click its item 1 (VS Code labels a row "NAME, value VALUE").
+  await page.locator(".debug-variables .monaco-list-row", { hasText: "seen" }).first().click();
+  const item = page.locator('.debug-variables .monaco-list-row[aria-label="1, value 0"]');
+  await item.waitFor({ timeout: TIMEOUT });
+  await item.click({ button: "right" });
+  const menu = page.getByRole("menuitem", { name: "Break on Value Change" });
+  await menu.hover({ timeout: TIMEOUT });
+  await page.keyboard.press("Enter");
+  await waitForText(page, ".debug-breakpoints", /`seen\[1\]` changes/, "the list item's data breakpoint in BREAKPOINTS");
+  pass("Break on Value Change on item 1 of the list seen: VS Code lists the data breakpoint");
+  await page.keyboard.press("F5");
+  // 2 counts in seen[0]; 3 is the first odd value.
+  await waitForText(page, CALL_STACK, /seen\[1\]: 0 → 1/, "the list item's first change");
+  await waitForText(page, ".debug-call-stack", /tally\s*tally\.py\s*4:1/, "the stop on the line after the write");
+  pass("F5: stopped on the line after the item's write (4), seen[1]: 0 → 1 in the Call Stack");
+  await page.keyboard.press("F5");
+  await waitForText(page, CALL_STACK, /seen\[1\]: 1 → 2/, "the list item's next change");
+  await continueToEnd(page);
+  pass("F5 again: seen[1]: 1 → 2, and the program ran to its end");
+  await page.close();
+}
+
 async function main() {
   const browser = await chromium.launch({
     executablePath: process.env.CHROMIUM ?? "/usr/bin/chromium",
@@ -269,6 +297,7 @@ async function main() {
     await attachCase(context, pass);
     await attachProcessCase(context, pass);
     await dataBreakpointCase(context, pass);
+    await listItemDataBreakpointCase(context, pass);
   } catch (error) {
     for (const page of context.pages()) {
       await page.screenshot({ path: path.join(shots, "failure.png") }).catch(() => {});
