@@ -735,3 +735,34 @@ def test_a_watched_lists_methods_read_as_the_originals_and_outlive_the_watch(ses
     assert "setattr error TypeError False" in out
     # `append` was the hooked method; called once the list has its class back, it still appends.
     assert "after [0, 1, 7] True" in out
+
+
+def test_hostile_sets_of_data_breakpoints(sessions):
+    client, thread, local, frame = stopped_in_main(sessions, LISTS)
+
+    def info(expression):
+        return client.ok("dataBreakpointInfo", {"frameId": frame["id"], "name": expression})
+
+    first = info("data[1]")["dataId"]
+    # Offers beyond 256 forget the oldest one no breakpoint uses: `first` is forgotten.
+    for _ in range(300):
+        info("data[0]")
+    kept = info("data[-1]")["dataId"]
+    # Indexes that are no int, or too big for one, and wrong types: reasons, not failures.
+    assert info("data['x']")["dataId"] is None
+    huge = info("data[1000000000000000000000000000000]")
+    assert huge["dataId"] is None and "Overflow" in huge["description"], huge
+    assert info("data[True]")["dataId"] is None
+    wrong = client.request("setDataBreakpoints", {"breakpoints": [{"dataId": 7}]})
+    assert not wrong["success"] and wrong["message"]
+    # The same dataId twice: two breakpoints; a change stops once, naming the first.
+    placed = client.ok("setDataBreakpoints", {"breakpoints": [
+        {"dataId": first}, {"dataId": kept}, {"dataId": kept, "hitCondition": "2"}]})["breakpoints"]
+    assert [p["verified"] for p in placed] == [False, True, True], placed
+    assert "dataBreakpointInfo" in placed[0]["message"]
+    client.ok("setBreakpoints", {"source": {"path": client.path}, "breakpoints": []})
+    stop, _ = next_data_stop(client, thread)
+    assert stop["description"] == "data[-1]: 3 → 4" and stop["hitBreakpointIds"] == [placed[1]["id"]], stop
+    client.ok("setDataBreakpoints", {"breakpoints": []})
+    client.ok("continue", {"threadId": thread})
+    assert client.debuggee.wait() == 0
