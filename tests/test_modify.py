@@ -234,4 +234,3 @@ def test_await_in_the_repl_inside_a_running_coroutine(sessions):
     client.ok("continue", {"threadId": thread})
     assert client.debuggee.wait() == 0
     assert "base 42" in client.output("stdout")
-

@@ -175,50 +175,46 @@ impl Engine {
         py: Python<'_>,
         object: &Bound<'_, PyAny>,
         attribute: Option<&Bound<'_, PyAny>>,
-    ) -> Vec<(i64, MemberRead, String, Arc<Breakpoint>)> {
+    ) -> Vec<(i64, Member, String, Arc<Breakpoint>)> {
         self.object_watches
             .watches
             .lock()
             .iter()
             .filter(|w| w.object.as_ptr() == object.as_ptr())
-            .filter_map(|w| {
-                let read = match (&w.member, attribute) {
-                    // Only an exact str is compared: a str subclass's `__eq__` must not run under
-                    // the lock.
-                    (Member::Attribute(name), Some(written))
-                        if written.is_exact_instance_of::<PyString>()
-                            && name.bind(py).as_any().eq(written).unwrap_or(false) =>
-                    {
-                        MemberRead::Attribute(name.clone_ref(py))
-                    }
-                    (Member::Item(index), None) => MemberRead::Item(*index),
-                    _ => return None,
-                };
-                Some((w.id, read, w.label.clone(), w.breakpoint.clone()))
+            .filter(|w| match (&w.member, attribute) {
+                // Only an exact str is compared: a str subclass's `__eq__` must not run under the
+                // lock.
+                (Member::Attribute(name), Some(written)) => {
+                    written.is_exact_instance_of::<PyString>() && name.bind(py).as_any().eq(written).unwrap_or(false)
+                }
+                (Member::Item(_), None) => true,
+                _ => false,
             })
+            .map(|w| (w.id, w.member.clone_ref(py), w.label.clone(), w.breakpoint.clone()))
             .collect()
     }
 }
 
-/// How to read a watched member's value, outside the watches' lock.
-enum MemberRead {
-    Attribute(Py<PyString>),
-    Item(isize),
-}
+impl Member {
+    fn clone_ref(&self, py: Python<'_>) -> Member {
+        match self {
+            Member::Attribute(name) => Member::Attribute(name.clone_ref(py)),
+            Member::Item(index) => Member::Item(*index),
+        }
+    }
 
-impl MemberRead {
     /// The member's value as the object stores it; None when unset or out of range.
     fn value(&self, object: &Bound<'_, PyAny>) -> Option<Py<PyAny>> {
         match self {
-            MemberRead::Attribute(name) => stored_value(object, name.bind(object.py())),
-            MemberRead::Item(index) => item_at(object, *index),
+            Member::Attribute(name) => stored_value(object, name.bind(object.py())),
+            Member::Item(index) => item_at(object, *index),
         }
     }
 
     fn absent(&self) -> &'static str {
         match self {
-            MemberRead::Attribute(_) => "(unset)",
-            MemberRead::Item(_) => "(missing)",
+            Member::Attribute(_) => "(unset)",
+            Member::Item(_) => "(missing)",
         }
     }
 }
@@ -378,18 +374,18 @@ fn watched_write<'py>(
     if watches.is_empty() {
         return write();
     }
-    let before: Vec<Option<Py<PyAny>>> = watches.iter().map(|(_, read, ..)| read.value(object)).collect();
+    let before: Vec<Option<Py<PyAny>>> = watches.iter().map(|(_, member, ..)| member.value(object)).collect();
     let written = write();
     let Some(writer) = super::callbacks::current_frame(py) else { return written };
     // Python may run here (unlike in a dict watcher): the write is judged now, and only one that
     // stops makes the writer's thread stop at its next line. A watch removed meanwhile (the write
     // or a comparison ran Python, and the client changed its set) no longer stops.
-    let stopping = watches.into_iter().zip(before).find_map(|((id, read, label, breakpoint), old)| {
-        let new = read.value(object);
+    let stopping = watches.into_iter().zip(before).find_map(|((id, member, label, breakpoint), old)| {
+        let new = member.value(object);
         if same_value(py, old.as_ref().map(|v| v.bind(py)), new.as_ref().map(|v| v.bind(py))) {
             return None;
         }
-        let change = DataChange { id, label, old, new, breakpoint, absent: read.absent(), judged: true };
+        let change = DataChange { id, label, old, new, breakpoint, absent: member.absent(), judged: true };
         engine.stop_for_change(py, &change, &writer).filter(|_| engine.is_object_watch(id)).map(|_| change)
     });
     if let Some(change) = stopping {

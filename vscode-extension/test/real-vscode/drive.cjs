@@ -217,18 +217,24 @@ async function attachProcessCase(context, pass) {
   await page.close();
 }
 
+/** The user's way: right-click a row of VARIABLES, then the menu's "Break on Value Change"; the
+ * data breakpoint must show in BREAKPOINTS as `listed`. */
+async function breakOnValueChange(page, row, listed) {
+  await row.waitFor({ timeout: TIMEOUT });
+  await row.click({ button: "right" });
+  await page.getByRole("menuitem", { name: "Break on Value Change" }).hover({ timeout: TIMEOUT });
+  await page.keyboard.press("Enter");
+  await waitForText(page, ".debug-breakpoints", listed, "the data breakpoint in BREAKPOINTS");
+}
+
 async function dataBreakpointCase(context, pass) {
   const page = await openWorkspace(context, dataBreakpoint);
   await breakpointAt(page, "count.py", 3);
   await f5WithoutLaunchJson(page);
   await waitForText(page, CALL_STACK, STOP, "the stop before the loop (line 3, run once)");
   await waitForText(page, VARIABLES, /total\s*=\s*0/, "total = 0 in Variables");
-  // The user's way: right-click the variable, then the menu's "Break on Value Change".
-  await page.locator(".debug-variables .monaco-list-row", { hasText: "total" }).first().click({ button: "right" });
-  const item = page.getByRole("menuitem", { name: "Break on Value Change" });
-  await item.hover({ timeout: TIMEOUT });
-  await page.keyboard.press("Enter");
-  await waitForText(page, ".debug-breakpoints", /`total` changes/, "the data breakpoint in BREAKPOINTS");
+  await breakOnValueChange(page, page.locator(".debug-variables .monaco-list-row", { hasText: "total" }).first(),
+    /`total` changes/);
   pass("Break on Value Change on total: VS Code lists the data breakpoint");
   await page.keyboard.press("F5");
   // i = 0 leaves total at 0: the first change is 0 -> 1.
@@ -255,13 +261,8 @@ async function listItemDataBreakpointCase(context, pass) {
   await waitForText(page, CALL_STACK, STOP, "the stop before tally's loop (line 3)");
   // Expand `seen`, then right-click its item 1 (VS Code labels a row "NAME, value VALUE").
   await page.locator(".debug-variables .monaco-list-row", { hasText: "seen" }).first().click();
-  const item = page.locator('.debug-variables .monaco-list-row[aria-label="1, value 0"]');
-  await item.waitFor({ timeout: TIMEOUT });
-  await item.click({ button: "right" });
-  const menu = page.getByRole("menuitem", { name: "Break on Value Change" });
-  await menu.hover({ timeout: TIMEOUT });
-  await page.keyboard.press("Enter");
-  await waitForText(page, ".debug-breakpoints", /`seen\[1\]` changes/, "the list item's data breakpoint in BREAKPOINTS");
+  await breakOnValueChange(page, page.locator('.debug-variables .monaco-list-row[aria-label="1, value 0"]'),
+    /`seen\[1\]` changes/);
   pass("Break on Value Change on item 1 of the list seen: VS Code lists the data breakpoint");
   await page.keyboard.press("F5");
   // 2 counts in seen[0]; 3 is the first odd value.
