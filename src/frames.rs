@@ -114,3 +114,27 @@ pub fn local<'py>(frame: &Bound<'py, PyAny>, name: &Bound<'py, PyString>) -> PyR
         None => Err(PyErr::fetch(py)),
     }
 }
+
+/// The locals of the frame whose event is being handled, as a dict: on 3.13+ a new snapshot
+/// (`PyEval_GetFrameLocals`), on 3.12 the frame's own locals dict, refreshed
+/// (`PyEval_GetLocals`). No Python code runs.
+pub fn current_locals(py: Python<'_>) -> PyResult<Bound<'_, pyo3::types::PyDict>> {
+    type GetFrameLocals = unsafe extern "C" fn() -> *mut ffi::PyObject;
+    static GET_FRAME_LOCALS: std::sync::OnceLock<Option<GetFrameLocals>> = std::sync::OnceLock::new();
+    let snapshot = GET_FRAME_LOCALS.get_or_init(|| {
+        // SAFETY: dlsym with a NUL-terminated name; in 3.13+ the symbol has this signature.
+        unsafe {
+            let symbol = libc::dlsym(libc::RTLD_DEFAULT, c"PyEval_GetFrameLocals".as_ptr());
+            (!symbol.is_null()).then(|| std::mem::transmute::<*mut libc::c_void, GetFrameLocals>(symbol))
+        }
+    });
+    // SAFETY: the GIL is held. GetFrameLocals returns a new reference, GetLocals a borrowed one;
+    // either is NULL with an error set on failure.
+    let locals = unsafe {
+        match snapshot {
+            Some(get) => Bound::from_owned_ptr_or_err(py, get())?,
+            None => Bound::from_borrowed_ptr_or_err(py, ffi::PyEval_GetLocals())?,
+        }
+    };
+    Ok(locals.cast_into::<pyo3::types::PyDict>()?)
+}

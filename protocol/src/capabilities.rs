@@ -34,6 +34,7 @@ pub fn capabilities() -> Capabilities {
         supports_restart_frame: true,
         supports_breakpoint_locations_request: true,
         supports_loaded_sources_request: true,
+        supports_step_back: true,
         completion_trigger_characters: vec![".", "["],
         exception_breakpoint_filters: exception_filters(),
     }

@@ -33,6 +33,8 @@ pub const ATTACH_ARGUMENT_NAMES: &[&str] = &[
     "redirectOutput",
     "stopOnEntry",
     "pathMappings",
+    "record",
+    "recordLimit",
 ];
 
 #[derive(Debug, Default, Deserialize)]
@@ -52,6 +54,28 @@ pub struct AttachArguments {
     pub path_mappings: Vec<PathMappingArgument>,
     /// Run without debugging (VS Code's Ctrl+F5): nothing stops the program.
     pub no_debug: Option<bool>,
+    /// What to record for step back: true for the user's code, or a list of files, folders,
+    /// globs and modules. Off when absent or false.
+    pub record: Option<RecordArgument>,
+    /// The most events recorded per thread; older ones are dropped.
+    pub record_limit: Option<u64>,
+}
+
+/// `record`: true for the user's code, false for nothing, or a list of what to record.
+#[derive(Debug, Clone, PartialEq, Deserialize)]
+#[serde(untagged, expecting = "true, false, or a list of files, folders, globs and modules to record")]
+pub enum RecordArgument {
+    All(bool),
+    Only(Vec<String>),
+}
+
+/// pydbg's `record` request: start (`on`, with an optional scope and limit) or stop recording.
+#[derive(Debug, Default, Deserialize)]
+#[serde(default, rename_all = "camelCase")]
+pub struct RecordArguments {
+    pub on: Option<bool>,
+    pub include: Option<Vec<String>>,
+    pub limit: Option<u64>,
 }
 
 #[derive(Debug, Clone, Deserialize)]
@@ -523,6 +547,7 @@ pub struct Capabilities {
     pub supports_restart_frame: bool,
     pub supports_breakpoint_locations_request: bool,
     pub supports_loaded_sources_request: bool,
+    pub supports_step_back: bool,
     pub completion_trigger_characters: Vec<&'static str>,
     pub exception_breakpoint_filters: Vec<ExceptionBreakpointsFilter>,
 }

@@ -27,6 +27,9 @@ impl Engine {
         if Engine::watches_code(state, address) {
             events |= ids.instruction | ids.py_return;
         }
+        if state.recorded_code.contains_key(&address) {
+            events |= self.recording_events();
+        }
         events
     }
 
@@ -86,7 +89,7 @@ impl Engine {
         let mut state = self.state.lock();
         let watching = !state.line_breakpoints.is_empty() || !state.function_breakpoints.is_empty();
         let mut global = 0;
-        if watching || !quiet {
+        if watching || !quiet || state.recording.is_some() {
             global |= ids.py_start;
         }
         // A watched local's frame can end by unwinding; PY_UNWIND cannot be a local event.

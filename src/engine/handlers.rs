@@ -18,18 +18,22 @@ use crate::python_errors::exception_text;
 impl Engine {
     pub(super) fn on_py_start(&self, py: Python<'_>, code: &Bound<'_, PyAny>) -> PyResult<Answer> {
         let filename = filename(py, code)?;
-        let (info, has_breakpoints, has_function_breakpoints, just_my_code) = {
+        let (info, has_breakpoints, has_function_breakpoints, just_my_code, recording) = {
             let mut state = self.state.lock();
             let info = state.files.info(filename.to_str()?);
             let has_breakpoints = state.line_breakpoints.contains_key(&info.key);
-            (info, has_breakpoints, !state.function_breakpoints.is_empty(), state.just_my_code)
+            let recording = state.recording.is_some();
+            (info, has_breakpoints, !state.function_breakpoints.is_empty(), state.just_my_code, recording)
         };
         let origin = info.origin;
         if origin == Origin::Internal {
             return Ok(Answer::Disable);
         }
         if has_breakpoints {
-            self.watch_code_for_breakpoints(py, code, info);
+            self.watch_code_for_breakpoints(py, code, info.clone());
+        }
+        if recording {
+            self.record_if_in_scope(py, code, &info, current_frame(py).as_ref());
         }
         let mut keep = false;
         if has_function_breakpoints {
@@ -103,6 +107,7 @@ impl Engine {
     /// PY_RETURN, PY_UNWIND or PY_YIELD on a thread that may be stepping.
     pub(super) fn on_frame_leave<'py>(&self, py: Python<'py>, how: Leave<'_, 'py>) -> PyResult<Answer> {
         let Some(frame) = current_frame(py) else { return Ok(Answer::Keep) };
+        self.record_leave(&frame, how);
         let mut interrupt = None;
         if !matches!(how, Leave::Yield) {
             let code = crate::frames::code(&frame)?;
@@ -256,11 +261,22 @@ impl Engine {
             (info, bp, columns, state.just_my_code)
         };
         // Code armed for breakpoints knows its file; other code (a step's) reads `co_filename`.
-        let armed = {
+        let (armed, recording) = {
             let state = self.state.lock();
-            let file = state.breakpoint_code.get(&(code.as_ptr() as usize)).map(|armed| armed.file.clone());
-            file.map(|file| at_line(&state, file))
+            let address = code.as_ptr() as usize;
+            let file = state.breakpoint_code.get(&address).map(|armed| armed.file.clone());
+            let recording = match &state.recording {
+                Some(r) if state.recorded_code.contains_key(&address) => Some((r.generation, r.config.capacity)),
+                _ => None,
+            };
+            (file.map(|file| at_line(&state, file)), recording)
         };
+        // Recorded before any stop, so that the stop is the latest line of the history.
+        if let Some(recording) = recording {
+            if let Err(e) = self.record_line(py, recording, line) {
+                tracing::warn!("recording a line: {e}");
+            }
+        }
         let (info, breakpoint, columns, just_my_code) = match armed {
             Some(found) => found,
             None => {
@@ -308,7 +324,7 @@ impl Engine {
         if self.must_stop_for_all_stop() {
             return Ok(Answer::after_stop(self.park(py, &frame, StopReason::Pause, ParkedIn::Line)));
         }
-        let disable = breakpoint.is_none() && columns.is_none() && self.quiet();
+        let disable = breakpoint.is_none() && columns.is_none() && recording.is_none() && self.quiet();
         Ok(if disable { Answer::Disable } else { Answer::Keep })
     }
 }

@@ -96,6 +96,7 @@ impl Engine {
         // What the client chose ends with it: the next one starts from the defaults.
         self.breakpoint_calls_stop.store(true, Ordering::Release);
         self.replace_exception_filters(ExceptionFilters::uncaught_only());
+        self.set_recording(py, None);
         self.clear_debugging(py);
     }
 

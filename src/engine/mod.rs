@@ -17,10 +17,12 @@ mod events;
 pub mod exceptions;
 pub mod files;
 mod handlers;
+pub mod history;
 pub mod instruction_breakpoints;
 mod lifecycle;
 mod local_watches;
 mod object_watches;
+pub mod recording;
 mod run_control;
 mod signals;
 pub mod stepping;
@@ -118,6 +120,14 @@ struct State {
     /// Code objects with events on for a step or an all-threads stop, with those events; reset
     /// when no step or stop is active.
     step_code: HashMap<usize, (Py<PyAny>, i64)>,
+    /// Recording for step back, while it is on (`recording.rs`).
+    recording: Option<Arc<recording::Recording>>,
+    /// The latest recording's number, also after it stopped.
+    recording_generation: u64,
+    /// Code objects with events on for recording, by address, kept alive.
+    recorded_code: FxHashMap<usize, Py<PyAny>>,
+    /// Whether each file (by key) is in the recording's scope.
+    recorded_files: FxHashMap<Arc<str>, bool>,
     /// Data breakpoints on local variables (`local_watches.rs`).
     data_watches: Vec<local_watches::LocalWatch>,
     global_events: i64,
@@ -245,6 +255,10 @@ pub fn install(py: Python<'_>, internal: Vec<String>, library: Vec<String>, prog
             show_return_value: true,
             next_breakpoint_id: 0,
             data_watches: Vec::new(),
+            recording: None,
+            recording_generation: 0,
+            recorded_code: FxHashMap::default(),
+            recorded_files: FxHashMap::default(),
             threads: Threads::default(),
         }),
         client: Mutex::new(None),

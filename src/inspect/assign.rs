@@ -30,6 +30,9 @@ pub fn set_variable<'py>(
             frame_locals::commit(py, owner);
         }
         Target::Globals(owner) => owner.bind(py).getattr("f_globals")?.set_item(name, &value)?,
+        Target::Past(_) => {
+            return Err(pyo3::exceptions::PyValueError::new_err("a recorded value of the past cannot be changed"))
+        }
         Target::Value { object, .. } | Target::Group { object, .. } => {
             let object = object.bind(py);
             if object.is_instance_of::<PyDict>() {

@@ -28,6 +28,15 @@ pub enum Target {
         evaluate_name: Option<String>,
         kind: Kind,
     },
+    /// The recorded locals of a frame in the past.
+    Past(PastFrame),
+}
+
+/// A frame of the recorded past: an activation (`engine::history`) at a line event.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct PastFrame {
+    pub serial: u64,
+    pub activation: u64,
 }
 
 pub struct Handle<T> {
@@ -67,6 +76,8 @@ struct Table {
     frames: FxHashMap<i64, Handle<Py<PyAny>>>,
     /// The number of each frame in `frames`, by address (held there, so the address is its own).
     frame_ids: FxHashMap<usize, i64>,
+    /// Frames of the recorded past, shown while a thread's time cursor is back.
+    past_frames: FxHashMap<i64, Handle<PastFrame>>,
     variables: HashMap<i64, Handle<Target>>,
     /// stepInTargets: the name of the function to step into.
     step_in_targets: HashMap<i64, Handle<Arc<str>>>,
@@ -93,6 +104,18 @@ impl Handles {
         t.frames.insert(id, Handle { thread, item: frame.clone().unbind() });
         t.frame_ids.insert(address, id);
         id
+    }
+
+    pub fn add_past_frame(&self, thread: u64, frame: PastFrame) -> i64 {
+        let mut t = self.table.lock();
+        let id = t.next_id();
+        t.past_frames.insert(id, Handle { thread, item: frame });
+        id
+    }
+
+    /// A frame of the past, with its thread.
+    pub fn past_frame(&self, id: i64) -> Option<(u64, PastFrame)> {
+        self.table.lock().past_frames.get(&id).map(|f| (f.thread, f.item))
     }
 
     pub fn add_variables(&self, thread: u64, target: Target) -> i64 {
@@ -130,7 +153,8 @@ impl Handles {
     }
 
     pub fn frame_thread(&self, id: i64) -> Option<u64> {
-        self.table.lock().frames.get(&id).map(|f| f.thread)
+        let t = self.table.lock();
+        t.frames.get(&id).map(|f| f.thread).or_else(|| t.past_frames.get(&id).map(|f| f.thread))
     }
 
     pub fn variables_thread(&self, id: i64) -> Option<u64> {
@@ -147,6 +171,7 @@ impl Handles {
             Target::Group { object, evaluate_name, kind } => {
                 Target::Group { object: object.clone_ref(py), evaluate_name: evaluate_name.clone(), kind: *kind }
             }
+            Target::Past(frame) => Target::Past(*frame),
         })
     }
 
@@ -203,6 +228,7 @@ impl Handles {
     pub fn clear_thread(&self, thread: u64) {
         let mut t = self.table.lock();
         t.frames.retain(|_, f| f.thread != thread);
+        t.past_frames.retain(|_, f| f.thread != thread);
         let Table { frames, frame_ids, .. } = &mut *t;
         frame_ids.retain(|_, id| frames.contains_key(id));
         t.variables.retain(|_, v| v.thread != thread);

@@ -10,6 +10,7 @@ mod exception_info;
 mod frame_locals;
 pub mod handles;
 pub mod jumps;
+pub mod past;
 pub mod presentation;
 mod read_only;
 mod settings;
@@ -199,6 +200,10 @@ pub fn variables(
 ) -> PyResult<VariablesBody> {
     let Page { filter, start, count } = page;
     let count = count.filter(|&c| c > 0).unwrap_or(usize::MAX);
+    if let Target::Past(frame) = target {
+        let variables = past::variables(py, cx, thread, frame, format).into_iter().skip(start).take(count).collect();
+        return Ok(VariablesBody { variables });
+    }
     let children: Vec<Child<'_>> = match &target {
         Target::Locals(frame) => {
             let frame = frame.bind(py);
@@ -211,6 +216,7 @@ pub fn variables(
             entries
         }
         Target::Globals(frame) => named_entries(&frame.bind(py).getattr("f_globals")?, true)?,
+        Target::Past(_) => unreachable!("answered above"),
         Target::Group { object, evaluate_name, kind } => {
             values::named_children(py, object.bind(py), evaluate_name.as_deref(), &cx.settings, Some(*kind))?
         }
@@ -329,9 +335,10 @@ fn add_value(cx: &Context, thread: u64, value: &Bound<'_, PyAny>, evaluate_name:
 }
 
 /// Evaluates `expression` in `frame` (or in `__main__` without one). In the REPL, statements are
-/// executed when the text is not an expression. Hovers and watches run without the user asking
-/// each time, so they get the time limit of user code run for inspection; a hover writes nothing
-/// back to the frame.
+/// executed when the text is not an expression, unless `statements_refused` says why not.
+/// Hovers and watches run without the user asking each time, so they get the time limit of user
+/// code run for inspection; a hover writes nothing back to the frame.
+#[allow(clippy::too_many_arguments)]
 pub fn evaluate(
     py: Python<'_>,
     cx: &Context,
@@ -340,6 +347,7 @@ pub fn evaluate(
     frame: Option<&Bound<'_, PyAny>>,
     context: &str,
     hex: bool,
+    statements_refused: Option<&str>,
 ) -> Result<EvaluateBody, String> {
     let run = || -> PyResult<Bound<'_, PyAny>> {
         let (globals, mut locals) = match frame {
@@ -359,6 +367,9 @@ pub fn evaluate(
         let flags = TOP_LEVEL_AWAIT;
         let result = match compile.call1((expression, "<evaluate>", "eval", flags)) {
             Ok(code) => builtins.getattr("eval")?.call1((&code, globals, &locals)).and_then(|v| awaited(py, &code, v)),
+            Err(e) if e.is_instance_of::<pyo3::exceptions::PySyntaxError>(py) && statements_refused.is_some() => {
+                Err(pyo3::exceptions::PyValueError::new_err(statements_refused.unwrap_or_default().to_owned()))
+            }
             Err(e) if context == "repl" && e.is_instance_of::<pyo3::exceptions::PySyntaxError>(py) => {
                 // Its own name and text, so that functions it defines show their source.
                 let name = unfiled_sources::register_repl_input(expression);
@@ -374,6 +385,19 @@ pub fn evaluate(
         }
         result
     };
+    answer(py, cx, thread, expression, context, hex, run)
+}
+
+/// The evaluate answer for what `run` evaluates: within the time limit for hovers and watches.
+fn answer<'py>(
+    py: Python<'py>,
+    cx: &Context,
+    thread: u64,
+    expression: &str,
+    context: &str,
+    hex: bool,
+    run: impl FnOnce() -> PyResult<Bound<'py, PyAny>>,
+) -> Result<EvaluateBody, String> {
     let value = if matches!(context, "hover" | "watch") {
         watchdog::limited(py, cx.settings.repr_timeout, run).map_err(|error| match error {
             Some(e) => describe_error(py, &e),

@@ -143,6 +143,8 @@ fn watchable_member(py: Python<'_>, target: &Target, name: &str) -> Result<Watch
     let result: PyResult<Option<WatchTarget>> = (|| match target {
         Target::Locals(frame) => Ok(watchable_name(py, frame.bind(py), name).ok()),
         Target::Globals(frame) => Ok(Some(variable_in(frames::globals(frame.bind(py))?, name))),
+        // The past does not change: there is nothing to watch.
+        Target::Past(_) => Ok(None),
         Target::Value { object, evaluate_name } | Target::Group { object, evaluate_name, .. } => {
             let object = object.bind(py);
             if let Ok(module) = object.cast::<PyModule>() {

@@ -73,6 +73,9 @@ async fn move_parked_frame(
     ident: u64,
     jump: impl FnOnce(Python<'_>) -> Result<Vec<String>, String> + Send + 'static,
 ) -> Result<i64, String> {
+    if let Some(refusal) = super::time_travel::refusal(session, ident) {
+        return Err(refusal);
+    }
     let (work, answered) = answerable(jump);
     engine().run_on_parked(ident, work).map_err(|_| "the thread must be stopped".to_owned())?;
     let warnings = answered.await.map_err(|_| "the thread resumed before it could move".to_owned())??;

@@ -59,6 +59,17 @@ pub(super) async fn on_thread<R: Send + 'static>(
     answered.await.map_err(|_| "the thread resumed before it could answer".to_owned())
 }
 
+/// Runs `work` on `thread`, which must be parked: what it reads (its recorded past) is the
+/// thread's own.
+pub(super) async fn on_parked<R: Send + 'static>(
+    thread: u64,
+    work: impl FnOnce(Python<'_>) -> R + Send + 'static,
+) -> Result<R, String> {
+    let (job, answered) = answerable(work);
+    engine().run_on_parked(thread, job).map_err(|_| "that thread is not stopped".to_owned())?;
+    answered.await.map_err(|_| "the thread resumed before it could answer".to_owned())
+}
+
 pub(super) fn flatten<T>(result: Result<Result<T, String>, String>) -> Result<T, String> {
     result.and_then(|r| r)
 }
@@ -69,6 +80,15 @@ async fn stack_trace(session: &Session, request: &Request) -> Result<crate::prot
     let thread = engine().ident_of(args.thread_id).ok_or(format!("there is no thread {}", args.thread_id))?;
     let start = args.start_frame.unwrap_or(0).max(0) as usize;
     let levels = args.levels.map(|l| l.max(0) as usize);
+    if let Some(cursor) = session.cursors.of(thread) {
+        return flatten(
+            on_parked(thread, move |py| {
+                inspect::past::stack_trace(py, &cx, thread, cursor.serial, cursor.lines_back, start, levels)
+                    .map_err(|e| describe_error(py, &e))
+            })
+            .await,
+        );
+    }
     flatten(
         on_thread(thread, move |py| {
             let (frames, top_can_move) = match engine().parked_frames(py, thread) {
@@ -93,6 +113,9 @@ async fn stack_trace(session: &Session, request: &Request) -> Result<crate::prot
 async fn scopes(session: &Session, request: &Request) -> Result<crate::protocol::types::ScopesBody, String> {
     let args: ScopesArguments = request.args()?;
     let cx = session.inspection_context();
+    if let Some((thread, frame)) = cx.handles.past_frame(args.frame_id) {
+        return Ok(inspect::past::scopes(&cx, thread, frame));
+    }
     let thread = cx.handles.frame_thread(args.frame_id).ok_or(format!("there is no frame {}", args.frame_id))?;
     flatten(
         on_thread(thread, move |py| {
@@ -144,9 +167,27 @@ async fn evaluate(session: &Session, request: &Request) -> Result<crate::protoco
     let hex = args.format.and_then(|f| f.hex).unwrap_or(false);
     let (cancellable, seq) = (session.cancellable.clone(), request.seq);
     let cx = session.inspection_context();
+    let thread = args.frame_id.and_then(|id| cx.handles.frame_thread(id));
+    let refusal = thread.and_then(|thread| super::time_travel::refusal(session, thread));
+    if let Some((thread, frame)) = args.frame_id.and_then(|id| cx.handles.past_frame(id)) {
+        let refusal = refusal.unwrap_or_default();
+        return flatten(
+            on_parked(thread, move |py| {
+                cancellable
+                    .run(py, seq, || {
+                        inspect::past::evaluate(py, &cx, thread, frame, &args.expression, &context, hex, &refusal)
+                    })
+                    .unwrap_or_else(|| Err("cancelled".into()))
+            })
+            .await,
+        );
+    }
     in_frame(session, args.frame_id, move |py, thread, frame| {
         cancellable
-            .run(py, seq, || inspect::evaluate(py, &cx, thread, &args.expression, frame.as_ref(), &context, hex))
+            .run(py, seq, || {
+                let expression = &args.expression;
+                inspect::evaluate(py, &cx, thread, expression, frame.as_ref(), &context, hex, refusal.as_deref())
+            })
             .unwrap_or_else(|| Err("cancelled".into()))
     })
     .await
@@ -226,6 +267,9 @@ async fn set_variable(session: &Session, request: &Request) -> Result<SetValueBo
     let reference = args.variables_reference;
     let cx = session.inspection_context();
     let thread = cx.handles.variables_thread(reference).ok_or(format!("there is no variablesReference {reference}"))?;
+    if let Some(refusal) = super::time_travel::refusal(session, thread) {
+        return Err(refusal);
+    }
     flatten(
         on_thread(thread, move |py| {
             let target = cx.handles.variables(py, reference).ok_or("those variables are gone")?;
@@ -247,6 +291,9 @@ async fn set_expression(session: &Session, request: &Request) -> Result<SetValue
     let frame_id = args.frame_id.ok_or("setExpression needs a frameId")?;
     let cx = session.inspection_context();
     let thread = cx.handles.frame_thread(frame_id).ok_or(format!("there is no frame {frame_id}"))?;
+    if let Some(refusal) = super::time_travel::refusal(session, thread) {
+        return Err(refusal);
+    }
     flatten(
         on_thread(thread, move |py| {
             let frame = cx.handles.frame(py, frame_id).ok_or("that frame is gone")?.1.into_bound(py);

@@ -74,6 +74,10 @@ async fn configure(session: &Session, args: AttachArguments) -> Result<(), Strin
     if args.stop_on_entry == Some(true) && !no_debug {
         with_gil(|py| engine().stop_on_entry(py)).await;
     }
+    let record = super::time_travel::record_config(args.record.as_ref(), args.record_limit, &program_cwd)?;
+    if let Some(record) = record.filter(|_| !no_debug) {
+        with_gil(move |py| engine().set_recording(py, Some(record))).await;
+    }
     let rules = args.rules.into_iter().map(rule_request).collect::<Result<Vec<_>, _>>()?;
     with_gil(move |py| engine().set_just_my_code(py, args.just_my_code.unwrap_or(true), &rules)).await
 }

@@ -14,6 +14,7 @@ mod lifecycle;
 mod modules;
 mod run_control;
 mod sources;
+mod time_travel;
 pub mod transport;
 
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -53,6 +54,8 @@ pub struct Session {
     handles: Arc<Handles>,
     /// What this client's attach chose; the defaults until then.
     settings: RwLock<Arc<Settings>>,
+    /// Where each stopped thread's time cursor is, for step back.
+    cursors: time_travel::TimeCursors,
     /// What dataBreakpointInfo offered this client to watch, by `dataId`.
     data_targets: Arc<data_breakpoints::DataTargets>,
     /// Announces newly loaded sources, once the client has asked for loadedSources.
@@ -136,6 +139,7 @@ pub async fn serve(stream: TcpStream, access_token: Option<String>) {
         cancellable: Arc::new(cancel::Cancellable::default()),
         handles: Arc::default(),
         settings: RwLock::default(),
+        cursors: time_travel::TimeCursors::default(),
         data_targets: Arc::default(),
         source_watch: parking_lot::Mutex::default(),
     });
@@ -245,6 +249,9 @@ async fn dispatch(session: &Arc<Session>, request: Request) {
     if sets_breakpoints && s.settings().no_debug {
         return breakpoints::answer_without_debugging(s, &request);
     }
+    if let Some(step) = time_travel::move_in_past(s, &request) {
+        return time_travel::spawn_travel(session, request, step);
+    }
     match request.command.as_str() {
         "initialize" => lifecycle::initialize(s, &request),
         "attach" => lifecycle::attach(s, &request).await,
@@ -265,6 +272,8 @@ async fn dispatch(session: &Arc<Session>, request: Request) {
         "stepIn" => run_control::step_in(s, &request),
         "stepOut" => run_control::resume(s, &request, Some(crate::engine::stepping::StepKind::Out)),
         "pause" => run_control::pause(s, &request).await,
+        "record" => time_travel::record_request(s, &request).await,
+        "evaluate" if time_travel::is_record_command(&request) => time_travel::record_command(s, &request).await,
         "gotoTargets" => goto::goto_targets(s, &request).await,
         "goto" | "restartFrame" => {
             // Waits for the parked thread, which may be busy with an inspection.

@@ -69,6 +69,7 @@ pub fn resume(session: &Session, request: &Request, step: Option<StepKind>) {
         } else {
             session.handles.clear();
         }
+        session.cursors.resumed(single_thread.then_some(ident));
         let all = engine()
             .resume(ident, step, single_thread)
             .map_err(|e| format!("cannot {} thread {}: {e}", request.command, args.thread_id))?;

@@ -1,0 +1,548 @@
+//! One thread's recorded history, for step back: a ring buffer of the lines its recorded code ran
+//! and the values its functions returned, the activations (function calls) they belong to, and
+//! the shadow stack of the activations running now.
+//!
+//! It lives in a thread-local. The thread records into it from its own callbacks, and the past is
+//! read on the same thread while it is parked (inspection runs there), so no lock is ever taken.
+//! No Python code runs while it is borrowed: what it releases is dropped after the borrow ends.
+
+use std::cell::RefCell;
+use std::collections::VecDeque;
+
+use pyo3::ffi;
+use pyo3::prelude::*;
+use pyo3::types::{PyDict, PyString};
+use rustc_hash::FxHashMap;
+
+use crate::frames;
+
+/// A value as recorded.
+pub enum Recorded {
+    /// An immutable value (a number, a short string, a tuple of such), kept by reference: exact.
+    Exact(Py<PyAny>),
+    /// Any other value: a bounded text made without running user code, and the object's address,
+    /// to find it again where it is still bound at the stop.
+    Text(Box<TextSnapshot>),
+}
+
+pub struct TextSnapshot {
+    pub type_name: String,
+    pub text: String,
+    pub address: usize,
+}
+
+pub struct Change {
+    slot: u32,
+    /// None: the name was deleted (or became unbound).
+    value: Option<Recorded>,
+}
+
+pub enum Event {
+    Line { activation: u64, line: u32, depth: u32, changes: Box<[Change]> },
+    Return { activation: u64, value: Recorded },
+}
+
+/// One run of a function (or module, or class body) on this thread.
+pub struct Activation {
+    code: Py<PyAny>,
+    globals: Py<PyAny>,
+    parent: Option<u64>,
+    /// Each local's name, by slot.
+    names: Vec<Py<PyString>>,
+    /// The serial of its latest event.
+    last: u64,
+}
+
+/// An activation running now: its frame, and its locals as last recorded.
+pub struct Running {
+    activation: u64,
+    frame: Py<PyAny>,
+    values: Vec<Option<Py<PyAny>>>,
+    /// The line event that last saw each slot bound, to find the names that went unbound.
+    seen: Vec<u64>,
+}
+
+#[derive(Default)]
+pub struct History {
+    /// The recording this history belongs to (`Recorder::generation`).
+    generation: u64,
+    events: VecDeque<Event>,
+    /// The serial of the next event; serials count from 0 and are never reused.
+    next_serial: u64,
+    activations: FxHashMap<u64, Activation>,
+    next_activation: u64,
+    stack: Vec<Running>,
+    /// How many events were dropped because the buffer was full.
+    dropped: u64,
+}
+
+thread_local! {
+    static HISTORY: RefCell<History> = RefCell::new(History::default());
+}
+
+/// Runs `f` on this thread's history of recording `generation`, emptied first if it belongs to an
+/// earlier one. Whatever `f` returns to release is dropped after the borrow ends. None if the
+/// history is in use (a finalizer run while it was borrowed).
+pub(super) fn with_history<R>(generation: u64, f: impl FnOnce(&mut History, &mut Vec<Released>) -> R) -> Option<R> {
+    let mut released = Vec::new();
+    let result = HISTORY.with(|cell| {
+        let mut history = cell.try_borrow_mut().ok()?;
+        if history.generation != generation {
+            let old = std::mem::take(&mut *history);
+            history.generation = generation;
+            released.push(Released::History(Box::new(old)));
+        }
+        Some(f(&mut history, &mut released))
+    });
+    drop(released);
+    result
+}
+
+/// Python objects a history let go of, dropped once it is no longer borrowed: releasing one can
+/// run its finalizer.
+#[allow(dead_code, reason = "each is held only to be dropped once the history is not borrowed")]
+pub enum Released {
+    History(Box<History>),
+    Event(Event),
+    Activation(Activation),
+    Running(Running),
+}
+
+/// An event's place in the history and what the past looks like there.
+pub struct PastFrame {
+    pub activation: u64,
+    pub code: Py<PyAny>,
+    pub line: i64,
+}
+
+/// A local as it was at a point in the past.
+pub enum PastValue {
+    Exact(Py<PyAny>),
+    /// The same object is still bound to a local of the running activation: shown as it is now.
+    AsOfTheStop(Py<PyAny>),
+    Text {
+        type_name: String,
+        text: String,
+    },
+}
+
+impl History {
+    /// Records the line `line` of `frame`, the current event's frame, with what changed in its
+    /// locals since its previous line. `capacity` is the most events kept.
+    pub fn record_line(
+        &mut self,
+        frame: &Bound<'_, PyAny>,
+        line: i64,
+        capacity: usize,
+        released: &mut Vec<Released>,
+    ) -> PyResult<()> {
+        let py = frame.py();
+        let index = self.running_index(frame, released)?;
+        let serial = self.next_serial;
+        let changes = match frames::current_locals(py) {
+            Ok(locals) => self.changes(index, &locals, serial),
+            Err(_) => Vec::new(),
+        };
+        let activation = self.stack[index].activation;
+        if let Some(a) = self.activations.get_mut(&activation) {
+            a.last = serial;
+        }
+        let depth = index as u32;
+        let line = u32::try_from(line).unwrap_or(0);
+        self.push(Event::Line { activation, line, depth, changes: changes.into_boxed_slice() }, capacity, released);
+        Ok(())
+    }
+
+    /// Records that `frame` returned (or yielded) `value`, and leaves its activation.
+    pub fn record_return(
+        &mut self,
+        frame: &Bound<'_, PyAny>,
+        value: Option<&Bound<'_, PyAny>>,
+        capacity: usize,
+        released: &mut Vec<Released>,
+    ) {
+        let address = frame.as_ptr() as usize;
+        let Some(index) = self.stack.iter().rposition(|r| r.frame.as_ptr() as usize == address) else { return };
+        released.extend(self.stack.drain(index + 1..).map(Released::Running));
+        let running = self.stack.pop().expect("found above");
+        let activation = running.activation;
+        released.push(Released::Running(running));
+        if let Some(value) = value {
+            let serial = self.next_serial;
+            if let Some(a) = self.activations.get_mut(&activation) {
+                a.last = serial;
+            }
+            self.push(Event::Return { activation, value: Recorded::of(value) }, capacity, released);
+        }
+    }
+
+    /// The index in `stack` of `frame`'s activation; a frame not on it starts a new activation,
+    /// under the nearest running one that is its caller. Activations above it have ended unseen
+    /// (an exception unwound them) and leave the stack.
+    fn running_index(&mut self, frame: &Bound<'_, PyAny>, released: &mut Vec<Released>) -> PyResult<usize> {
+        let address = frame.as_ptr() as usize;
+        let position =
+            |stack: &[Running], address: usize| stack.iter().rposition(|r| r.frame.as_ptr() as usize == address);
+        if let Some(index) = position(&self.stack, address) {
+            released.extend(self.stack.drain(index + 1..).map(Released::Running));
+            return Ok(index);
+        }
+        let mut caller = frames::back(frame)?;
+        let mut parent_index = None;
+        while let Some(f) = caller {
+            if let Some(index) = position(&self.stack, f.as_ptr() as usize) {
+                parent_index = Some(index);
+                break;
+            }
+            caller = frames::back(&f)?;
+        }
+        let keep = parent_index.map_or(0, |i| i + 1);
+        released.extend(self.stack.drain(keep..).map(Released::Running));
+        let parent = parent_index.map(|i| self.stack[i].activation);
+        let id = self.next_activation;
+        self.next_activation += 1;
+        let activation = Activation {
+            code: frames::code(frame)?.unbind(),
+            globals: frames::globals(frame)?.unbind(),
+            parent,
+            names: Vec::new(),
+            last: self.next_serial,
+        };
+        self.activations.insert(id, activation);
+        self.stack.push(Running {
+            activation: id,
+            frame: frame.clone().unbind(),
+            values: Vec::new(),
+            seen: Vec::new(),
+        });
+        Ok(self.stack.len() - 1)
+    }
+
+    /// The changes between the running activation's recorded locals and `locals` now.
+    fn changes(&mut self, index: usize, locals: &Bound<'_, PyDict>, serial: u64) -> Vec<Change> {
+        let running = &mut self.stack[index];
+        let Some(activation) = self.activations.get_mut(&running.activation) else { return Vec::new() };
+        let mut changes = Vec::new();
+        for (position, (key, value)) in locals.iter().enumerate() {
+            let Ok(name) = key.cast::<PyString>() else { continue };
+            if is_dunder(name) {
+                continue;
+            }
+            // Locals come in the same order each time: the slot is usually the position.
+            let slot = match activation.names.get(position) {
+                Some(n) if n.is(name) => position,
+                _ => match activation
+                    .names
+                    .iter()
+                    .position(|n| n.is(name) || n.bind(key.py()).as_any().eq(name).unwrap_or(false))
+                {
+                    Some(slot) => slot,
+                    None => {
+                        activation.names.push(name.clone().unbind());
+                        running.values.push(None);
+                        running.seen.push(0);
+                        activation.names.len() - 1
+                    }
+                },
+            };
+            running.seen[slot] = serial;
+            let unchanged = running.values[slot].as_ref().is_some_and(|old| old.is(&value));
+            if !unchanged {
+                changes.push(Change { slot: slot as u32, value: Some(Recorded::of(&value)) });
+                running.values[slot] = Some(value.unbind());
+            }
+        }
+        for slot in 0..running.values.len() {
+            if running.seen[slot] != serial && running.values[slot].take().is_some() {
+                changes.push(Change { slot: slot as u32, value: None });
+            }
+        }
+        changes
+    }
+
+    fn push(&mut self, event: Event, capacity: usize, released: &mut Vec<Released>) {
+        self.events.push_back(event);
+        self.next_serial += 1;
+        while self.events.len() > capacity.max(1) {
+            released.push(Released::Event(self.events.pop_front().expect("not empty")));
+            self.dropped += 1;
+            // Activations whose events are all gone, and that are not running, go too.
+            if self.dropped % 1024 == 0 {
+                let oldest = self.first_serial();
+                let running: Vec<u64> = self.stack.iter().map(|r| r.activation).collect();
+                let gone: Vec<u64> = self
+                    .activations
+                    .iter()
+                    .filter(|(id, a)| a.last < oldest && !running.contains(id))
+                    .map(|(id, _)| *id)
+                    .collect();
+                for id in gone {
+                    released.extend(self.activations.remove(&id).map(Released::Activation));
+                }
+            }
+        }
+    }
+
+    fn first_serial(&self) -> u64 {
+        self.next_serial - self.events.len() as u64
+    }
+
+    fn event(&self, serial: u64) -> Option<&Event> {
+        let index = serial.checked_sub(self.first_serial())?;
+        self.events.get(usize::try_from(index).ok()?)
+    }
+
+    /// How many events were dropped because the buffer was full, and how many it holds.
+    pub fn extent(&self) -> (u64, usize) {
+        (self.dropped, self.events.len())
+    }
+
+    /// The line event `serial`: its activation, line and depth.
+    pub fn line_event(&self, serial: u64) -> Option<(u64, i64, u32)> {
+        match self.event(serial)? {
+            Event::Line { activation, line, depth, .. } => Some((*activation, i64::from(*line), *depth)),
+            Event::Return { .. } => None,
+        }
+    }
+
+    /// The serial of the latest line event.
+    pub fn latest_line(&self) -> Option<u64> {
+        (self.first_serial()..self.next_serial).rev().find(|&s| self.line_event(s).is_some())
+    }
+
+    /// The oldest line event kept.
+    pub fn oldest_line(&self) -> Option<u64> {
+        (self.first_serial()..self.next_serial).find(|&s| self.line_event(s).is_some())
+    }
+
+    /// The first line event before `serial` for which `wanted` holds.
+    pub fn line_before(&self, serial: u64, mut wanted: impl FnMut(u64, i64, u32) -> bool) -> Option<u64> {
+        (self.first_serial()..serial.min(self.next_serial))
+            .rev()
+            .find(|&s| self.line_event(s).is_some_and(|(a, line, depth)| wanted(a, line, depth)))
+    }
+
+    /// The first line event after `serial` for which `wanted` holds.
+    pub fn line_after(&self, serial: u64, mut wanted: impl FnMut(u64, i64, u32) -> bool) -> Option<u64> {
+        (serial.saturating_add(1).max(self.first_serial())..self.next_serial)
+            .find(|&s| self.line_event(s).is_some_and(|(a, line, depth)| wanted(a, line, depth)))
+    }
+
+    /// The code an activation ran.
+    pub fn code(&self, py: Python<'_>, activation: u64) -> Option<Py<PyAny>> {
+        self.activations.get(&activation).map(|a| a.code.clone_ref(py))
+    }
+
+    /// Whether the line event at the end of the history is `frame` at `line`: the stop itself.
+    pub fn is_present(&self, serial: u64, frame: &Bound<'_, PyAny>, line: Option<i64>) -> bool {
+        let Some((activation, recorded_line, _)) = self.line_event(serial) else { return false };
+        let running = self.stack.last().is_some_and(|r| r.activation == activation && r.frame.is(frame));
+        running && line == Some(recorded_line) && self.latest_line() == Some(serial)
+    }
+
+    /// The recorded stack at `serial`, innermost first: each activation with the line it was at.
+    pub fn frames_at(&self, py: Python<'_>, serial: u64) -> Vec<PastFrame> {
+        let Some((activation, line, _)) = self.line_event(serial) else { return Vec::new() };
+        let mut out = Vec::new();
+        let mut next = Some((activation, line));
+        let mut at = serial;
+        while let Some((activation, line)) = next {
+            let Some(a) = self.activations.get(&activation) else { break };
+            out.push(PastFrame { activation, code: a.code.clone_ref(py), line });
+            next = a.parent.and_then(|parent| {
+                let found = self.line_before(at, |a, _, _| a == parent)?;
+                at = found;
+                self.line_event(found).map(|(_, line, _)| (parent, line))
+            });
+        }
+        out
+    }
+
+    /// The running frame of the outermost activation in `frames`, if it still runs: its callers
+    /// are the same now as then.
+    pub fn running_frame(&self, py: Python<'_>, activation: u64) -> Option<Py<PyAny>> {
+        self.stack.iter().find(|r| r.activation == activation).map(|r| r.frame.clone_ref(py))
+    }
+
+    pub fn globals(&self, py: Python<'_>, activation: u64) -> Option<Py<PyAny>> {
+        self.activations.get(&activation).map(|a| a.globals.clone_ref(py))
+    }
+
+    /// An activation's locals as they were at `serial`, and the values the calls it made
+    /// returned just before.
+    pub fn locals_at(&self, py: Python<'_>, serial: u64, activation: u64) -> Vec<(String, PastValue)> {
+        let Some(a) = self.activations.get(&activation) else { return Vec::new() };
+        let mut values: Vec<Option<&Recorded>> = vec![None; a.names.len()];
+        for s in self.first_serial()..=serial.min(self.next_serial.saturating_sub(1)) {
+            if let Some(Event::Line { activation: of, changes, .. }) = self.event(s) {
+                if *of == activation {
+                    for change in changes.iter() {
+                        values[change.slot as usize] = change.value.as_ref();
+                    }
+                }
+            }
+        }
+        let running = self.stack.iter().find(|r| r.activation == activation);
+        let mut out = Vec::new();
+        for (slot, value) in values.into_iter().enumerate() {
+            let Some(value) = value else { continue };
+            let name = a.names[slot].bind(py).to_string();
+            let shown = match value {
+                Recorded::Exact(v) => PastValue::Exact(v.clone_ref(py)),
+                Recorded::Text(snapshot) => {
+                    let live = running.and_then(|r| r.values.get(slot)?.as_ref().map(|v| v.clone_ref(py)));
+                    match live {
+                        Some(v) if v.as_ptr() as usize == snapshot.address => PastValue::AsOfTheStop(v),
+                        _ => PastValue::Text { type_name: snapshot.type_name.clone(), text: snapshot.text.clone() },
+                    }
+                }
+            };
+            out.push((name, shown));
+        }
+        out
+    }
+
+    /// What the calls made by `activation` returned between its line before `serial` and
+    /// `serial`, by function name.
+    pub fn returns_before(&self, py: Python<'_>, serial: u64, activation: u64) -> Vec<(String, PastValue)> {
+        let since = self.line_before(serial, |a, _, _| a == activation).unwrap_or(self.first_serial());
+        let mut out = Vec::new();
+        for s in since..serial {
+            let Some(Event::Return { activation: callee, value }) = self.event(s) else { continue };
+            let Some(callee) = self.activations.get(callee) else { continue };
+            if callee.parent != Some(activation) {
+                continue;
+            }
+            let name = callee.code.bind(py).getattr("co_name").map(|n| n.to_string()).unwrap_or_default();
+            let shown = match value {
+                Recorded::Exact(v) => PastValue::Exact(v.clone_ref(py)),
+                Recorded::Text(t) => PastValue::Text { type_name: t.type_name.clone(), text: t.text.clone() },
+            };
+            out.push((name, shown));
+        }
+        out
+    }
+}
+
+/// A value's type's name, read from the type itself (no user code runs).
+fn type_name(value: &Bound<'_, PyAny>) -> String {
+    value.get_type().qualname().map(|n| n.to_string()).unwrap_or_else(|_| "object".into())
+}
+
+fn is_dunder(name: &Bound<'_, PyString>) -> bool {
+    name.to_str().is_ok_and(|n| n.len() > 4 && n.starts_with("__") && n.ends_with("__"))
+}
+
+/// The longest string or bytes kept by reference; longer ones are kept as text.
+const EXACT_LENGTH_LIMIT: isize = 1024;
+/// Most characters of a text snapshot.
+const TEXT_LIMIT: usize = 120;
+
+impl Recorded {
+    pub fn of(value: &Bound<'_, PyAny>) -> Recorded {
+        if is_exact(value, 0) {
+            Recorded::Exact(value.clone().unbind())
+        } else {
+            let mut text = String::new();
+            snapshot_text(value, &mut text, 0);
+            Recorded::Text(Box::new(TextSnapshot {
+                type_name: type_name(value),
+                text,
+                address: value.as_ptr() as usize,
+            }))
+        }
+    }
+}
+
+/// Whether `value` cannot change: None, a bool, a number, a string or bytes up to a length, or a
+/// small tuple or frozenset of such. Decided by exact type, with no Python code run.
+fn is_exact(value: &Bound<'_, PyAny>, depth: usize) -> bool {
+    let object = value.as_ptr();
+    // SAFETY: a live object, with the GIL held; these type objects are static.
+    unsafe {
+        let ty = ffi::Py_TYPE(object);
+        let is = |t: *mut ffi::PyTypeObject| std::ptr::eq(ty, t);
+        if object == ffi::Py_None()
+            || is(&raw mut ffi::PyBool_Type)
+            || is(&raw mut ffi::PyLong_Type)
+            || is(&raw mut ffi::PyFloat_Type)
+            || is(&raw mut ffi::PyComplex_Type)
+        {
+            return true;
+        }
+        if is(&raw mut ffi::PyUnicode_Type) {
+            return ffi::PyUnicode_GetLength(object) <= EXACT_LENGTH_LIMIT;
+        }
+        if is(&raw mut ffi::PyBytes_Type) {
+            return ffi::PyBytes_Size(object) <= EXACT_LENGTH_LIMIT;
+        }
+        if (is(&raw mut ffi::PyTuple_Type) || is(&raw mut ffi::PyFrozenSet_Type)) && depth < 2 {
+            let Ok(items) = value.try_iter() else { return false };
+            if value.len().map_or(true, |n| n > 16) {
+                return false;
+            }
+            return items.flatten().all(|item| is_exact(&item, depth + 1));
+        }
+    }
+    false
+}
+
+/// A bounded text of `value` that runs no user code: builtin containers item by item, exact
+/// values by their repr, other objects as `<Type object at 0x...>`.
+fn snapshot_text(value: &Bound<'_, PyAny>, out: &mut String, depth: usize) {
+    use pyo3::types::{PyList, PySet, PyTuple};
+    if out.len() >= TEXT_LIMIT {
+        return;
+    }
+    if is_exact(value, 0) {
+        let repr = value.repr().map(|r| r.to_string()).unwrap_or_default();
+        out.extend(repr.chars().take(TEXT_LIMIT.saturating_sub(out.len()) + 1));
+        return;
+    }
+    let sequence = if value.is_exact_instance_of::<PyList>() {
+        Some(("[", "]"))
+    } else if value.is_exact_instance_of::<PyTuple>() {
+        Some(("(", ")"))
+    } else if value.is_exact_instance_of::<PySet>() {
+        Some(("{", "}"))
+    } else {
+        None
+    };
+    if let (Some((open, close)), true) = (sequence, depth < 2) {
+        out.push_str(open);
+        if let Ok(items) = value.try_iter() {
+            for (i, item) in items.flatten().enumerate() {
+                if i > 0 {
+                    out.push_str(", ");
+                }
+                if out.len() >= TEXT_LIMIT {
+                    out.push('…');
+                    break;
+                }
+                snapshot_text(&item, out, depth + 1);
+            }
+        }
+        out.push_str(close);
+        return;
+    }
+    if value.is_exact_instance_of::<PyDict>() && depth < 2 {
+        out.push('{');
+        if let Ok(dict) = value.cast::<PyDict>() {
+            for (i, (k, v)) in dict.iter().enumerate() {
+                if i > 0 {
+                    out.push_str(", ");
+                }
+                if out.len() >= TEXT_LIMIT {
+                    out.push('…');
+                    break;
+                }
+                snapshot_text(&k, out, depth + 1);
+                out.push_str(": ");
+                snapshot_text(&v, out, depth + 1);
+            }
+        }
+        out.push('}');
+        return;
+    }
+    out.push_str(&format!("<{} object at {:#x}>", type_name(value), value.as_ptr() as usize));
+}

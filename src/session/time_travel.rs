@@ -1,0 +1,258 @@
+//! Step back: each stopped thread's time cursor, stepBack and reverseContinue, the steps forward
+//! that replay the recorded past, and turning recording on and off (`record` at attach, pydbg's
+//! `record` request, `.record on|off` in the debug console). User guide: docs/step-back.md.
+//!
+//! A cursor belongs to this client and lasts while its thread stays stopped. While it is back,
+//! the thread's stack, scopes, variables and evaluate answer from the history
+//! (`inspect::past`), and nothing that would change the program is done.
+
+use std::collections::HashMap;
+use std::sync::Arc;
+
+use parking_lot::Mutex;
+
+use super::inspection::on_parked;
+use super::{run_control, with_gil, Session};
+use crate::engine::engine;
+use crate::engine::recording::{RecordConfig, RecordEntry, RecordScope, TimeMove, TimePosition, DEFAULT_CAPACITY};
+use crate::inspect::past::lines_back_text;
+use crate::protocol::types::{
+    ContinueBody, EvaluateArguments, EvaluateBody, OutputEventBody, RecordArgument, RecordArguments, StoppedEventBody,
+    ThreadArguments,
+};
+use crate::protocol::{Outgoing, Request};
+
+/// The fewest events a thread's history may be limited to.
+const MIN_CAPACITY: u64 = 100;
+
+/// Where a thread's cursor is: a line event of its history, and how many lines before the stop.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Cursor {
+    pub serial: u64,
+    pub lines_back: u64,
+}
+
+/// The time cursors of this client's stopped threads, by thread; a thread without one is at the
+/// stop itself.
+#[derive(Default)]
+pub struct TimeCursors {
+    at: Mutex<HashMap<u64, Cursor>>,
+}
+
+impl TimeCursors {
+    pub fn of(&self, thread: u64) -> Option<Cursor> {
+        self.at.lock().get(&thread).copied()
+    }
+
+    fn set(&self, thread: u64, cursor: Option<Cursor>) {
+        let mut at = self.at.lock();
+        match cursor {
+            Some(cursor) => at.insert(thread, cursor),
+            None => at.remove(&thread),
+        };
+    }
+
+    /// The thread resumes alone, or (None) every thread does: the past is left.
+    pub fn resumed(&self, thread: Option<u64>) {
+        match thread {
+            Some(thread) => self.set(thread, None),
+            None => self.at.lock().clear(),
+        }
+    }
+}
+
+/// Why nothing may change `thread` now, if its cursor is in the past.
+pub fn refusal(session: &Session, thread: u64) -> Option<String> {
+    session.cursors.of(thread).map(|cursor| {
+        format!(
+            "this thread is shown as it was {} before the stop, and pydbg does not change the past: \
+             step forward to the stop first (Continue replays to the next breakpoint, then runs on)",
+            lines_back_text(cursor.lines_back)
+        )
+    })
+}
+
+/// What `record` and `recordLimit` at attach ask for: None when recording stays off.
+pub fn record_config(
+    record: Option<&RecordArgument>,
+    limit: Option<u64>,
+    cwd: &str,
+) -> Result<Option<RecordConfig>, String> {
+    let scope = match record {
+        None | Some(RecordArgument::All(false)) => return Ok(None),
+        Some(RecordArgument::Only(entries)) if entries.is_empty() => return Ok(None),
+        Some(RecordArgument::All(true)) => RecordScope::UserCode,
+        Some(RecordArgument::Only(entries)) => {
+            RecordScope::Entries(entries.iter().map(|e| RecordEntry::parse(e, cwd)).collect::<Result<Vec<_>, _>>()?)
+        }
+    };
+    let capacity = match limit {
+        None => DEFAULT_CAPACITY,
+        Some(n) if n >= MIN_CAPACITY => usize::try_from(n).unwrap_or(usize::MAX),
+        Some(n) => return Err(format!("recordLimit must be at least {MIN_CAPACITY} events, not {n}")),
+    };
+    Ok(Some(RecordConfig { scope, capacity }))
+}
+
+/// The move a run-control request makes while its thread is in the past, if it is.
+pub fn move_in_past(session: &Session, request: &Request) -> Option<TimeMove> {
+    let step = match request.command.as_str() {
+        "stepBack" => return Some(TimeMove::Back),
+        "reverseContinue" => return Some(TimeMove::BackToBreakpoint),
+        "next" => TimeMove::Over,
+        "stepIn" => TimeMove::In,
+        "stepOut" => TimeMove::Out,
+        "continue" => TimeMove::ForwardToBreakpoint,
+        _ => return None,
+    };
+    let args: ThreadArguments = request.args().ok()?;
+    let thread = engine().ident_of(args.thread_id)?;
+    session.cursors.of(thread).map(|_| step)
+}
+
+/// Moves a thread's cursor, answers, and reports where it stopped. Continue that reaches the
+/// stop runs on live.
+pub async fn travel(session: &Session, request: &Request, step: TimeMove) {
+    let moved = async {
+        let args: ThreadArguments = request.args()?;
+        let thread = engine().ident_of(args.thread_id).ok_or(format!("there is no thread {}", args.thread_id))?;
+        let from = session.cursors.of(thread).map(|c| c.serial);
+        let position = on_parked(thread, move |py| {
+            let top = engine().parked_frames(py, thread).ok_or("that thread is not stopped")?.top;
+            engine().move_in_time(py, top.bind(py), from, step)
+        })
+        .await??;
+        Ok::<_, String>((args.thread_id, thread, position))
+    }
+    .await;
+    let (thread_id, thread, position) = match moved {
+        Ok(moved) => moved,
+        Err(e) => return session.respond::<()>(request, Err(e)),
+    };
+    if position == TimePosition::Present && step == TimeMove::ForwardToBreakpoint {
+        return run_control::resume(session, request, None);
+    }
+    let (cursor, description) = match position {
+        TimePosition::Past { serial, lines_back } | TimePosition::Start { serial, lines_back, .. } => {
+            (Some(Cursor { serial, lines_back }), format!("{} before the stop", lines_back_text(lines_back)))
+        }
+        TimePosition::Present => (None, "Back at the stop: the program goes on live from here".to_owned()),
+    };
+    session.cursors.set(thread, cursor);
+    session.handles.clear_thread(thread);
+    if request.command == "continue" {
+        session.respond(request, Ok(ContinueBody { all_threads_continued: false }));
+    } else {
+        session.respond(request, Ok(()));
+    }
+    if let TimePosition::Start { lines_back, dropped, .. } = position {
+        let older = match dropped {
+            0 => "the recording began there".to_owned(),
+            n => format!("{n} older events were dropped when the history was full; recordLimit keeps more"),
+        };
+        let output = format!(
+            "pydbg: this is as far back as the history goes, {} before the stop ({older})\n",
+            lines_back_text(lines_back)
+        );
+        session.send(Outgoing::event("output", OutputEventBody { category: "console", output }));
+    }
+    session.send(Outgoing::event(
+        "stopped",
+        StoppedEventBody {
+            reason: "step",
+            thread_id,
+            all_threads_stopped: true,
+            hit_breakpoint_ids: Vec::new(),
+            description: Some(description),
+            text: None,
+        },
+    ));
+}
+
+/// pydbg's `record` request: `{"on": true, "include": [...], "limit": N}` or `{"on": false}`.
+pub async fn record_request(session: &Session, request: &Request) {
+    let result = async {
+        let args: RecordArguments = request.args()?;
+        let on = args.on.ok_or("record needs `on`: true or false")?;
+        let record = match (on, args.include) {
+            (false, _) => None,
+            (true, None) => Some(RecordArgument::All(true)),
+            (true, Some(entries)) => Some(RecordArgument::Only(entries)),
+        };
+        set_recording(session, record, args.limit).await
+    }
+    .await;
+    session.respond(request, result.map(|status| serde_json::json!({ "status": status })));
+}
+
+/// Whether an evaluate is the debug console's `.record` command.
+pub fn is_record_command(request: &Request) -> bool {
+    request.args::<EvaluateArguments>().is_ok_and(|args| args.expression.trim_start().starts_with(".record"))
+}
+
+/// `.record on [what...]`, `.record off`, or `.record` for what is being recorded.
+pub async fn record_command(session: &Session, request: &Request) {
+    let result = async {
+        let args: EvaluateArguments = request.args()?;
+        let words: Vec<&str> = args.expression.split_whitespace().collect();
+        match words.as_slice() {
+            [".record"] => Ok(status()),
+            [".record", "off"] => set_recording(session, None, None).await,
+            [".record", "on"] => set_recording(session, Some(RecordArgument::All(true)), None).await,
+            [".record", "on", entries @ ..] => {
+                let entries = entries.iter().map(|e| (*e).to_owned()).collect();
+                set_recording(session, Some(RecordArgument::Only(entries)), None).await
+            }
+            _ => Err("usage: .record on [files, folders, globs or modules...] | .record off | .record".to_owned()),
+        }
+    }
+    .await;
+    let body = result.map(|result| EvaluateBody {
+        result,
+        type_name: String::new(),
+        variables_reference: 0,
+        indexed_variables: None,
+    });
+    session.respond(request, body);
+}
+
+async fn set_recording(
+    session: &Session,
+    record: Option<RecordArgument>,
+    limit: Option<u64>,
+) -> Result<String, String> {
+    if session.settings().no_debug {
+        return Err("nothing is recorded when running without debugging".into());
+    }
+    let cwd = std::env::current_dir().map(|d| d.to_string_lossy().into_owned()).unwrap_or_default();
+    let limit = limit.or_else(|| engine().recording().map(|r| r.capacity as u64));
+    let config = record_config(record.as_ref(), limit, &cwd)?;
+    with_gil(move |py| engine().set_recording(py, config)).await;
+    Ok(status())
+}
+
+/// What is being recorded, in words.
+fn status() -> String {
+    match engine().recording() {
+        None => "recording is off".to_owned(),
+        Some(RecordConfig { scope, capacity }) => {
+            let what = match scope {
+                RecordScope::UserCode => "the user's code".to_owned(),
+                RecordScope::Entries(entries) => entries
+                    .iter()
+                    .map(|e| match e {
+                        RecordEntry::Path(p) | RecordEntry::Glob(p) | RecordEntry::Module(p) => p.as_str(),
+                    })
+                    .collect::<Vec<_>>()
+                    .join(", "),
+            };
+            format!("recording {what}, keeping up to {capacity} events per thread")
+        }
+    }
+}
+
+/// Spawns `travel`: it waits for the parked thread, which may be busy with an inspection.
+pub fn spawn_travel(session: &Arc<Session>, request: Request, step: TimeMove) {
+    let session = session.clone();
+    tokio::spawn(async move { travel(&session, &request, step).await });
+}
