@@ -49,6 +49,8 @@ pub struct Activation {
     parent: Option<u64>,
     /// Each local's name, by slot.
     names: Vec<Py<PyString>>,
+    /// Each local's value as of the oldest event kept: the changes of dropped events, folded.
+    base: Vec<Option<Recorded>>,
     /// The serial of its latest event.
     last: u64,
 }
@@ -106,6 +108,7 @@ pub enum Released {
     Event(Event),
     Activation(Activation),
     Running(Running),
+    Value(Recorded),
 }
 
 /// An event's place in the history and what the past looks like there.
@@ -206,6 +209,7 @@ impl History {
             globals: frames::globals(frame)?.unbind(),
             parent,
             names: Vec::new(),
+            base: Vec::new(),
             last: self.next_serial,
         };
         self.activations.insert(id, activation);
@@ -264,7 +268,8 @@ impl History {
         self.events.push_back(event);
         self.next_serial += 1;
         while self.events.len() > capacity.max(1) {
-            released.push(Released::Event(self.events.pop_front().expect("not empty")));
+            let oldest = self.events.pop_front().expect("not empty");
+            self.fold_into_base(oldest, released);
             self.dropped += 1;
             // Activations whose events are all gone, and that are not running, go too.
             if self.dropped % 1024 == 0 {
@@ -280,6 +285,25 @@ impl History {
                     released.extend(self.activations.remove(&id).map(Released::Activation));
                 }
             }
+        }
+    }
+
+    /// A dropped line event's changes become its activation's base values.
+    fn fold_into_base(&mut self, event: Event, released: &mut Vec<Released>) {
+        match event {
+            Event::Line { activation, changes, .. } if self.activations.contains_key(&activation) => {
+                let a = self.activations.get_mut(&activation).expect("checked by the guard");
+                for change in changes.into_vec() {
+                    let slot = change.slot as usize;
+                    if a.base.len() <= slot {
+                        a.base.resize_with(slot + 1, || None);
+                    }
+                    if let Some(old) = std::mem::replace(&mut a.base[slot], change.value) {
+                        released.push(Released::Value(old));
+                    }
+                }
+            }
+            other => released.push(Released::Event(other)),
         }
     }
 
@@ -373,6 +397,9 @@ impl History {
     pub fn locals_at(&self, py: Python<'_>, serial: u64, activation: u64) -> Vec<(String, PastValue)> {
         let Some(a) = self.activations.get(&activation) else { return Vec::new() };
         let mut values: Vec<Option<&Recorded>> = vec![None; a.names.len()];
+        for (slot, value) in a.base.iter().enumerate() {
+            values[slot] = value.as_ref();
+        }
         for s in self.first_serial()..=serial.min(self.next_serial.saturating_sub(1)) {
             if let Some(Event::Line { activation: of, changes, .. }) = self.event(s) {
                 if *of == activation {

@@ -22,6 +22,8 @@ use crate::protocol::types::{
 };
 use crate::protocol::{Outgoing, Request};
 
+const BACK_AT_THE_STOP: &str = "Back at the stop: the program goes on live from here";
+
 /// The fewest events a thread's history may be limited to.
 const MIN_CAPACITY: u64 = 100;
 
@@ -58,6 +60,11 @@ impl TimeCursors {
             Some(thread) => self.set(thread, None),
             None => self.at.lock().clear(),
         }
+    }
+
+    /// Forgets every cursor; returns the threads that were in the past.
+    fn take_all(&self) -> Vec<u64> {
+        self.at.lock().drain().map(|(thread, _)| thread).collect()
     }
 }
 
@@ -136,7 +143,7 @@ pub async fn travel(session: &Session, request: &Request, step: TimeMove) {
         TimePosition::Past { serial, lines_back } | TimePosition::Start { serial, lines_back, .. } => {
             (Some(Cursor { serial, lines_back }), format!("{} before the stop", lines_back_text(lines_back)))
         }
-        TimePosition::Present => (None, "Back at the stop: the program goes on live from here".to_owned()),
+        TimePosition::Present => (None, BACK_AT_THE_STOP.to_owned()),
     };
     session.cursors.set(thread, cursor);
     session.handles.clear_thread(thread);
@@ -156,17 +163,22 @@ pub async fn travel(session: &Session, request: &Request, step: TimeMove) {
         );
         session.send(Outgoing::event("output", OutputEventBody { category: "console", output }));
     }
-    session.send(Outgoing::event(
-        "stopped",
-        StoppedEventBody {
-            reason: "step",
-            thread_id,
-            all_threads_stopped: true,
-            hit_breakpoint_ids: Vec::new(),
-            description: Some(description),
-            text: None,
-        },
-    ));
+    session.send(Outgoing::event("stopped", stepped(thread_id, description)));
+}
+
+fn stepped(thread_id: i64, description: String) -> StoppedEventBody {
+    StoppedEventBody {
+        reason: "step",
+        thread_id,
+        all_threads_stopped: true,
+        hit_breakpoint_ids: Vec::new(),
+        description: Some(description),
+        text: None,
+    }
+}
+
+fn back_at_the_stop(thread_id: i64) -> StoppedEventBody {
+    stepped(thread_id, BACK_AT_THE_STOP.to_owned())
 }
 
 /// pydbg's `record` request: `{"on": true, "include": [...], "limit": N}` or `{"on": false}`.
@@ -228,6 +240,11 @@ async fn set_recording(
     let limit = limit.or_else(|| engine().recording().map(|r| r.capacity as u64));
     let config = record_config(record.as_ref(), limit, &cwd)?;
     with_gil(move |py| engine().set_recording(py, config)).await;
+    // A new recording starts new histories: threads in the past are back at their stops.
+    for thread in session.cursors.take_all() {
+        session.handles.clear_thread(thread);
+        session.send(Outgoing::event("stopped", back_at_the_stop(engine().thread_id_of(thread))));
+    }
     Ok(status())
 }
 
