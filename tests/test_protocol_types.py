@@ -11,10 +11,11 @@ TYPES_RS = os.path.join(ROOT, "protocol", "src", "types.rs")
 SCHEMA = json.load(open(os.path.join(ROOT, "tests", "debugAdapterProtocol.json")))["definitions"]
 
 # pydbg's own attributes, as debugpy names them: no schema definition mirrors them.
-OWN = {"AttachArguments", "PathMappingArgument", "CodeRuleArgument", "VariablePresentation"}
+OWN = {"AttachArguments", "PathMappingArgument", "CodeRuleArgument", "VariablePresentation", "RecordArguments"}
 # One struct for the requests whose arguments are a thread and step options.
 SHARED = {"ThreadArguments": ["ContinueArguments", "NextArguments", "StepInArguments", "StepOutArguments",
-                              "PauseArguments", "ExceptionInfoArguments"],
+                              "PauseArguments", "ExceptionInfoArguments", "StepBackArguments",
+                              "ReverseContinueArguments"],
           "InitializeArguments": ["InitializeRequestArguments"]}
 # One body for the responses of both requests that set a value.
 SHARED_BODIES = {"SetValueBody": ["SetVariableResponse", "SetExpressionResponse"],

@@ -165,6 +165,8 @@ pub struct Engine {
     interrupt_signal: AtomicI32,
     /// False while the attached client runs the program without debugging (`noDebug`).
     breakpoint_calls_stop: AtomicBool,
+    /// Whether recording is on, read without the state lock by every return (`recording.rs`).
+    recording_on: AtomicBool,
 }
 
 static ENGINE: OnceLock<Engine> = OnceLock::new();
@@ -277,6 +279,7 @@ pub fn install(py: Python<'_>, internal: Vec<String>, library: Vec<String>, prog
         main_thread: AtomicU64::new(current_ident()),
         interrupt_signal: AtomicI32::new(0),
         breakpoint_calls_stop: AtomicBool::new(true),
+        recording_on: AtomicBool::new(false),
     };
     callbacks::register(py, &monitoring, &ids)?;
     let _ = ENGINE.set(instance);

@@ -6,6 +6,7 @@
 //! turns LINE, PY_RETURN and PY_YIELD on for that code object alone. Other code answers DISABLE.
 //! With recording off, nothing is on and nothing is paid.
 
+use std::sync::atomic::Ordering;
 use std::sync::Arc;
 
 use pyo3::prelude::*;
@@ -158,6 +159,7 @@ impl Engine {
             let mut state = self.state.lock();
             let generation = state.recording_generation + 1;
             state.recording = config.map(|config| Arc::new(Recording { config, generation }));
+            self.recording_on.store(state.recording.is_some(), Ordering::Release);
             state.recording_generation = generation;
             state.recorded_files.clear();
             std::mem::take(&mut state.recorded_code)
@@ -262,6 +264,9 @@ impl Engine {
 
     /// A recorded frame returns or yields; unwinding frames are noticed at the next line.
     pub(super) fn record_leave(&self, frame: &Bound<'_, PyAny>, how: Leave<'_, '_>) {
+        if !self.recording_on.load(Ordering::Acquire) {
+            return;
+        }
         let recording = {
             let state = self.state.lock();
             let code = crate::frames::code(frame).map(|c| c.as_ptr() as usize).unwrap_or(0);

@@ -376,6 +376,17 @@ class RunError(Exception):
     pass
 
 
+def plain_run(program, args, timeout):
+    """Runs `program` with plain Python; its wall time, start to exit."""
+    process = Process(command_for("plain", program, args))
+    try:
+        if not process.wait(timeout):
+            raise RunError(f"did not exit within {timeout:.0f}s")
+        return process.elapsed
+    finally:
+        process.close()
+
+
 def describe_exit(status):
     if status is not None and status < 0:
         try:

@@ -17,7 +17,7 @@ import sys
 import time
 
 import bench
-from bench import Process, median
+from bench import median
 
 WORKLOAD = bench.workload_path("watched")
 NEVER = "==1000000000"
@@ -34,16 +34,6 @@ LABELS = {
 def watch_line(kind):
     what = {"local": "total", "attribute": "counter.value", "item": "data[0]", "cold": "label"}[kind]
     return bench.marked_line(WORKLOAD, f"watch-{what}"), what
-
-
-def plain_run(kind, n, timeout):
-    process = Process(bench.command_for("plain", WORKLOAD, [kind, str(n)]))
-    try:
-        if not process.wait(timeout):
-            raise bench.RunError(f"did not exit within {timeout:.0f}s")
-        return process.elapsed
-    finally:
-        process.close()
 
 
 def pydbg_run(kind, n, timeout, watch=True):
@@ -86,7 +76,7 @@ def main(argv=None):
     for kind, n in sizes.items():
         plain, unwatched, pydbg = [], [], []
         for _ in range(rounds):
-            plain.append(plain_run(kind, n, 300))
+            plain.append(bench.plain_run(WORKLOAD, [kind, str(n)], 300))
             unwatched.append(pydbg_run(kind, n, 300, watch=False))
             pydbg.append(pydbg_run(kind, n, 300))
         # The same session without the watch (start-up, the stop to set it) is subtracted, as

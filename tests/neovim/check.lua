@@ -326,6 +326,43 @@ cases["data-breakpoint"] = function()
   run_to_end(3)
 end
 
+-- Step back, as docs/step-back.md shows it: a launch configuration with `record = true`, stopped at
+-- `return total`, then require("dap").step_back() twice and reverse_continue(); continue replays
+-- forward to the stop and runs on.
+cases["step-back"] = function()
+  dap.adapters.pydbg = adapters.console_script
+  open_target_with_breakpoint()
+  dap.run({ type = "pydbg", request = "launch", name = "Launch file", program = "${file}", record = true })
+  if not check(wait_stopped(1), "stopped at the breakpoint", table.concat(order, ",")) then
+    return
+  end
+  dap.step_back()
+  check(wait_stopped(2), "stopped after step_back", table.concat(order, ","))
+  dap.step_back()
+  if check(wait_stopped(3), "stopped again after step_back", table.concat(order, ",")) then
+    local stopped = ev.stopped[3]
+    local st = request("stackTrace", { threadId = stopped.threadId })
+    local top = st and st.stackFrames[1]
+    check(stopped.reason == "step" and top and top.name == "compute [2 lines back]" and top.line == 7
+      and top.presentationHint == "subtle", "compute [2 lines back] at line 7, subtle", vim.inspect({ stopped, top }))
+    local vars = top and vars_of(top.id)
+    check(vars and vars.i == "4" and vars.total == "6", "recorded locals i=4 total=6", vim.inspect(vars))
+    check(dap.session().current_frame and dap.session().current_frame.line == 7,
+      "nvim-dap's current frame is the past line", vim.inspect(dap.session().current_frame))
+  end
+  dap.reverse_continue()
+  if check(wait_stopped(4), "stopped after reverse_continue", table.concat(order, ",")) then
+    local st = request("stackTrace", { threadId = ev.stopped[4].threadId, levels = 1 })
+    local top = st and st.stackFrames[1]
+    check(top and top.name:find("^<module> %[") and top.line == 1, "the start of the history: <module> line 1",
+      vim.inspect(top))
+    check(wait(function() return output_text("console"):find("as far back as the history goes", 1, true) end, 5000),
+      "the console says how far back the history goes", output_text("console"))
+  end
+  dap.clear_breakpoints()
+  run_to_end(3)
+end
+
 -- nvim-dap-python's own `file` configuration, with its adapter wrapped as docs/neovim.md shows:
 -- the program runs on the project's .venv (which has no pydbg), with the project's .env.
 cases["dap-python"] = function()

@@ -1,0 +1,114 @@
+"""The cost of recording for step back (issue 20), against plain Python in the same run: a
+call-heavy workload recorded whole, the same workload while recording only a file it never runs,
+and the memory each recorded event takes. Only pydbg records: debugpy and pdb have no column here.
+
+Each timed pydbg run attaches with `record` (and the default limit of 1,000,000 events), sets no
+breakpoint and runs to the end; the same session with recording off is the baseline the ratio
+subtracts. The memory run stops at the workload's last line with `recordLimit` events kept (the
+workload runs more lines than that), reads the program's resident memory, and compares it with
+the same stop without recording. Run it through `scripts/bench --record [--quick]`. See
+docs/performance.md.
+"""
+
+import argparse
+import os
+import sys
+import time
+
+import bench
+from bench import median
+
+WORKLOAD = bench.workload_path("recorded")
+NEVER_RUN = bench.workload_path("never_run")
+CASES = {
+    "all": ("call-heavy code, recorded whole", True),
+    "never": ("the same, recording only a file never run", [NEVER_RUN]),
+}
+MEMORY_LIMIT = 1_000_000
+
+
+def pydbg_run(n, timeout, record=None):
+    attach = {"justMyCode": True, **({"record": record} if record is not None else {})}
+    process, client, _, _ = bench.start_session("pydbg", WORKLOAD, [str(n)], attach_args=attach, timeout=timeout)
+    try:
+        stops = bench.run_to_exit(process, client, timeout)
+    finally:
+        process.close()
+    if stops:
+        raise bench.RunError(f"stopped {stops} times with no breakpoint")
+    if process.status != 0:
+        raise bench.RunError(bench.describe_exit(process.status))
+    return process.elapsed
+
+
+def resident_kb(pid):
+    with open(f"/proc/{pid}/status") as f:
+        for line in f:
+            if line.startswith("VmRSS:"):
+                return int(line.split()[1])
+    raise bench.RunError("no VmRSS")
+
+
+def memory_at_end(n, timeout, record):
+    """The program's resident memory (KiB) stopped at its last line."""
+    end = bench.marked_line(WORKLOAD, "recorded-end")
+    attach = {"justMyCode": True, **({"record": True, "recordLimit": MEMORY_LIMIT} if record else {})}
+    process, client, _, _ = bench.start_session("pydbg", WORKLOAD, [str(n)], {WORKLOAD: [{"line": end}]},
+                                                attach_args=attach, timeout=timeout)
+    try:
+        stop = client.wait_event("stopped", timeout=timeout)["body"]
+        kb = resident_kb(process.pid)
+        client.ok("continue", {"threadId": stop["threadId"]})
+        bench.run_to_exit(process, client, timeout)
+        return kb
+    finally:
+        process.close()
+
+
+def main(argv=None):
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--quick", action="store_true", help="a smaller workload, 3 rounds")
+    parser.add_argument("--rounds", type=int, default=None, help="rounds of each (default 7, 3 quick)")
+    args = parser.parse_args(argv)
+    rounds = args.rounds or (3 if args.quick else 7)
+    n = 22 if args.quick else 25
+    lines = 2 * bench_calls(n)
+    print(f"Python {sys.version.split()[0]}, {rounds} rounds, fib({n}): {bench_calls(n):,} calls, "
+          f"{lines:,} recorded lines; load average {os.getloadavg()[0]:.2f}", flush=True)
+    rows = []
+    for case, (label, record) in CASES.items():
+        plain, off, on = [], [], []
+        for _ in range(rounds):
+            plain.append(bench.plain_run(WORKLOAD, [str(n)], 600))
+            off.append(pydbg_run(n, 600))
+            on.append(pydbg_run(n, 600, record))
+        ratios = sorted(1 + (r - o) / p for p, o, r in zip(plain, off, on))
+        per_line = (median(on) - median(off)) / lines * 1e9
+        rows.append(f"| {label} | {median(plain):.3f} s | {median(off):.3f} s | {median(on):.3f} s "
+                    f"| {median(ratios):.2f}× ({ratios[0]:.2f}–{ratios[-1]:.2f}) "
+                    f"| {per_line:.0f} ns |")
+        print(rows[-1], flush=True)
+    memory_n = 27 if not args.quick else 26
+    assert 2 * bench_calls(memory_n) > MEMORY_LIMIT, "the memory run must fill the buffer"
+    without = median([memory_at_end(memory_n, 600, False) for _ in range(3)])
+    with_record = median([memory_at_end(memory_n, 600, True) for _ in range(3)])
+    per_event = (with_record - without) * 1024 / MEMORY_LIMIT
+    print()
+    print("| case | plain | pydbg, not recording | pydbg, recording | ratio (min–max) | cost per recorded line |")
+    print("|---|---|---|---|---|---|")
+    print("\n".join(rows))
+    print(f"\nMemory: {MEMORY_LIMIT:,} events kept (fib({memory_n})): resident {without / 1024:.1f} MiB without "
+          f"recording, {with_record / 1024:.1f} MiB with: **{per_event:.0f} bytes per event**.")
+    print(f"\nload average at the end {os.getloadavg()[0]:.2f}; {time.strftime('%Y-%m-%d %H:%M')}")
+
+
+def bench_calls(n):
+    """Calls of fib(n): 2 * fib(n + 1) - 1."""
+    a, b = 0, 1
+    for _ in range(n + 1):
+        a, b = b, a + b
+    return 2 * a - 1
+
+
+if __name__ == "__main__":
+    main()
