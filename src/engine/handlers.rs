@@ -33,7 +33,7 @@ impl Engine {
             self.watch_code_for_breakpoints(py, code, info.clone());
         }
         if recording {
-            self.record_if_in_scope(py, code, &info, current_frame(py).as_ref());
+            self.record_if_in_scope(py, code, info.clone(), current_frame(py).as_ref());
         }
         let mut keep = false;
         if has_function_breakpoints {
@@ -260,11 +260,13 @@ impl Engine {
             let columns = file.and_then(|f| f.columns.get(&line)).cloned();
             (info, bp, columns, state.just_my_code)
         };
-        // Code armed for breakpoints knows its file; other code (a step's) reads `co_filename`.
+        // Code armed for breakpoints or recording knows its file; other code (a step's) reads
+        // `co_filename`.
         let (armed, recording) = {
             let state = self.state.lock();
             let address = code.as_ptr() as usize;
-            let file = state.breakpoint_code.get(&address).map(|armed| armed.file.clone());
+            let armed = state.breakpoint_code.get(&address).or_else(|| state.recorded_code.get(&address));
+            let file = armed.map(|armed| armed.file.clone());
             let recording = match &state.recording {
                 Some(r) if state.recorded_code.contains_key(&address) => Some((r.generation, r.config.capacity)),
                 _ => None,

@@ -51,8 +51,10 @@ pub struct Activation {
     names: Vec<Py<PyString>>,
     /// Each local's value as of the oldest event kept: the changes of dropped events, folded.
     base: Vec<Option<Recorded>>,
-    /// The serial of its latest event.
-    last: u64,
+    /// How many events in the buffer are its own; with `running`, what keeps it.
+    events: u32,
+    /// Whether it is on the shadow stack.
+    running: bool,
 }
 
 /// An activation running now: its frame, and its locals as last recorded.
@@ -76,6 +78,19 @@ pub struct History {
     stack: Vec<Running>,
     /// How many events were dropped because the buffer was full.
     dropped: u64,
+}
+
+impl Drop for History {
+    /// The main thread's history is dropped after the interpreter has ended: its objects are
+    /// gone with it, and freeing a million events would only delay the exit.
+    fn drop(&mut self) {
+        // SAFETY: Py_IsInitialized may be called at any time.
+        if unsafe { ffi::Py_IsInitialized() } == 0 {
+            std::mem::forget(std::mem::take(&mut self.events));
+            std::mem::forget(std::mem::take(&mut self.activations));
+            std::mem::forget(std::mem::take(&mut self.stack));
+        }
+    }
 }
 
 thread_local! {
@@ -147,9 +162,6 @@ impl History {
             Err(_) => Vec::new(),
         };
         let activation = self.stack[index].activation;
-        if let Some(a) = self.activations.get_mut(&activation) {
-            a.last = serial;
-        }
         let depth = index as u32;
         let line = u32::try_from(line).unwrap_or(0);
         self.push(Event::Line { activation, line, depth, changes: changes.into_boxed_slice() }, capacity, released);
@@ -166,17 +178,11 @@ impl History {
     ) {
         let address = frame.as_ptr() as usize;
         let Some(index) = self.stack.iter().rposition(|r| r.frame.as_ptr() as usize == address) else { return };
-        released.extend(self.stack.drain(index + 1..).map(Released::Running));
-        let running = self.stack.pop().expect("found above");
-        let activation = running.activation;
-        released.push(Released::Running(running));
+        let activation = self.stack[index].activation;
         if let Some(value) = value {
-            let serial = self.next_serial;
-            if let Some(a) = self.activations.get_mut(&activation) {
-                a.last = serial;
-            }
             self.push(Event::Return { activation, value: Recorded::of(value) }, capacity, released);
         }
+        self.leave(index, released);
     }
 
     /// The index in `stack` of `frame`'s activation; a frame not on it starts a new activation,
@@ -187,7 +193,7 @@ impl History {
         let position =
             |stack: &[Running], address: usize| stack.iter().rposition(|r| r.frame.as_ptr() as usize == address);
         if let Some(index) = position(&self.stack, address) {
-            released.extend(self.stack.drain(index + 1..).map(Released::Running));
+            self.leave(index + 1, released);
             return Ok(index);
         }
         let mut caller = frames::back(frame)?;
@@ -199,8 +205,7 @@ impl History {
             }
             caller = frames::back(&f)?;
         }
-        let keep = parent_index.map_or(0, |i| i + 1);
-        released.extend(self.stack.drain(keep..).map(Released::Running));
+        self.leave(parent_index.map_or(0, |i| i + 1), released);
         let parent = parent_index.map(|i| self.stack[i].activation);
         let id = self.next_activation;
         self.next_activation += 1;
@@ -210,7 +215,8 @@ impl History {
             parent,
             names: Vec::new(),
             base: Vec::new(),
-            last: self.next_serial,
+            events: 0,
+            running: true,
         };
         self.activations.insert(id, activation);
         self.stack.push(Running {
@@ -265,26 +271,41 @@ impl History {
     }
 
     fn push(&mut self, event: Event, capacity: usize, released: &mut Vec<Released>) {
+        let (Event::Line { activation, .. } | Event::Return { activation, .. }) = &event;
+        if let Some(a) = self.activations.get_mut(activation) {
+            a.events += 1;
+        }
         self.events.push_back(event);
         self.next_serial += 1;
         while self.events.len() > capacity.max(1) {
             let oldest = self.events.pop_front().expect("not empty");
+            let (Event::Line { activation, .. } | Event::Return { activation, .. }) = &oldest;
+            let activation = *activation;
             self.fold_into_base(oldest, released);
-            self.dropped += 1;
-            // Activations whose events are all gone, and that are not running, go too.
-            if self.dropped % 1024 == 0 {
-                let oldest = self.first_serial();
-                let running: Vec<u64> = self.stack.iter().map(|r| r.activation).collect();
-                let gone: Vec<u64> = self
-                    .activations
-                    .iter()
-                    .filter(|(id, a)| a.last < oldest && !running.contains(id))
-                    .map(|(id, _)| *id)
-                    .collect();
-                for id in gone {
-                    released.extend(self.activations.remove(&id).map(Released::Activation));
-                }
+            if let Some(a) = self.activations.get_mut(&activation) {
+                a.events -= 1;
             }
+            self.forget_if_unused(activation, released);
+            self.dropped += 1;
+        }
+    }
+
+    /// The activations from `index` up leave the shadow stack: they returned, or ended unseen.
+    fn leave(&mut self, index: usize, released: &mut Vec<Released>) {
+        let left: Vec<Running> = self.stack.drain(index..).collect();
+        for running in left {
+            if let Some(a) = self.activations.get_mut(&running.activation) {
+                a.running = false;
+            }
+            self.forget_if_unused(running.activation, released);
+            released.push(Released::Running(running));
+        }
+    }
+
+    /// An activation that no longer runs and has no event left is forgotten.
+    fn forget_if_unused(&mut self, activation: u64, released: &mut Vec<Released>) {
+        if self.activations.get(&activation).is_some_and(|a| a.events == 0 && !a.running) {
+            released.extend(self.activations.remove(&activation).map(Released::Activation));
         }
     }
 

@@ -99,8 +99,9 @@ struct Monitoring {
     ids: EventIds,
 }
 
-/// A code object with LINE on for its file's breakpoints, with its file: each LINE event needs
-/// the file, and finding it from `co_filename` is an attribute read and a path's hash.
+/// A code object with LINE on for its file's breakpoints (or for recording), with its file: each
+/// LINE event needs the file, and finding it from `co_filename` is an attribute read and a
+/// path's hash.
 struct ArmedCode {
     code: Py<PyAny>,
     file: Arc<FileInfo>,
@@ -124,8 +125,8 @@ struct State {
     recording: Option<Arc<recording::Recording>>,
     /// The latest recording's number, also after it stopped.
     recording_generation: u64,
-    /// Code objects with events on for recording, by address, kept alive.
-    recorded_code: FxHashMap<usize, Py<PyAny>>,
+    /// Code objects with events on for recording, by address, kept alive, with their file.
+    recorded_code: FxHashMap<usize, ArmedCode>,
     /// Whether each file (by key) is in the recording's scope.
     recorded_files: FxHashMap<Arc<str>, bool>,
     /// Data breakpoints on local variables (`local_watches.rs`).

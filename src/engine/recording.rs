@@ -16,7 +16,7 @@ use rustc_hash::FxHashMap;
 use super::callbacks::{current_frame, Leave};
 use super::files::{FileInfo, Origin};
 use super::history::{self, PastFrame, PastValue};
-use super::Engine;
+use super::{ArmedCode, Engine};
 
 /// What a step back says when recording is off.
 pub const RECORDING_OFF: &str =
@@ -164,9 +164,9 @@ impl Engine {
             state.recorded_files.clear();
             std::mem::take(&mut state.recorded_code)
         };
-        for code in previous.values() {
-            let events = self.local_events_for(&self.state.lock(), code.as_ptr() as usize);
-            self.set_local_events(py, code.bind(py), events);
+        for armed in previous.values() {
+            let events = self.local_events_for(&self.state.lock(), armed.code.as_ptr() as usize);
+            self.set_local_events(py, armed.code.bind(py), events);
         }
         drop(previous);
         if self.state.lock().recording.is_some() {
@@ -193,7 +193,7 @@ impl Engine {
                 let code = crate::frames::code(&f)?;
                 let filename: String = code.getattr(pyo3::intern!(py, "co_filename"))?.extract()?;
                 let info = self.state.lock().files.info(&filename);
-                self.record_if_in_scope(py, &code, &info, Some(&f));
+                self.record_if_in_scope(py, &code, info, Some(&f));
                 frame = crate::frames::back(&f)?;
             }
         }
@@ -206,7 +206,7 @@ impl Engine {
         &self,
         py: Python<'_>,
         code: &Bound<'_, PyAny>,
-        file: &FileInfo,
+        file: Arc<FileInfo>,
         frame: Option<&Bound<'_, PyAny>>,
     ) {
         if file.origin == Origin::Internal {
@@ -230,7 +230,7 @@ impl Engine {
                     let globals = crate::frames::globals(frame?).ok()?;
                     globals.get_item("__name__").ok()?.extract::<String>().ok()
                 };
-                let verdict = scope.includes(file, module);
+                let verdict = scope.includes(&file, module);
                 if !scope.has_modules() {
                     self.state.lock().recorded_files.insert(file.key.clone(), verdict);
                 }
@@ -242,7 +242,7 @@ impl Engine {
         }
         let events = {
             let mut state = self.state.lock();
-            state.recorded_code.entry(address).or_insert_with(|| code.clone().unbind());
+            state.recorded_code.entry(address).or_insert_with(|| ArmedCode { code: code.clone().unbind(), file });
             self.local_events_for(&state, address)
         };
         self.set_local_events(py, code, events);

@@ -71,7 +71,7 @@ def main(argv=None):
     parser.add_argument("--rounds", type=int, default=None, help="rounds of each (default 7, 3 quick)")
     args = parser.parse_args(argv)
     rounds = args.rounds or (3 if args.quick else 7)
-    n = 22 if args.quick else 25
+    n = 24 if args.quick else 27
     lines = 2 * bench_calls(n)
     print(f"Python {sys.version.split()[0]}, {rounds} rounds, fib({n}): {bench_calls(n):,} calls, "
           f"{lines:,} recorded lines; load average {os.getloadavg()[0]:.2f}", flush=True)
@@ -88,8 +88,9 @@ def main(argv=None):
                     f"| {median(ratios):.2f}× ({ratios[0]:.2f}–{ratios[-1]:.2f}) "
                     f"| {per_line:.0f} ns |")
         print(rows[-1], flush=True)
-    memory_n = 27 if not args.quick else 26
-    assert 2 * bench_calls(memory_n) > MEMORY_LIMIT, "the memory run must fill the buffer"
+    # Each call records two lines and a return.
+    memory_n = 26
+    assert 3 * bench_calls(memory_n) > MEMORY_LIMIT, "the memory run must fill the buffer"
     without = median([memory_at_end(memory_n, 600, False) for _ in range(3)])
     with_record = median([memory_at_end(memory_n, 600, True) for _ in range(3)])
     per_event = (with_record - without) * 1024 / MEMORY_LIMIT
