@@ -20,6 +20,7 @@ extern "C" {
     fn PyFrame_GetLineNumber(frame: *mut ffi::PyObject) -> std::ffi::c_int;
     fn PyFrame_GetLasti(frame: *mut ffi::PyObject) -> std::ffi::c_int;
     fn PyFrame_GetVar(frame: *mut ffi::PyObject, name: *mut ffi::PyObject) -> *mut ffi::PyObject;
+    fn PyFrame_GetLocals(frame: *mut ffi::PyObject) -> *mut ffi::PyObject;
 }
 
 /// `co_flags` bit: the code keeps its locals in fast slots (a function, not a module or class body).
@@ -115,26 +116,17 @@ pub fn local<'py>(frame: &Bound<'py, PyAny>, name: &Bound<'py, PyString>) -> PyR
     }
 }
 
-/// The locals of the frame whose event is being handled, as a dict: on 3.13+ a new snapshot
-/// (`PyEval_GetFrameLocals`), on 3.12 the frame's own locals dict, refreshed
-/// (`PyEval_GetLocals`). No Python code runs.
-pub fn current_locals(py: Python<'_>) -> PyResult<Bound<'_, pyo3::types::PyDict>> {
-    type GetFrameLocals = unsafe extern "C" fn() -> *mut ffi::PyObject;
-    static GET_FRAME_LOCALS: std::sync::OnceLock<Option<GetFrameLocals>> = std::sync::OnceLock::new();
-    let snapshot = GET_FRAME_LOCALS.get_or_init(|| {
-        // SAFETY: dlsym with a NUL-terminated name; in 3.13+ the symbol has this signature.
-        unsafe {
-            let symbol = libc::dlsym(libc::RTLD_DEFAULT, c"PyEval_GetFrameLocals".as_ptr());
-            (!symbol.is_null()).then(|| std::mem::transmute::<*mut libc::c_void, GetFrameLocals>(symbol))
-        }
-    });
-    // SAFETY: the GIL is held. GetFrameLocals returns a new reference, GetLocals a borrowed one;
-    // either is NULL with an error set on failure.
-    let locals = unsafe {
-        match snapshot {
-            Some(get) => Bound::from_owned_ptr_or_err(py, get())?,
-            None => Bound::from_borrowed_ptr_or_err(py, ffi::PyEval_GetLocals())?,
-        }
-    };
-    Ok(locals.cast_into::<pyo3::types::PyDict>()?)
+/// The locals of `frame` as a dict (3.12, and code whose locals are a dict: a module's) or as a
+/// list of `(name, value)` pairs (3.13+, a function's, read through its locals proxy). No Python
+/// code runs, and nothing is written to the frame.
+pub fn locals_snapshot<'py>(frame: &Bound<'py, PyAny>) -> PyResult<Bound<'py, PyAny>> {
+    let frame = checked(frame)?;
+    let py = frame.py();
+    // SAFETY: a frame, with the GIL held; a new reference, or NULL with an error set.
+    let locals = unsafe { Bound::from_owned_ptr_or_err(py, PyFrame_GetLocals(frame.as_ptr()))? };
+    if locals.is_instance_of::<pyo3::types::PyDict>() {
+        return Ok(locals);
+    }
+    // SAFETY: a mapping (the proxy), with the GIL held; a new list, or NULL with an error set.
+    unsafe { Bound::from_owned_ptr_or_err(py, ffi::PyMapping_Items(locals.as_ptr())) }
 }

@@ -11,7 +11,7 @@ use std::collections::VecDeque;
 
 use pyo3::ffi;
 use pyo3::prelude::*;
-use pyo3::types::{PyDict, PyString};
+use pyo3::types::{PyDict, PyList, PyString, PyTuple};
 use rustc_hash::FxHashMap;
 
 use crate::frames;
@@ -154,11 +154,20 @@ impl History {
         capacity: usize,
         released: &mut Vec<Released>,
     ) -> PyResult<()> {
-        let py = frame.py();
         let index = self.running_index(frame, released)?;
         let serial = self.next_serial;
-        let changes = match frames::current_locals(py) {
-            Ok(locals) => self.changes(index, &locals, serial),
+        let changes = match frames::locals_snapshot(frame) {
+            Ok(locals) => match (locals.cast::<PyDict>(), locals.cast::<PyList>()) {
+                (Ok(dict), _) => self.changes(index, dict.iter(), serial),
+                (_, Ok(pairs)) => {
+                    let pairs = pairs.iter().filter_map(|pair| {
+                        let pair = pair.cast_into::<PyTuple>().ok()?;
+                        Some((pair.get_item(0).ok()?, pair.get_item(1).ok()?))
+                    });
+                    self.changes(index, pairs, serial)
+                }
+                _ => Vec::new(),
+            },
             Err(_) => Vec::new(),
         };
         let activation = self.stack[index].activation;
@@ -229,11 +238,16 @@ impl History {
     }
 
     /// The changes between the running activation's recorded locals and `locals` now.
-    fn changes(&mut self, index: usize, locals: &Bound<'_, PyDict>, serial: u64) -> Vec<Change> {
+    fn changes<'py>(
+        &mut self,
+        index: usize,
+        locals: impl Iterator<Item = (Bound<'py, PyAny>, Bound<'py, PyAny>)>,
+        serial: u64,
+    ) -> Vec<Change> {
         let running = &mut self.stack[index];
         let Some(activation) = self.activations.get_mut(&running.activation) else { return Vec::new() };
         let mut changes = Vec::new();
-        for (position, (key, value)) in locals.iter().enumerate() {
+        for (position, (key, value)) in locals.enumerate() {
             let Ok(name) = key.cast::<PyString>() else { continue };
             if is_dunder(name) {
                 continue;

@@ -1,4 +1,8 @@
-"""Call-heavy code for recording (step back): naive recursive Fibonacci. Usage: recorded.py N"""
+"""Workloads for recording (step back). Usage: recorded.py fib N | recorded.py words N
+
+fib: call-heavy, naive recursive Fibonacci, two short lines a call.
+words: counting words, lines that do some work each (string methods, dict updates).
+"""
 import sys
 
 
@@ -8,10 +12,20 @@ def fib(n):
     return fib(n - 1) + fib(n - 2)
 
 
-def main(n):
-    result = fib(n)
+def words(n):
+    text = "The quick brown fox jumps over the lazy dog, then naps. " * 20
+    counts = {}
+    for _ in range(n):
+        for word in text.split():
+            key = word.strip(",.").lower()
+            counts[key] = counts.get(key, 0) + 1
+    return counts
+
+
+def main(kind, n):
+    result = fib(n) if kind == "fib" else words(n)
     return result  # bench-recorded-end
 
 
 if __name__ == "__main__":
-    main(int(sys.argv[1]))
+    main(sys.argv[1], int(sys.argv[2]))
