@@ -12,7 +12,6 @@ use std::collections::VecDeque;
 use pyo3::ffi;
 use pyo3::prelude::*;
 use pyo3::types::{PyDict, PyList, PyString, PyTuple};
-use rustc_hash::FxHashMap;
 
 use crate::frames;
 
@@ -73,7 +72,7 @@ pub struct History {
     events: VecDeque<Event>,
     /// The serial of the next event; serials count from 0 and are never reused.
     next_serial: u64,
-    activations: FxHashMap<u64, Activation>,
+    activations: Activations,
     next_activation: u64,
     stack: Vec<Running>,
     /// How many events were dropped because the buffer was full.
@@ -90,6 +89,52 @@ impl Drop for History {
             std::mem::forget(std::mem::take(&mut self.activations));
             std::mem::forget(std::mem::take(&mut self.stack));
         }
+    }
+}
+
+/// Activations by id. Ids are given in order and most activations end in order, so they sit in a
+/// deque from the oldest kept: no hashing, and one place to grow.
+#[derive(Default)]
+struct Activations {
+    first: u64,
+    slots: VecDeque<Option<Activation>>,
+}
+
+impl Activations {
+    fn index(&self, id: u64) -> Option<usize> {
+        usize::try_from(id.checked_sub(self.first)?).ok().filter(|&i| i < self.slots.len())
+    }
+
+    fn get(&self, id: &u64) -> Option<&Activation> {
+        self.slots.get(self.index(*id)?)?.as_ref()
+    }
+
+    fn get_mut(&mut self, id: &u64) -> Option<&mut Activation> {
+        let index = self.index(*id)?;
+        self.slots.get_mut(index)?.as_mut()
+    }
+
+    fn contains_key(&self, id: &u64) -> bool {
+        self.get(id).is_some()
+    }
+
+    /// Adds the activation with the next id.
+    fn push(&mut self, id: u64, activation: Activation) {
+        if self.slots.is_empty() {
+            self.first = id;
+        }
+        debug_assert_eq!(id, self.first + self.slots.len() as u64);
+        self.slots.push_back(Some(activation));
+    }
+
+    fn remove(&mut self, id: &u64) -> Option<Activation> {
+        let index = self.index(*id)?;
+        let removed = self.slots[index].take();
+        while matches!(self.slots.front(), Some(None)) {
+            self.slots.pop_front();
+            self.first += 1;
+        }
+        removed
     }
 }
 
@@ -227,7 +272,7 @@ impl History {
             events: 0,
             running: true,
         };
-        self.activations.insert(id, activation);
+        self.activations.push(id, activation);
         self.stack.push(Running {
             activation: id,
             frame: frame.clone().unbind(),
