@@ -52,9 +52,10 @@ def test_step_back_through_a_loop_shows_earlier_values(sessions):
 
     # Back over the loop header, then into the last call of square (its return line).
     stop, frames = move(client, thread, "stepBack")
-    assert stop["reason"] == "step" and "1 line back" in stop["description"]
+    assert stop["reason"] == "step" and stop["description"] == "1 line before the stop"
     assert frames[0]["line"] == line_of(client.path, "for i in") and frames[0]["name"].startswith("total [1 line back")
-    assert frames[0]["presentationHint"] == "subtle"
+    # Not `subtle`: VS Code would fold the whole stack away.
+    assert "presentationHint" not in frames[0]
     # Into the last call of square, at its return, with its caller under it.
     stop, frames = move(client, thread, "stepBack")
     assert [f["name"].split(" [")[0] for f in frames[:3]] == ["square", "total", "<module>"]
@@ -82,7 +83,7 @@ def test_forward_again_replays_the_past_then_goes_on_live(sessions):
     for _ in range(4):
         stop, frames = move(client, thread, "stepBack")
     # At `add` of the last iteration, 4 lines back: stepIn replays into square.
-    assert frames[0]["line"] == add and stop["description"].startswith("4 lines back")
+    assert frames[0]["line"] == add and stop["description"] == "4 lines before the stop"
     stop, frames = move(client, thread, "stepIn")
     assert frames[0]["name"].startswith("square [") and frames[0]["line"] == body
     stop, frames = move(client, thread, "stepOut")

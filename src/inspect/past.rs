@@ -19,7 +19,7 @@ use crate::protocol::types::{
 };
 
 /// How far back the cursor is, as frame names show it.
-pub fn lines_back_text(lines_back: u64) -> String {
+fn lines_back_text(lines_back: u64) -> String {
     match lines_back {
         1 => "1 line back".to_owned(),
         n => format!("{n} lines back"),
@@ -27,7 +27,8 @@ pub fn lines_back_text(lines_back: u64) -> String {
 }
 
 /// The recorded stack at `serial`, then the frames below it that still run (their callers have
-/// not moved since). Frames of the past are marked `subtle`, their names suffixed with the time.
+/// not moved since). Frames of the past are named with the time: `total [3 lines back]`. They get
+/// no `subtle` hint, which VS Code folds away behind "Show More Stack Frames" (docs/decisions.md).
 pub fn stack_trace(
     py: Python<'_>,
     cx: &Context,
@@ -51,7 +52,7 @@ pub fn stack_trace(
             column: 1,
             instruction_pointer_reference: None,
             can_restart: Some(false),
-            presentation_hint: Some("subtle"),
+            presentation_hint: None,
         });
     }
     if let Some(caller) = running.map(|f| frames::back(f.bind(py))).transpose()?.flatten() {

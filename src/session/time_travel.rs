@@ -15,7 +15,6 @@ use super::inspection::on_parked;
 use super::{run_control, with_gil, Session};
 use crate::engine::engine;
 use crate::engine::recording::{RecordConfig, RecordEntry, RecordScope, TimeMove, TimePosition, DEFAULT_CAPACITY};
-use crate::inspect::past::lines_back_text;
 use crate::protocol::types::{
     ContinueBody, EvaluateArguments, EvaluateBody, OutputEventBody, RecordArgument, RecordArguments, StoppedEventBody,
     ThreadArguments,
@@ -72,9 +71,9 @@ impl TimeCursors {
 pub fn refusal(session: &Session, thread: u64) -> Option<String> {
     session.cursors.of(thread).map(|cursor| {
         format!(
-            "this thread is shown as it was {} before the stop, and pydbg does not change the past: \
+            "this thread is shown as it was {}, and pydbg does not change the past: \
              step forward to the stop first (Continue replays to the next breakpoint, then runs on)",
-            lines_back_text(cursor.lines_back)
+            before_the_stop(cursor.lines_back)
         )
     })
 }
@@ -141,7 +140,7 @@ pub async fn travel(session: &Session, request: &Request, step: TimeMove) {
     }
     let (cursor, description) = match position {
         TimePosition::Past { serial, lines_back } | TimePosition::Start { serial, lines_back, .. } => {
-            (Some(Cursor { serial, lines_back }), format!("{} before the stop", lines_back_text(lines_back)))
+            (Some(Cursor { serial, lines_back }), before_the_stop(lines_back))
         }
         TimePosition::Present => (None, BACK_AT_THE_STOP.to_owned()),
     };
@@ -157,13 +156,18 @@ pub async fn travel(session: &Session, request: &Request, step: TimeMove) {
             0 => "the recording began there".to_owned(),
             n => format!("{n} older events were dropped when the history was full; recordLimit keeps more"),
         };
-        let output = format!(
-            "pydbg: this is as far back as the history goes, {} before the stop ({older})\n",
-            lines_back_text(lines_back)
-        );
+        let output =
+            format!("pydbg: this is as far back as the history goes, {} ({older})\n", before_the_stop(lines_back));
         session.send(Outgoing::event("output", OutputEventBody { category: "console", output }));
     }
     session.send(Outgoing::event("stopped", stepped(thread_id, description)));
+}
+
+fn before_the_stop(lines: u64) -> String {
+    match lines {
+        1 => "1 line before the stop".to_owned(),
+        n => format!("{n} lines before the stop"),
+    }
 }
 
 fn stepped(thread_id: i64, description: String) -> StoppedEventBody {

@@ -344,7 +344,7 @@ cases["step-back"] = function()
     local st = request("stackTrace", { threadId = stopped.threadId })
     local top = st and st.stackFrames[1]
     check(stopped.reason == "step" and top and top.name == "compute [2 lines back]" and top.line == 7
-      and top.presentationHint == "subtle", "compute [2 lines back] at line 7, subtle", vim.inspect({ stopped, top }))
+      and top.presentationHint == nil, "compute [2 lines back] at line 7", vim.inspect({ stopped, top }))
     local vars = top and vars_of(top.id)
     check(vars and vars.i == "4" and vars.total == "6", "recorded locals i=4 total=6", vim.inspect(vars))
     check(dap.session().current_frame and dap.session().current_frame.line == 7,

@@ -9,14 +9,16 @@
 //                   a program run by plain python (pid PLAIN_PID);
 //   data breakpoint: "Break on Value Change" on a local in the Variables view, then its stops;
 //                   then on a list's item, in the same workspace.
+//   step back:      a launch.json entry with `record`, then the toolbar's Step Back (twice) and
+//                   Reverse Continue, and Continue back to the present and on.
 //   node drive.cjs BASE_URL SHOTS_DIR EVERYDAY NO_LAUNCH_JSON NOT_INSTALLED ATTACH ATTACH_PROCESS PLAIN_PID \
-//                  DATA_BREAKPOINT
+//                  DATA_BREAKPOINT STEP_BACK
 // scripts/test-vscode makes the workspaces, starts code-server and runs this (with
 // playwright-core on NODE_PATH).
 const { chromium } = require("playwright-core");
 const path = require("path");
 
-const [baseUrl, shots, everyday, noLaunchJson, notInstalled, attach, attachProcess, plainPid, dataBreakpoint] =
+const [baseUrl, shots, everyday, noLaunchJson, notInstalled, attach, attachProcess, plainPid, dataBreakpoint, stepBack] =
   process.argv.slice(2);
 const TIMEOUT = 60_000;
 
@@ -276,6 +278,43 @@ async function listItemDataBreakpointCase(context, pass) {
   await page.close();
 }
 
+/** Clicks a button of the debug toolbar, by its icon. */
+async function toolbarButton(page, icon) {
+  await page.locator(`.debug-toolbar .codicon-${icon}`).click({ timeout: TIMEOUT });
+}
+
+async function stepBackCase(context, pass) {
+  const page = await openWorkspace(context, stepBack);
+  await breakpointAt(page, "walk.py", 5);
+  await page.keyboard.press("F5");
+  await waitForText(page, CALL_STACK, STOP, "the stop at walk's return (line 5)");
+  await waitForText(page, VARIABLES, /total\s*=\s*6/, "total = 6 in Variables");
+  await page.locator(".debug-toolbar .codicon-debug-step-back").waitFor({ timeout: TIMEOUT });
+  pass("record in launch.json: VS Code shows Step Back and Reverse Continue in the debug toolbar");
+  await toolbarButton(page, "debug-step-back");
+  await waitForText(page, ".debug-call-stack", /walk \[1 line back\]\s*walk\.py\s*3:1/, "one line back: the loop's test");
+  await toolbarButton(page, "debug-step-back");
+  await waitForText(page, ".debug-call-stack", /walk \[2 lines back\]\s*walk\.py\s*4:1/, "two lines back: the last addition");
+  await waitForText(page, VARIABLES, /total\s*=\s*3/, "total = 3 in Variables, before the last addition");
+  await waitForText(page, VARIABLES, /i\s*=\s*3/, "i = 3 in Variables");
+  await page.screenshot({ path: path.join(shots, "step-back.png") });
+  // The frames of the past are shown, not folded away behind "Show More Stack Frames".
+  if (!(await page.locator(".debug-call-stack .monaco-list-row", { hasText: "walk [2 lines back]" }).isVisible())) {
+    fail("the Call Stack does not show walk [2 lines back] as a row");
+  }
+  pass("Step Back twice: walk [2 lines back] on line 4 in the Call Stack, total = 3 and i = 3 in Variables");
+  await toolbarButton(page, "debug-reverse-continue");
+  await waitForText(page, ".debug-call-stack", /<module> \[\d+ lines back\]\s*walk\.py\s*1:1/, "the start of the history");
+  await command(page, "Debug Console: Focus on Debug Console View");
+  await waitForText(page, CONSOLE, /as far back as the history goes/, "how far back the history goes");
+  pass("Reverse Continue: the start of the recording, and the Debug Console says how far back it goes");
+  // No recorded breakpoint hit lies before the stop: Continue replays to it and runs on live.
+  await continueToEnd(page);
+  await waitForText(page, CONSOLE, /walked 6/, "the program's output");
+  pass("Continue from the past: back to the stop, then live to the end (walked 6)");
+  await page.close();
+}
+
 async function main() {
   const browser = await chromium.launch({
     executablePath: process.env.CHROMIUM ?? "/usr/bin/chromium",
@@ -299,6 +338,7 @@ async function main() {
     await attachProcessCase(context, pass);
     await dataBreakpointCase(context, pass);
     await listItemDataBreakpointCase(context, pass);
+    await stepBackCase(context, pass);
   } catch (error) {
     for (const page of context.pages()) {
       await page.screenshot({ path: path.join(shots, "failure.png") }).catch(() => {});
