@@ -302,3 +302,98 @@ def test_recording_is_off_unless_asked_and_the_console_turns_it_on_and_off(sessi
     assert "presentationHint" not in client.top_frame(thread)
     client.ok("continue", {"threadId": thread})
     assert client.debuggee.wait() == 0
+
+
+def test_bad_requests_and_settings_get_clear_errors(sessions):
+    client, thread = stop_at(sessions, LOOP, "# done")
+    for arguments, wanted in [({"threadId": 999}, "there is no thread 999"), ({}, "there is no thread 0")]:
+        response = client.request("stepBack", arguments)
+        assert not response["success"] and wanted in response["message"], response
+    for arguments, wanted in [({}, "record needs `on`"), ({"on": "yes"}, "invalid type"),
+                              ({"on": True, "limit": 5}, "at least 100"),
+                              ({"on": True, "include": ["not a module!"]}, "is not a file, a folder, a glob")]:
+        response = client.request("record", arguments)
+        assert not response["success"] and wanted in response["message"], (arguments, response)
+    response = client.request("evaluate", {"expression": ".record sometimes", "context": "repl"})
+    assert not response["success"] and response["message"].startswith("usage: .record on")
+    # The recording in place is untouched by the refused changes: still the user's code.
+    assert client.ok("evaluate", {"expression": ".record", "context": "repl"})["result"].startswith(
+        "recording the user's code, keeping up to 1000000 events per thread")
+    stop, frames = move(client, thread, "stepBack")
+    assert frames[0]["name"] == "total [1 line back]"
+    client.ok("continue", {"threadId": thread})
+    assert client.debuggee.wait() == 0
+
+
+def test_attach_refuses_a_record_setting_it_cannot_read(sessions):
+    source = "print('never debugged')\n"
+    for attach, wanted in [({"record": 5}, "true, false, or a list"), ({"record": True, "recordLimit": 10}, "at least 100"),
+                           ({"record": ["pkg..mod"]}, "is not a file, a folder, a glob or a module name")]:
+        path = sessions.program(source)
+        debuggee = sessions.start([path])
+        client = sessions.client(debuggee)
+        client.ok("initialize", {"clientID": "tests", "adapterID": "pydbg"})
+        response = client.request("attach", attach)
+        assert not response["success"] and wanted in response["message"], (attach, response)
+        client.ok("disconnect", {"terminateDebuggee": True})
+
+
+UNWINDING = """
+class Loud:
+    def __repr__(self):
+        raise RuntimeError("no repr for you")
+
+def fail(n):
+    marker = Loud()
+    raise ValueError(n)  # raise
+
+def gen():
+    for k in range(2):
+        yield k  # yield
+
+def main():
+    seen = []
+    try:
+        fail(1)
+    except ValueError:
+        handled = True  # handled
+    for k in gen():
+        seen = seen + [k]
+    thing = Loud()
+    thing = 7  # rebound
+    return seen  # end
+
+main()
+"""
+
+
+def test_the_past_across_exceptions_generators_and_hostile_reprs(sessions):
+    client, thread = stop_at(sessions, UNWINDING, "# end")
+    path = client.path
+    # Back to the rebinding: `thing` was a Loud then, shown by its recorded text (no repr runs).
+    stop, frames = move(client, thread, "stepBack")
+    assert frames[0]["line"] == line_of(path, "# rebound")
+    assert client.locals_of(frames[0]["id"])["thing"]["value"].startswith("<Loud object at 0x")
+    # Back into the generator's last resumption, then to the handler: the unwound call to fail
+    # is not on the stack there.
+    client.ok("setBreakpoints", {"source": {"path": path}, "breakpoints": [
+        {"line": line_of(path, "# yield")}, {"line": line_of(path, "# handled")}, {"line": line_of(path, "# end")}]})
+    stop, frames = move(client, thread, "reverseContinue")
+    assert frames[0]["name"] == frames[0]["name"].split(" [")[0] + f" [{stop['description'].split()[0]} lines back]"
+    assert frames[0]["name"].startswith("gen [") and frames[0]["line"] == line_of(path, "# yield")
+    assert client.locals_of(frames[0]["id"])["k"]["value"] == "1"
+    assert [f["name"].split(" [")[0] for f in frames[:3]] == ["gen", "main", "<module>"]
+    move(client, thread, "reverseContinue")
+    stop, frames = move(client, thread, "reverseContinue")
+    assert frames[0]["line"] == line_of(path, "# handled")
+    assert [f["name"].split(" [")[0] for f in frames[:2]] == ["main", "<module>"]
+    # Back past the `except` line: inside fail, just before it raised; its Loud local is text.
+    stop, frames = move(client, thread, "stepBack")
+    assert frames[0]["name"].startswith("main [") and frames[0]["line"] == line_of(path, "except ValueError")
+    stop, frames = move(client, thread, "stepBack")
+    assert frames[0]["name"].startswith("fail [") and frames[0]["line"] == line_of(path, "# raise")
+    assert client.locals_of(frames[0]["id"])["marker"]["value"].startswith("<Loud object at 0x")
+    client.ok("setBreakpoints", {"source": {"path": path}, "breakpoints": []})
+    client.ok("continue", {"threadId": thread})
+    assert client.debuggee.wait() == 0
+    assert "no repr for you" not in client.output("stderr")
