@@ -268,3 +268,33 @@ def test_list_items_watched_and_unwatched_while_threads_write_them(sessions):
             pass
     assert client.debuggee.wait() == 0
     client.wait_output("finished True errors [] restored True", "stdout")
+
+
+def test_stepping_back_during_a_recorded_storm_loses_no_stop(sessions):
+    """Every thread records while they race through a breakpoint; now and then the stopped
+    thread steps back twice before its continue, which replays to the stop and runs on live."""
+    n_threads, passes = 8, 150 if STRESS else 40
+    path = sessions.program(STORM)
+    client = sessions.launch(STORM, breakpoints=[line_of(path, "# storm line")],
+                             args=(str(n_threads), str(passes), "barrier"), attach_args={"record": True})
+    expected, breakpoint_stops, travels = n_threads * passes, 0, 0
+    while breakpoint_stops < expected:
+        try:
+            stop = client.wait_stopped(timeout=STOP_TIMEOUT)
+        except DapError as e:
+            raise AssertionError(f"stops ended after {breakpoint_stops} of {expected}: {e}\n{stacks(client)}") from None
+        if stop["reason"] == "breakpoint":
+            breakpoint_stops += 1
+            if breakpoint_stops % 5 == 0:
+                for lines in (1, 2):
+                    after = client.event_count()
+                    client.ok("stepBack", {"threadId": stop["threadId"]})
+                    back = client.wait_stopped(after=after, timeout=STOP_TIMEOUT)
+                    assert back["description"] == f"{lines} line{'s' if lines > 1 else ''} before the stop", back
+                    travels += 1
+                top = client.ok("stackTrace", {"threadId": stop["threadId"], "levels": 1})["stackFrames"][0]
+                assert top["name"] == "work [2 lines back]", top
+        client.ok("continue", {"threadId": stop["threadId"]})
+    assert client.debuggee.wait() == 0
+    client.wait_output(f"hits {expected}", "stdout")
+    assert travels == 2 * (expected // 5)
