@@ -397,3 +397,54 @@ def test_the_past_across_exceptions_generators_and_hostile_reprs(sessions):
     client.ok("continue", {"threadId": thread})
     assert client.debuggee.wait() == 0
     assert "no repr for you" not in client.output("stderr")
+
+
+CELLS = """
+def outer():
+    count = 0
+    def bump():
+        nonlocal count
+        count += 1
+    bump()
+    bump()  # second bump
+    x = 1
+    y = x + 1  # set here
+    z = y  # after
+    return z  # end
+
+print(outer())
+"""
+
+
+def test_the_past_sees_writes_by_inner_functions_and_by_the_debugger(sessions):
+    """A line reads only the locals its previous line stores to, plus cells (which inner functions
+    write), plus everything after a stop (when the debugger may have written)."""
+    path = sessions.program(CELLS)
+    client = sessions.launch(CELLS, breakpoints=[line_of(path, "# set here"), line_of(path, "# end")],
+                             attach_args=RECORD)
+    thread = client.wait_stopped()["threadId"]
+    frame = client.top_frame(thread)
+    scope = client.ok("scopes", {"frameId": frame["id"]})["scopes"][0]["variablesReference"]
+    client.ok("setVariable", {"variablesReference": scope, "name": "x", "value": "10"})
+    stop, frames = move(client, thread, "continue")
+    assert stop["reason"] == "breakpoint" and value_of(client, frames[0], "y") == "11"
+    # The debugger's write shows from the line after the stop it was made in; no line stores x.
+    stop, frames = move(client, thread, "stepBack")
+    assert frames[0]["line"] == line_of(path, "# after")
+    assert value_of(client, frames[0], "x") == "10" and value_of(client, frames[0], "y") == "11"
+    stop, frames = move(client, thread, "stepBack")
+    assert frames[0]["line"] == line_of(path, "# set here")
+    assert value_of(client, frames[0], "x") == "1" and "y" not in client.locals_of(frames[0]["id"])
+    stop, frames = move(client, thread, "stepBack")
+    assert frames[0]["line"] == line_of(path, "x = 1") and value_of(client, frames[0], "count") == "2"
+    stop, frames = move(client, thread, "stepBack")
+    # Inside the second bump, before its addition; then the line that called it, and the first.
+    assert frames[0]["name"].startswith("outer.<locals>.bump [") and value_of(client, frames[0], "count") == "1"
+    stop, frames = move(client, thread, "stepBack")
+    assert frames[0]["line"] == line_of(path, "# second bump") and value_of(client, frames[0], "count") == "1"
+    stop, frames = move(client, thread, "stepBack")
+    assert frames[0]["name"].startswith("outer.<locals>.bump [") and value_of(client, frames[0], "count") == "0"
+    client.ok("setBreakpoints", {"source": {"path": path}, "breakpoints": []})
+    client.ok("continue", {"threadId": thread})
+    assert client.debuggee.wait() == 0
+    assert "11" in client.output("stdout")

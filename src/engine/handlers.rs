@@ -10,6 +10,7 @@ use super::callbacks::{current_frame, filename, Answer, Leave};
 use super::conditions::{Breakpoint, Verdict};
 use super::exceptions::{BreakMode, LAST_LEFT_USER_CODE, LAST_RAISED};
 use super::files::{FileInfo, Origin};
+use super::recording::LineRecording;
 use super::stepping::{StepKind, StepPlan};
 use super::threads::{ParkedIn, StopReason};
 use super::{current_ident, Engine, State};
@@ -265,16 +266,21 @@ impl Engine {
         let (armed, recording) = {
             let state = self.state.lock();
             let address = code.as_ptr() as usize;
-            let armed = state.breakpoint_code.get(&address).or_else(|| state.recorded_code.get(&address));
+            let recorded = state.recorded_code.get(&address);
+            let armed = state.breakpoint_code.get(&address).or(recorded.map(|r| &r.armed));
             let file = armed.map(|armed| armed.file.clone());
-            let recording = match &state.recording {
-                Some(r) if state.recorded_code.contains_key(&address) => Some((r.generation, r.config.capacity)),
+            let recording = match (&state.recording, recorded) {
+                (Some(r), Some(code)) => Some(LineRecording {
+                    generation: r.generation,
+                    capacity: r.config.capacity,
+                    stores: code.stores.clone(),
+                }),
                 _ => None,
             };
             (file.map(|file| at_line(&state, file)), recording)
         };
         // Recorded before any stop, so that the stop is the latest line of the history.
-        if let Some(recording) = recording {
+        if let Some(recording) = &recording {
             if let Err(e) = self.record_line(py, recording, line) {
                 tracing::warn!("recording a line: {e}");
             }

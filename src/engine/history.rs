@@ -13,6 +13,8 @@ use pyo3::ffi;
 use pyo3::prelude::*;
 use pyo3::types::{PyDict, PyList, PyString, PyTuple};
 
+use rustc_hash::FxHashMap;
+
 use crate::frames;
 
 /// A value as recorded.
@@ -63,6 +65,23 @@ pub struct Running {
     values: Vec<Option<Py<PyAny>>>,
     /// The line event that last saw each slot bound, to find the names that went unbound.
     seen: Vec<u64>,
+    /// The line of its latest event: the line whose instructions ran since.
+    last_line: Option<i64>,
+    /// The history's `stops` when its locals were last read whole.
+    read_whole_at: u64,
+}
+
+/// Which locals each line of a code object can store to, so that a line reads only those.
+pub struct LineStores {
+    /// Every local at every line: a module or class body (its locals are a dict others write to),
+    /// or code whose instructions could not be read.
+    pub every_line: bool,
+    /// Read at every line: cells and free variables (other functions write them), and locals
+    /// stored by instructions that belong to no line.
+    pub always: Vec<Py<PyString>>,
+    pub by_line: FxHashMap<i64, Vec<Py<PyString>>>,
+    /// How many fast locals the code has, to size a call's tables once.
+    pub locals: usize,
 }
 
 #[derive(Default)]
@@ -77,6 +96,18 @@ pub struct History {
     stack: Vec<Running>,
     /// How many events were dropped because the buffer was full.
     dropped: u64,
+    /// How many times the thread has stopped: while it is stopped, the debugger may write to any
+    /// of its frames' locals, so each running call reads its locals whole at its next line.
+    stops: u64,
+}
+
+/// The calling thread stopped and resumes: its running calls read their locals whole next.
+pub fn note_stop() {
+    HISTORY.with(|cell| {
+        if let Ok(mut history) = cell.try_borrow_mut() {
+            history.stops += 1;
+        }
+    });
 }
 
 impl Drop for History {
@@ -196,12 +227,34 @@ impl History {
         &mut self,
         frame: &Bound<'_, PyAny>,
         line: i64,
+        stores: &LineStores,
         capacity: usize,
         released: &mut Vec<Released>,
     ) -> PyResult<()> {
-        let index = self.running_index(frame, released)?;
+        let index = self.running_index(frame, stores.locals, released)?;
         let serial = self.next_serial;
-        let changes = match frames::locals_snapshot(frame) {
+        let running = &mut self.stack[index];
+        let previous = running.last_line.replace(line);
+        let read_whole = stores.every_line || running.read_whole_at != self.stops;
+        running.read_whole_at = self.stops;
+        let changes = match previous.filter(|_| !read_whole) {
+            // Only what the previous line's instructions store to, and what others may write.
+            Some(previous) => {
+                let names = stores.by_line.get(&previous).into_iter().flatten().chain(&stores.always);
+                self.changes_of(index, frame, names)
+            }
+            None => self.changes_whole(index, frame, serial),
+        };
+        let activation = self.stack[index].activation;
+        let depth = index as u32;
+        let line = u32::try_from(line).unwrap_or(0);
+        self.push(Event::Line { activation, line, depth, changes: changes.into_boxed_slice() }, capacity, released);
+        Ok(())
+    }
+
+    /// Every local of the running call, compared with what it last recorded.
+    fn changes_whole(&mut self, index: usize, frame: &Bound<'_, PyAny>, serial: u64) -> Vec<Change> {
+        match frames::locals_snapshot(frame) {
             Ok(locals) => match (locals.cast::<PyDict>(), locals.cast::<PyList>()) {
                 (Ok(dict), _) => self.changes(index, dict.iter(), serial),
                 (_, Ok(pairs)) => {
@@ -214,12 +267,35 @@ impl History {
                 _ => Vec::new(),
             },
             Err(_) => Vec::new(),
-        };
-        let activation = self.stack[index].activation;
-        let depth = index as u32;
-        let line = u32::try_from(line).unwrap_or(0);
-        self.push(Event::Line { activation, line, depth, changes: changes.into_boxed_slice() }, capacity, released);
-        Ok(())
+        }
+    }
+
+    /// The named locals of the running call, compared with what it last recorded.
+    fn changes_of<'a>(
+        &mut self,
+        index: usize,
+        frame: &Bound<'_, PyAny>,
+        names: impl Iterator<Item = &'a Py<PyString>>,
+    ) -> Vec<Change> {
+        let py = frame.py();
+        let running = &mut self.stack[index];
+        let Some(activation) = self.activations.get_mut(&running.activation) else { return Vec::new() };
+        let mut changes = Vec::new();
+        for name in names {
+            let name = name.bind(py);
+            let Ok(value) = frames::local(frame, name) else { continue };
+            let slot = slot_of(activation, running, name, None);
+            let unchanged = match (&running.values[slot], &value) {
+                (Some(old), Some(new)) => old.is(new),
+                (None, None) => true,
+                _ => false,
+            };
+            if !unchanged {
+                changes.push(Change { slot: slot as u32, value: value.as_ref().map(Recorded::of) });
+                running.values[slot] = value.map(Bound::unbind);
+            }
+        }
+        changes
     }
 
     /// Records that `frame` returned (or yielded) `value`, and leaves its activation.
@@ -242,7 +318,12 @@ impl History {
     /// The index in `stack` of `frame`'s activation; a frame not on it starts a new activation,
     /// under the nearest running one that is its caller. Activations above it have ended unseen
     /// (an exception unwound them) and leave the stack.
-    fn running_index(&mut self, frame: &Bound<'_, PyAny>, released: &mut Vec<Released>) -> PyResult<usize> {
+    fn running_index(
+        &mut self,
+        frame: &Bound<'_, PyAny>,
+        locals: usize,
+        released: &mut Vec<Released>,
+    ) -> PyResult<usize> {
         let address = frame.as_ptr() as usize;
         let position =
             |stack: &[Running], address: usize| stack.iter().rposition(|r| r.frame.as_ptr() as usize == address);
@@ -267,7 +348,7 @@ impl History {
             code: frames::code(frame)?.unbind(),
             globals: frames::globals(frame)?.unbind(),
             parent,
-            names: Vec::new(),
+            names: Vec::with_capacity(locals),
             base: Vec::new(),
             events: 0,
             running: true,
@@ -276,8 +357,10 @@ impl History {
         self.stack.push(Running {
             activation: id,
             frame: frame.clone().unbind(),
-            values: Vec::new(),
-            seen: Vec::new(),
+            values: Vec::with_capacity(locals),
+            seen: Vec::with_capacity(locals),
+            last_line: None,
+            read_whole_at: self.stops,
         });
         Ok(self.stack.len() - 1)
     }
@@ -298,22 +381,7 @@ impl History {
                 continue;
             }
             // Locals come in the same order each time: the slot is usually the position.
-            let slot = match activation.names.get(position) {
-                Some(n) if n.is(name) => position,
-                _ => match activation
-                    .names
-                    .iter()
-                    .position(|n| n.is(name) || n.bind(key.py()).as_any().eq(name).unwrap_or(false))
-                {
-                    Some(slot) => slot,
-                    None => {
-                        activation.names.push(name.clone().unbind());
-                        running.values.push(None);
-                        running.seen.push(0);
-                        activation.names.len() - 1
-                    }
-                },
-            };
+            let slot = slot_of(activation, running, name, Some(position));
             running.seen[slot] = serial;
             let unchanged = running.values[slot].as_ref().is_some_and(|old| old.is(&value));
             if !unchanged {
@@ -534,6 +602,26 @@ impl History {
 /// A value's type's name, read from the type itself (no user code runs).
 fn type_name(value: &Bound<'_, PyAny>) -> String {
     value.get_type().qualname().map(|n| n.to_string()).unwrap_or_else(|_| "object".into())
+}
+
+/// The slot of `name` in a call's locals, given on first sight; `hint` is where it usually is.
+fn slot_of(
+    activation: &mut Activation,
+    running: &mut Running,
+    name: &Bound<'_, PyString>,
+    hint: Option<usize>,
+) -> usize {
+    if let Some(slot) = hint.filter(|&h| activation.names.get(h).is_some_and(|n| n.is(name))) {
+        return slot;
+    }
+    let found =
+        activation.names.iter().position(|n| n.is(name) || n.bind(name.py()).as_any().eq(name).unwrap_or(false));
+    found.unwrap_or_else(|| {
+        activation.names.push(name.clone().unbind());
+        running.values.push(None);
+        running.seen.push(0);
+        activation.names.len() - 1
+    })
 }
 
 fn is_dunder(name: &Bound<'_, PyString>) -> bool {

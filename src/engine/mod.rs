@@ -126,7 +126,7 @@ struct State {
     /// The latest recording's number, also after it stopped.
     recording_generation: u64,
     /// Code objects with events on for recording, by address, kept alive, with their file.
-    recorded_code: FxHashMap<usize, ArmedCode>,
+    recorded_code: FxHashMap<usize, recording::RecordedCode>,
     /// Whether each file (by key) is in the recording's scope.
     recorded_files: FxHashMap<Arc<str>, bool>,
     /// Data breakpoints on local variables (`local_watches.rs`).

@@ -10,12 +10,12 @@ use std::sync::atomic::Ordering;
 use std::sync::Arc;
 
 use pyo3::prelude::*;
-use pyo3::types::PyDict;
+use pyo3::types::{PyDict, PyString};
 use rustc_hash::FxHashMap;
 
 use super::callbacks::{current_frame, Leave};
 use super::files::{FileInfo, Origin};
-use super::history::{self, PastFrame, PastValue};
+use super::history::{self, LineStores, PastFrame, PastValue};
 use super::{ArmedCode, Engine};
 
 /// What a step back says when recording is off.
@@ -127,6 +127,73 @@ pub(super) struct Recording {
     pub generation: u64,
 }
 
+/// A code object with events on for recording: its file, and which locals its lines store to.
+pub(super) struct RecordedCode {
+    pub armed: ArmedCode,
+    pub stores: Arc<LineStores>,
+}
+
+/// What a LINE event of recorded code needs to record it.
+pub(super) struct LineRecording {
+    pub generation: u64,
+    pub capacity: usize,
+    pub stores: Arc<LineStores>,
+}
+
+/// `co_flags` bit: the code keeps its locals in fast slots (a function, not a module or class body).
+const CO_OPTIMIZED: i64 = 0x0001;
+
+/// Which locals each line of `code` stores to, read from its instructions with `dis`: every
+/// instruction that binds or unbinds a fast local or a cell.
+fn line_stores(code: &Bound<'_, PyAny>) -> PyResult<LineStores> {
+    let py = code.py();
+    let flags: i64 = code.getattr("co_flags")?.extract()?;
+    let locals: usize = code.getattr("co_nlocals")?.extract::<usize>()?
+        + code.getattr("co_cellvars")?.len()?
+        + code.getattr("co_freevars")?.len()?;
+    let every_line = flags & CO_OPTIMIZED == 0;
+    let mut stores = LineStores { every_line, always: Vec::new(), by_line: FxHashMap::default(), locals };
+    if stores.every_line {
+        return Ok(stores);
+    }
+    let interned = |name: &Bound<'_, PyAny>| -> PyResult<Py<PyString>> {
+        Ok(PyString::intern(py, name.cast::<PyString>()?.to_str()?).unbind())
+    };
+    for kind in ["co_cellvars", "co_freevars"] {
+        for name in code.getattr(kind)?.try_iter()? {
+            stores.always.push(interned(&name?)?);
+        }
+    }
+    for instruction in py.import("dis")?.call_method1("get_instructions", (code,))?.try_iter()? {
+        let instruction = instruction?;
+        let opname: String = instruction.getattr("opname")?.extract()?;
+        let binds = opname.starts_with("STORE_FAST")
+            || opname.starts_with("DELETE_FAST")
+            || matches!(opname.as_str(), "STORE_DEREF" | "DELETE_DEREF" | "LOAD_FAST_AND_CLEAR");
+        if !binds {
+            continue;
+        }
+        // One name, or a pair for the fused instructions (STORE_FAST_STORE_FAST).
+        let argval = instruction.getattr("argval")?;
+        let names: Vec<Bound<'_, PyAny>> = match argval.cast::<pyo3::types::PyTuple>() {
+            Ok(pair) => pair.iter().collect(),
+            Err(_) => vec![argval],
+        };
+        let line: Option<i64> = instruction.getattr("positions")?.getattr("lineno")?.extract()?;
+        for name in names {
+            let name = interned(&name)?;
+            let list = match line {
+                Some(line) => stores.by_line.entry(line).or_default(),
+                None => &mut stores.always,
+            };
+            if !list.iter().any(|n| n.is(&name)) {
+                list.push(name);
+            }
+        }
+    }
+    Ok(stores)
+}
+
 /// A move through a thread's recorded past.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum TimeMove {
@@ -164,9 +231,10 @@ impl Engine {
             state.recorded_files.clear();
             std::mem::take(&mut state.recorded_code)
         };
-        for armed in previous.values() {
-            let events = self.local_events_for(&self.state.lock(), armed.code.as_ptr() as usize);
-            self.set_local_events(py, armed.code.bind(py), events);
+        for recorded in previous.values() {
+            let code = &recorded.armed.code;
+            let events = self.local_events_for(&self.state.lock(), code.as_ptr() as usize);
+            self.set_local_events(py, code.bind(py), events);
         }
         drop(previous);
         if self.state.lock().recording.is_some() {
@@ -240,9 +308,14 @@ impl Engine {
         if !in_scope {
             return;
         }
+        let stores = Arc::new(line_stores(code).unwrap_or_else(|e| {
+            tracing::warn!("reading which locals each line stores to: {e}");
+            LineStores { every_line: true, always: Vec::new(), by_line: FxHashMap::default(), locals: 0 }
+        }));
         let events = {
             let mut state = self.state.lock();
-            state.recorded_code.entry(address).or_insert_with(|| ArmedCode { code: code.clone().unbind(), file });
+            let armed = ArmedCode { code: code.clone().unbind(), file };
+            state.recorded_code.entry(address).or_insert(RecordedCode { armed, stores });
             self.local_events_for(&state, address)
         };
         self.set_local_events(py, code, events);
@@ -254,11 +327,11 @@ impl Engine {
         ids.line | ids.py_return | ids.py_yield
     }
 
-    /// Records a line of recorded code; `recording` is (generation, capacity).
-    pub(super) fn record_line(&self, py: Python<'_>, recording: (u64, usize), line: i64) -> PyResult<()> {
+    /// Records a line of recorded code.
+    pub(super) fn record_line(&self, py: Python<'_>, recording: &LineRecording, line: i64) -> PyResult<()> {
         let Some(frame) = current_frame(py) else { return Ok(()) };
-        let (generation, capacity) = recording;
-        history::with_history(generation, |h, released| h.record_line(&frame, line, capacity, released))
+        let LineRecording { generation, capacity, stores } = recording;
+        history::with_history(*generation, |h, released| h.record_line(&frame, line, stores, *capacity, released))
             .unwrap_or(Ok(()))
     }
 

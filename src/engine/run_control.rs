@@ -174,6 +174,7 @@ impl Engine {
             }
         }
         IS_PYDBG_THREAD.with(|f| f.set(was_pydbg));
+        super::history::note_stop();
         tracing::debug!(ident, "resumed");
         if let Some(raised) = signals.restore(py) {
             return Some(raised);
