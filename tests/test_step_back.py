@@ -160,6 +160,7 @@ def test_evaluate_reads_the_past_and_nothing_changes_it(sessions):
         ("setVariable", {"variablesReference": next(s for s in client.ok("scopes", {"frameId": past["id"]})["scopes"])
                          ["variablesReference"], "name": "i", "value": "99"}),
         ("restartFrame", {"frameId": past["id"]}),
+        ("evaluate", {"expression": "import os", "context": "repl"}),
     ]
     targets = client.ok("gotoTargets", {"source": {"path": client.path}, "line": line_of(client.path, "out = []")})
     refused.append(("goto", {"threadId": thread, "targetId": targets["targets"][0]["id"]}))
@@ -448,3 +449,27 @@ def test_the_past_sees_writes_by_inner_functions_and_by_the_debugger(sessions):
     client.ok("continue", {"threadId": thread})
     assert client.debuggee.wait() == 0
     assert "11" in client.output("stdout")
+
+
+REBOUND = """
+def lists():
+    x = [1]
+    x = [2]
+    x = [3]
+    return x  # end
+
+lists()
+"""
+
+
+def test_a_rebound_list_shows_as_recorded_not_as_a_later_list(sessions):
+    """Each list is freed when x is rebound, and the next list may take its address: only a
+    value never rebound since is shown live."""
+    client, thread = stop_at(sessions, REBOUND, "# end")
+    shown = []
+    for _ in range(3):
+        stop, frames = move(client, thread, "stepBack")
+        shown.append(client.locals_of(frames[0]["id"]).get("x", {}).get("value"))
+    assert shown == ["[2]", "[1]", None]
+    client.ok("continue", {"threadId": thread})
+    assert client.debuggee.wait() == 0

@@ -3,11 +3,14 @@
 //! the shadow stack of the activations running now.
 //!
 //! It lives in a thread-local. The thread records into it from its own callbacks, and the past is
-//! read on the same thread while it is parked (inspection runs there), so no lock is ever taken.
-//! No Python code runs while it is borrowed: what it releases is dropped after the borrow ends.
+//! read on the same thread while it is parked (inspection runs there), so its lock is never
+//! contended; the lock is for `forget_all`, which empties every thread's history when recording
+//! ends. No Python code runs while it is held: what it releases is dropped after it is unlocked.
 
-use std::cell::RefCell;
 use std::collections::VecDeque;
+use std::sync::{Arc, Weak};
+
+use parking_lot::Mutex;
 
 use pyo3::ffi;
 use pyo3::prelude::*;
@@ -104,7 +107,7 @@ pub struct History {
 /// The calling thread stopped and resumes: its running calls read their locals whole next.
 pub fn note_stop() {
     HISTORY.with(|cell| {
-        if let Ok(mut history) = cell.try_borrow_mut() {
+        if let Some(mut history) = cell.try_lock() {
             history.stops += 1;
         }
     });
@@ -169,8 +172,24 @@ impl Activations {
     }
 }
 
+/// Every thread's history, so that `forget_all` can empty them when recording ends.
+static HISTORIES: Mutex<Vec<Weak<Mutex<History>>>> = Mutex::new(Vec::new());
+
 thread_local! {
-    static HISTORY: RefCell<History> = RefCell::new(History::default());
+    static HISTORY: Arc<Mutex<History>> = {
+        let history = Arc::new(Mutex::new(History::default()));
+        let mut all = HISTORIES.lock();
+        all.retain(|h| h.strong_count() > 0);
+        all.push(Arc::downgrade(&history));
+        history
+    };
+}
+
+/// Empties every thread's history, for a recording that ended; the caller drops what is
+/// returned with the GIL and no lock held. A history in use is left to its generation check.
+pub(super) fn forget_all() -> Vec<History> {
+    let all: Vec<Arc<Mutex<History>>> = HISTORIES.lock().iter().filter_map(Weak::upgrade).collect();
+    all.iter().filter_map(|h| h.try_lock().map(|mut h| std::mem::take(&mut *h))).collect()
 }
 
 /// Runs `f` on this thread's history of recording `generation`, emptied first if it belongs to an
@@ -179,7 +198,7 @@ thread_local! {
 pub(super) fn with_history<R>(generation: u64, f: impl FnOnce(&mut History, &mut Vec<Released>) -> R) -> Option<R> {
     let mut released = Vec::new();
     let result = HISTORY.with(|cell| {
-        let mut history = cell.try_borrow_mut().ok()?;
+        let mut history = cell.try_lock()?;
         if history.generation != generation {
             let old = std::mem::take(&mut *history);
             history.generation = generation;
@@ -200,6 +219,7 @@ pub enum Released {
     Activation(Activation),
     Running(Running),
     Value(Recorded),
+    Object(Py<PyAny>),
 }
 
 /// An event's place in the history and what the past looks like there.
@@ -223,27 +243,35 @@ pub enum PastValue {
 impl History {
     /// Records the line `line` of `frame`, the current event's frame, with what changed in its
     /// locals since its previous line. `capacity` is the most events kept.
+    /// `snapshot` is the frame's locals (`frames::locals_snapshot`), read before the history was
+    /// locked when `needs_whole_read` said so: on 3.12 reading them refreshes the frame's dict,
+    /// which can release objects and run their finalizers.
     pub fn record_line(
         &mut self,
         frame: &Bound<'_, PyAny>,
         line: i64,
         stores: &LineStores,
+        snapshot: Option<Bound<'_, PyAny>>,
         capacity: usize,
         released: &mut Vec<Released>,
     ) -> PyResult<()> {
+        let read_whole = self.needs_whole_read(frame, stores);
         let index = self.running_index(frame, stores.locals, released)?;
         let serial = self.next_serial;
         let running = &mut self.stack[index];
         let previous = running.last_line.replace(line);
-        let read_whole = stores.every_line || running.read_whole_at != self.stops;
         running.read_whole_at = self.stops;
         let changes = match previous.filter(|_| !read_whole) {
             // Only what the previous line's instructions store to, and what others may write.
             Some(previous) => {
                 let names = stores.by_line.get(&previous).into_iter().flatten().chain(&stores.always);
-                self.changes_of(index, frame, names)
+                self.changes_of(index, frame, names, released)
             }
-            None => self.changes_whole(index, frame, serial),
+            None => {
+                // (A finalizer run while the snapshot was read may have recorded lines since.)
+                let snapshot = snapshot.map_or_else(|| frames::locals_snapshot(frame), Ok);
+                self.changes_whole(index, snapshot, serial, released)
+            }
         };
         let activation = self.stack[index].activation;
         let depth = index as u32;
@@ -252,17 +280,34 @@ impl History {
         Ok(())
     }
 
+    /// Whether `frame`'s next line must read all its locals: its call's first line, a module or
+    /// class body, or the first line after a stop.
+    pub fn needs_whole_read(&self, frame: &Bound<'_, PyAny>, stores: &LineStores) -> bool {
+        let address = frame.as_ptr() as usize;
+        let running = self.stack.iter().rev().find(|r| r.frame.as_ptr() as usize == address);
+        stores.every_line || running.is_none_or(|r| r.last_line.is_none() || r.read_whole_at != self.stops)
+    }
+
     /// Every local of the running call, compared with what it last recorded.
-    fn changes_whole(&mut self, index: usize, frame: &Bound<'_, PyAny>, serial: u64) -> Vec<Change> {
-        match frames::locals_snapshot(frame) {
+    fn changes_whole(
+        &mut self,
+        index: usize,
+        snapshot: PyResult<Bound<'_, PyAny>>,
+        serial: u64,
+        released: &mut Vec<Released>,
+    ) -> Vec<Change> {
+        match snapshot {
             Ok(locals) => match (locals.cast::<PyDict>(), locals.cast::<PyList>()) {
-                (Ok(dict), _) => self.changes(index, dict.iter(), serial),
+                // A copy: a module's dict can change while it is read (a finalizer).
+                (Ok(dict), _) => {
+                    self.changes(index, dict.copy().map(|d| d.iter()).into_iter().flatten(), serial, released)
+                }
                 (_, Ok(pairs)) => {
                     let pairs = pairs.iter().filter_map(|pair| {
                         let pair = pair.cast_into::<PyTuple>().ok()?;
                         Some((pair.get_item(0).ok()?, pair.get_item(1).ok()?))
                     });
-                    self.changes(index, pairs, serial)
+                    self.changes(index, pairs, serial, released)
                 }
                 _ => Vec::new(),
             },
@@ -276,6 +321,7 @@ impl History {
         index: usize,
         frame: &Bound<'_, PyAny>,
         names: impl Iterator<Item = &'a Py<PyString>>,
+        released: &mut Vec<Released>,
     ) -> Vec<Change> {
         let py = frame.py();
         let running = &mut self.stack[index];
@@ -292,7 +338,8 @@ impl History {
             };
             if !unchanged {
                 changes.push(Change { slot: slot as u32, value: value.as_ref().map(Recorded::of) });
-                running.values[slot] = value.map(Bound::unbind);
+                let old = std::mem::replace(&mut running.values[slot], value.map(Bound::unbind));
+                released.extend(old.map(Released::Object));
             }
         }
         changes
@@ -342,11 +389,12 @@ impl History {
         }
         self.leave(parent_index.map_or(0, |i| i + 1), released);
         let parent = parent_index.map(|i| self.stack[i].activation);
+        let (code, globals) = (frames::code(frame)?.unbind(), frames::globals(frame)?.unbind());
         let id = self.next_activation;
         self.next_activation += 1;
         let activation = Activation {
-            code: frames::code(frame)?.unbind(),
-            globals: frames::globals(frame)?.unbind(),
+            code,
+            globals,
             parent,
             names: Vec::with_capacity(locals),
             base: Vec::new(),
@@ -371,6 +419,7 @@ impl History {
         index: usize,
         locals: impl Iterator<Item = (Bound<'py, PyAny>, Bound<'py, PyAny>)>,
         serial: u64,
+        released: &mut Vec<Released>,
     ) -> Vec<Change> {
         let running = &mut self.stack[index];
         let Some(activation) = self.activations.get_mut(&running.activation) else { return Vec::new() };
@@ -386,12 +435,15 @@ impl History {
             let unchanged = running.values[slot].as_ref().is_some_and(|old| old.is(&value));
             if !unchanged {
                 changes.push(Change { slot: slot as u32, value: Some(Recorded::of(&value)) });
-                running.values[slot] = Some(value.unbind());
+                released.extend(running.values[slot].replace(value.unbind()).map(Released::Object));
             }
         }
         for slot in 0..running.values.len() {
-            if running.seen[slot] != serial && running.values[slot].take().is_some() {
-                changes.push(Change { slot: slot as u32, value: None });
+            if running.seen[slot] != serial {
+                if let Some(old) = running.values[slot].take() {
+                    changes.push(Change { slot: slot as u32, value: None });
+                    released.push(Released::Object(old));
+                }
             }
         }
         changes
@@ -557,7 +609,19 @@ impl History {
                 }
             }
         }
+        // A value kept as text is shown live when the call still runs and never rebound that local
+        // since: then it is the same object (the shadow stack has held it all along).
         let running = self.stack.iter().find(|r| r.activation == activation);
+        let mut rebound_since = vec![false; a.names.len()];
+        for s in serial.saturating_add(1)..self.next_serial {
+            if let Some(Event::Line { activation: of, changes, .. }) = self.event(s) {
+                if *of == activation {
+                    for change in changes.iter() {
+                        rebound_since[change.slot as usize] = true;
+                    }
+                }
+            }
+        }
         let mut out = Vec::new();
         for (slot, value) in values.into_iter().enumerate() {
             let Some(value) = value else { continue };
@@ -565,7 +629,9 @@ impl History {
             let shown = match value {
                 Recorded::Exact(v) => PastValue::Exact(v.clone_ref(py)),
                 Recorded::Text(snapshot) => {
-                    let live = running.and_then(|r| r.values.get(slot)?.as_ref().map(|v| v.clone_ref(py)));
+                    let live = running
+                        .filter(|_| !rebound_since[slot])
+                        .and_then(|r| r.values.get(slot)?.as_ref().map(|v| v.clone_ref(py)));
                     match live {
                         Some(v) if v.as_ptr() as usize == snapshot.address => PastValue::AsOfTheStop(v),
                         _ => PastValue::Text { type_name: snapshot.type_name.clone(), text: snapshot.text.clone() },

@@ -79,8 +79,10 @@ impl Engine {
         let mut state = self.state.lock();
         state.just_my_code = on;
         state.files.set_rules(resolved);
-        let State { breakpoint_code, files, .. } = &mut *state;
-        for armed in breakpoint_code.values_mut() {
+        state.recorded_files.clear();
+        let State { breakpoint_code, recorded_code, files, .. } = &mut *state;
+        let armed = breakpoint_code.values_mut().chain(recorded_code.values_mut().map(|r| &mut r.armed));
+        for armed in armed {
             if let Ok(filename) = armed.code.bind(py).getattr("co_filename").and_then(|f| f.extract::<String>()) {
                 armed.file = files.info(&filename);
             }

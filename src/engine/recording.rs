@@ -44,8 +44,8 @@ pub enum RecordEntry {
 }
 
 impl RecordEntry {
-    /// Reads one entry of `record`: a glob if it has `*`, `?` or `[`; a path if it has a slash or
-    /// ends in `.py`; otherwise a module name. Relative paths and globs start at `cwd`.
+    /// Reads one entry of `record`: a glob if it has `*` or `?`; a path if it has a slash or ends
+    /// in `.py`; otherwise a module name. Relative paths and globs start at `cwd`.
     pub fn parse(entry: &str, cwd: &str) -> Result<RecordEntry, String> {
         let entry = entry.trim();
         if entry.is_empty() {
@@ -58,7 +58,7 @@ impl RecordEntry {
                 format!("{}/{}", cwd.trim_end_matches('/'), p.trim_start_matches("./"))
             }
         };
-        if entry.contains(['*', '?', '[']) {
+        if entry.contains(['*', '?']) {
             return Ok(RecordEntry::Glob(absolute(entry)));
         }
         if entry.contains(['/', '\\']) || entry.ends_with(".py") {
@@ -101,8 +101,9 @@ fn glob_matches(pattern: &[u8], text: &[u8]) -> bool {
     match pattern {
         [] => text.is_empty(),
         [b'*', b'*', rest @ ..] => {
+            // Zero or more whole folders: resume at a folder's start.
             let rest = rest.strip_prefix(b"/").unwrap_or(rest);
-            (0..=text.len()).any(|i| glob_matches(rest, &text[i..]))
+            (0..=text.len()).filter(|&i| i == 0 || text[i - 1] == b'/').any(|i| glob_matches(rest, &text[i..]))
         }
         [b'*', rest @ ..] => {
             (0..=text.len()).take_while(|&i| i == 0 || text[i - 1] != b'/').any(|i| glob_matches(rest, &text[i..]))
@@ -237,6 +238,8 @@ impl Engine {
             self.set_local_events(py, code.bind(py), events);
         }
         drop(previous);
+        // Each recording starts afresh; a history in use now is emptied at its next use.
+        drop(history::forget_all());
         if self.state.lock().recording.is_some() {
             if let Err(e) = self.record_running_frames(py) {
                 tracing::error!("recording the frames already running: {e}");
@@ -331,8 +334,13 @@ impl Engine {
     pub(super) fn record_line(&self, py: Python<'_>, recording: &LineRecording, line: i64) -> PyResult<()> {
         let Some(frame) = current_frame(py) else { return Ok(()) };
         let LineRecording { generation, capacity, stores } = recording;
-        history::with_history(*generation, |h, released| h.record_line(&frame, line, stores, *capacity, released))
-            .unwrap_or(Ok(()))
+        // Read before the history is locked: reading can release objects (see `record_line`).
+        let whole = history::with_history(*generation, |h, _| h.needs_whole_read(&frame, stores)).unwrap_or(false);
+        let snapshot = if whole { crate::frames::locals_snapshot(&frame).ok() } else { None };
+        history::with_history(*generation, |h, released| {
+            h.record_line(&frame, line, stores, snapshot, *capacity, released)
+        })
+        .unwrap_or(Ok(()))
     }
 
     /// A recorded frame returns or yields; unwinding frames are noticed at the next line.
@@ -469,6 +477,8 @@ mod tests {
         assert!(!m("/src/*.py", "/src/pkg/app.py"));
         assert!(m("/src/**/*.py", "/src/pkg/deep/app.py"));
         assert!(m("/src/**/*.py", "/src/app.py"));
+        assert!(m("/a/**/b.py", "/a/b.py") && m("/a/**/b.py", "/a/x/y/b.py"));
+        assert!(!m("/a/**/b.py", "/a/xb.py"));
         assert!(m("/src/a?.py", "/src/ab.py"));
         assert!(!m("/src/a?.py", "/src/a/.py"));
     }

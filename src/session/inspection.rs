@@ -135,15 +135,17 @@ async fn variables(session: &Session, request: &Request) -> Result<crate::protoc
     let count = args.count.map(|c| c.max(0) as usize);
     let hex = args.format.and_then(|f| f.hex).unwrap_or(false);
     let filter = args.filter;
-    flatten(
-        on_thread(thread, move |py| {
-            let target = cx.handles.variables(py, reference).ok_or("those variables are gone")?;
-            let page = inspect::Page { filter: filter.as_deref(), start, count };
-            inspect::variables(py, &cx, thread, target, page, cx.format(inspect::VALUE_LIMIT, hex))
-                .map_err(|e| describe_error(py, &e))
-        })
-        .await,
-    )
+    let work = move |py: Python<'_>| {
+        let target = cx.handles.variables(py, reference).ok_or("those variables are gone")?;
+        let page = inspect::Page { filter: filter.as_deref(), start, count };
+        inspect::variables(py, &cx, thread, target, page, cx.format(inspect::VALUE_LIMIT, hex))
+            .map_err(|e| describe_error(py, &e))
+    };
+    // The past is read from the thread's own history: only on that thread.
+    if session.cursors.of(thread).is_some() {
+        return flatten(on_parked(thread, work).await);
+    }
+    flatten(on_thread(thread, work).await)
 }
 
 async fn step_in_targets(session: &Session, request: &Request) -> Result<StepInTargetsBody, String> {
@@ -167,8 +169,11 @@ async fn evaluate(session: &Session, request: &Request) -> Result<crate::protoco
     let hex = args.format.and_then(|f| f.hex).unwrap_or(false);
     let (cancellable, seq) = (session.cancellable.clone(), request.seq);
     let cx = session.inspection_context();
-    let thread = args.frame_id.and_then(|id| cx.handles.frame_thread(id));
-    let refusal = thread.and_then(|thread| super::time_travel::refusal(session, thread));
+    // Without a frame, statements run in `__main__`: refused too while any thread is in the past.
+    let refusal = match args.frame_id {
+        Some(id) => cx.handles.frame_thread(id).and_then(|thread| super::time_travel::refusal(session, thread)),
+        None => session.cursors.any().and_then(|thread| super::time_travel::refusal(session, thread)),
+    };
     if let Some((thread, frame)) = args.frame_id.and_then(|id| cx.handles.past_frame(id)) {
         let refusal = refusal.unwrap_or_default();
         return flatten(

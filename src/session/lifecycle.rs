@@ -75,11 +75,14 @@ async fn configure(session: &Session, args: AttachArguments) -> Result<(), Strin
         with_gil(|py| engine().stop_on_entry(py)).await;
     }
     let record = super::time_travel::record_config(args.record.as_ref(), args.record_limit, &program_cwd)?;
+    let rules = args.rules.into_iter().map(rule_request).collect::<Result<Vec<_>, _>>()?;
+    let just_my_code = args.just_my_code.unwrap_or(true);
+    with_gil(move |py| engine().set_just_my_code(py, just_my_code, &rules)).await?;
+    // After the rules: `record: true` means the code they call the user's.
     if let Some(record) = record.filter(|_| !no_debug) {
         with_gil(move |py| engine().set_recording(py, Some(record))).await;
     }
-    let rules = args.rules.into_iter().map(rule_request).collect::<Result<Vec<_>, _>>()?;
-    with_gil(move |py| engine().set_just_my_code(py, args.just_my_code.unwrap_or(true), &rules)).await
+    Ok(())
 }
 
 fn rule_request(rule: CodeRuleArgument) -> Result<RuleRequest, String> {

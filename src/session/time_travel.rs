@@ -7,6 +7,7 @@
 //! (`inspect::past`), and nothing that would change the program is done.
 
 use std::collections::HashMap;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
 
 use parking_lot::Mutex;
@@ -38,6 +39,11 @@ pub struct Cursor {
 #[derive(Default)]
 pub struct TimeCursors {
     at: Mutex<HashMap<u64, Cursor>>,
+    /// Bumped whenever cursors are forgotten (a resume, a new recording): a move that began
+    /// before must not set its cursor after.
+    epoch: AtomicU64,
+    /// One move at a time: each starts from where the one before it ended.
+    moving: tokio::sync::Mutex<()>,
 }
 
 impl TimeCursors {
@@ -45,25 +51,43 @@ impl TimeCursors {
         self.at.lock().get(&thread).copied()
     }
 
-    fn set(&self, thread: u64, cursor: Option<Cursor>) {
+    /// A thread in the past, if any is.
+    pub fn any(&self) -> Option<u64> {
+        self.at.lock().keys().next().copied()
+    }
+
+    /// Sets (or, with None, clears) a thread's cursor, unless cursors were forgotten since
+    /// `epoch`. Returns whether it did.
+    fn set(&self, thread: u64, cursor: Option<Cursor>, epoch: u64) -> bool {
         let mut at = self.at.lock();
+        if self.epoch.load(Ordering::Acquire) != epoch {
+            return false;
+        }
         match cursor {
             Some(cursor) => at.insert(thread, cursor),
             None => at.remove(&thread),
         };
+        true
     }
 
     /// The thread resumes alone, or (None) every thread does: the past is left.
     pub fn resumed(&self, thread: Option<u64>) {
+        let mut at = self.at.lock();
+        self.epoch.fetch_add(1, Ordering::AcqRel);
         match thread {
-            Some(thread) => self.set(thread, None),
-            None => self.at.lock().clear(),
-        }
+            Some(thread) => at.remove(&thread),
+            None => {
+                at.clear();
+                None
+            }
+        };
     }
 
     /// Forgets every cursor; returns the threads that were in the past.
     fn take_all(&self) -> Vec<u64> {
-        self.at.lock().drain().map(|(thread, _)| thread).collect()
+        let mut at = self.at.lock();
+        self.epoch.fetch_add(1, Ordering::AcqRel);
+        at.drain().map(|(thread, _)| thread).collect()
     }
 }
 
@@ -119,6 +143,8 @@ pub fn move_in_past(session: &Session, request: &Request) -> Option<TimeMove> {
 /// Moves a thread's cursor, answers, and reports where it stopped. Continue that reaches the
 /// stop runs on live.
 pub async fn travel(session: &Session, request: &Request, step: TimeMove) {
+    let _one_at_a_time = session.cursors.moving.lock().await;
+    let epoch = session.cursors.epoch.load(Ordering::Acquire);
     let moved = async {
         let args: ThreadArguments = request.args()?;
         let thread = engine().ident_of(args.thread_id).ok_or(format!("there is no thread {}", args.thread_id))?;
@@ -144,7 +170,9 @@ pub async fn travel(session: &Session, request: &Request, step: TimeMove) {
         }
         TimePosition::Present => (None, BACK_AT_THE_STOP.to_owned()),
     };
-    session.cursors.set(thread, cursor);
+    if !session.cursors.set(thread, cursor, epoch) {
+        return session.respond::<()>(request, Err("the thread resumed while it was moving back".into()));
+    }
     session.handles.clear_thread(thread);
     if request.command == "continue" {
         session.respond(request, Ok(ContinueBody { all_threads_continued: false }));
