@@ -473,3 +473,36 @@ def test_a_rebound_list_shows_as_recorded_not_as_a_later_list(sessions):
     assert shown == ["[2]", "[1]", None]
     client.ok("continue", {"threadId": thread})
     assert client.debuggee.wait() == 0
+
+
+MIDWAY = """
+def work(n):
+    early = n * 2
+    later = early + 1  # turn recording on here
+    last = later + 1
+    return last  # end
+
+print(work(5))
+"""
+
+
+def test_recording_turned_on_mid_call_knows_the_locals_bound_before(sessions):
+    path = sessions.program(MIDWAY)
+    client = sessions.launch(MIDWAY, breakpoints=[line_of(path, "# turn recording on here"), line_of(path, "# end")])
+    thread = client.wait_stopped()["threadId"]
+    frame = client.top_frame(thread)
+    client.ok("evaluate", {"expression": ".record on", "frameId": frame["id"], "context": "repl"})
+    stop, frames = move(client, thread, "continue")
+    assert stop["reason"] == "breakpoint"
+    # The first line recorded is the one after the stop (recording began during it). Its call
+    # started before recording, so all its locals are read, not only its arguments.
+    stop, frames = move(client, thread, "stepBack")
+    assert frames[0]["line"] == line_of(path, "last = later + 1")
+    locals_ = client.locals_of(frames[0]["id"])
+    assert (locals_["n"]["value"], locals_["early"]["value"], locals_["later"]["value"]) == ("5", "10", "11")
+    stop, frames = move(client, thread, "stepBack")
+    assert frames[0]["line"] == line_of(path, "last = later + 1")
+    client.wait_output("as far back as the history goes", category="console")
+    client.ok("setBreakpoints", {"source": {"path": path}, "breakpoints": []})
+    client.ok("continue", {"threadId": thread})
+    assert client.debuggee.wait() == 0

@@ -274,6 +274,7 @@ impl Engine {
                     generation: r.generation,
                     capacity: r.config.capacity,
                     stores: code.stores.clone(),
+                    frames_before: !state.frames_before_recording.is_empty(),
                 }),
                 _ => None,
             };

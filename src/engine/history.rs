@@ -85,6 +85,22 @@ pub struct LineStores {
     pub by_line: FxHashMap<i64, Vec<Py<PyString>>>,
     /// How many fast locals the code has, to size a call's tables once.
     pub locals: usize,
+    /// A function's arguments: at the first line of a fresh call, the only locals bound (with
+    /// `always`).
+    pub arguments: Vec<Py<PyString>>,
+    /// Calls of this code start afresh: not a generator or coroutine, which a resumption re-enters
+    /// with its locals bound.
+    pub fresh_calls: bool,
+}
+
+/// Which locals a line reads.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Read {
+    Whole,
+    /// A fresh call's first line: its arguments.
+    Arguments,
+    /// What the instructions of this earlier line of the call store to.
+    StoredBy(i64),
 }
 
 #[derive(Default)]
@@ -243,31 +259,33 @@ pub enum PastValue {
 impl History {
     /// Records the line `line` of `frame`, the current event's frame, with what changed in its
     /// locals since its previous line. `capacity` is the most events kept.
-    /// `snapshot` is the frame's locals (`frames::locals_snapshot`), read before the history was
-    /// locked when `needs_whole_read` said so: on 3.12 reading them refreshes the frame's dict,
-    /// which can release objects and run their finalizers.
+    /// `read` is what `read_for` said before the history was locked, and `snapshot` the frame's
+    /// locals (`frames::locals_snapshot`) when it said `Whole`: on 3.12 reading them refreshes the
+    /// frame's dict, which can release objects and run their finalizers.
+    #[allow(clippy::too_many_arguments)]
     pub fn record_line(
         &mut self,
         frame: &Bound<'_, PyAny>,
         line: i64,
         stores: &LineStores,
+        read: Read,
         snapshot: Option<Bound<'_, PyAny>>,
         capacity: usize,
         released: &mut Vec<Released>,
     ) -> PyResult<()> {
-        let read_whole = self.needs_whole_read(frame, stores);
         let index = self.running_index(frame, stores.locals, released)?;
         let serial = self.next_serial;
         let running = &mut self.stack[index];
-        let previous = running.last_line.replace(line);
+        running.last_line = Some(line);
         running.read_whole_at = self.stops;
-        let changes = match previous.filter(|_| !read_whole) {
+        let changes = match read {
             // Only what the previous line's instructions store to, and what others may write.
-            Some(previous) => {
+            Read::StoredBy(previous) => {
                 let names = stores.by_line.get(&previous).into_iter().flatten().chain(&stores.always);
                 self.changes_of(index, frame, names, released)
             }
-            None => {
+            Read::Arguments => self.changes_of(index, frame, stores.arguments.iter().chain(&stores.always), released),
+            Read::Whole => {
                 // (A finalizer run while the snapshot was read may have recorded lines since.)
                 let snapshot = snapshot.map_or_else(|| frames::locals_snapshot(frame), Ok);
                 self.changes_whole(index, snapshot, serial, released)
@@ -280,12 +298,20 @@ impl History {
         Ok(())
     }
 
-    /// Whether `frame`'s next line must read all its locals: its call's first line, a module or
-    /// class body, or the first line after a stop.
-    pub fn needs_whole_read(&self, frame: &Bound<'_, PyAny>, stores: &LineStores) -> bool {
+    /// Which locals `frame`'s next line reads: all of them in a module or class body, at the first
+    /// line of a call that did not start afresh (`started_before` recording, or resumed), and at
+    /// the first line after a stop; the arguments at a fresh call's first line; otherwise what
+    /// the previous line stores to.
+    pub fn read_for(&self, frame: &Bound<'_, PyAny>, stores: &LineStores, started_before: bool) -> Read {
         let address = frame.as_ptr() as usize;
         let running = self.stack.iter().rev().find(|r| r.frame.as_ptr() as usize == address);
-        stores.every_line || running.is_none_or(|r| r.last_line.is_none() || r.read_whole_at != self.stops)
+        match running {
+            _ if stores.every_line => Read::Whole,
+            Some(r) if r.read_whole_at != self.stops => Read::Whole,
+            Some(r) => r.last_line.map_or(Read::Whole, Read::StoredBy),
+            None if stores.fresh_calls && !started_before => Read::Arguments,
+            None => Read::Whole,
+        }
     }
 
     /// Every local of the running call, compared with what it last recorded.

@@ -129,6 +129,9 @@ struct State {
     recorded_code: FxHashMap<usize, recording::RecordedCode>,
     /// Whether each file (by key) is in the recording's scope.
     recorded_files: FxHashMap<Arc<str>, bool>,
+    /// Frames that were running when recording began, by address, until their first recorded
+    /// line: their locals are read whole then, not as a fresh call's.
+    frames_before_recording: rustc_hash::FxHashSet<usize>,
     /// Data breakpoints on local variables (`local_watches.rs`).
     data_watches: Vec<local_watches::LocalWatch>,
     global_events: i64,
@@ -262,6 +265,7 @@ pub fn install(py: Python<'_>, internal: Vec<String>, library: Vec<String>, prog
             recording_generation: 0,
             recorded_code: FxHashMap::default(),
             recorded_files: FxHashMap::default(),
+            frames_before_recording: Default::default(),
             threads: Threads::default(),
         }),
         client: Mutex::new(None),

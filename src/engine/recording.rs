@@ -15,7 +15,7 @@ use rustc_hash::FxHashMap;
 
 use super::callbacks::{current_frame, Leave};
 use super::files::{FileInfo, Origin};
-use super::history::{self, LineStores, PastFrame, PastValue};
+use super::history::{self, LineStores, PastFrame, PastValue, Read};
 use super::{ArmedCode, Engine};
 
 /// What a step back says when recording is off.
@@ -139,10 +139,15 @@ pub(super) struct LineRecording {
     pub generation: u64,
     pub capacity: usize,
     pub stores: Arc<LineStores>,
+    /// Some frames ran before recording began (`frames_before_recording` is not empty).
+    pub frames_before: bool,
 }
 
-/// `co_flags` bit: the code keeps its locals in fast slots (a function, not a module or class body).
+/// `co_flags` bits: the code keeps its locals in fast slots (a function, not a module or class
+/// body); it takes `*args`; it takes `**kwargs`.
 const CO_OPTIMIZED: i64 = 0x0001;
+const CO_VARARGS: i64 = 0x0004;
+const CO_VARKEYWORDS: i64 = 0x0008;
 
 /// Which locals each line of `code` stores to, read from its instructions with `dis`: every
 /// instruction that binds or unbinds a fast local or a cell.
@@ -153,13 +158,28 @@ fn line_stores(code: &Bound<'_, PyAny>) -> PyResult<LineStores> {
         + code.getattr("co_cellvars")?.len()?
         + code.getattr("co_freevars")?.len()?;
     let every_line = flags & CO_OPTIMIZED == 0;
-    let mut stores = LineStores { every_line, always: Vec::new(), by_line: FxHashMap::default(), locals };
+    let fresh_calls = flags & super::stepping::RESUMABLE_FLAGS == 0;
+    let mut stores = LineStores {
+        every_line,
+        always: Vec::new(),
+        by_line: FxHashMap::default(),
+        locals,
+        arguments: Vec::new(),
+        fresh_calls,
+    };
     if stores.every_line {
         return Ok(stores);
     }
     let interned = |name: &Bound<'_, PyAny>| -> PyResult<Py<PyString>> {
         Ok(PyString::intern(py, name.cast::<PyString>()?.to_str()?).unbind())
     };
+    // Positional and keyword-only arguments, then *args and **kwargs: the first of co_varnames.
+    let count = |name: &str| -> PyResult<usize> { code.getattr(name)?.extract() };
+    let starred = usize::from(flags & CO_VARARGS != 0) + usize::from(flags & CO_VARKEYWORDS != 0);
+    let arguments = count("co_argcount")? + count("co_kwonlyargcount")? + starred;
+    for name in code.getattr("co_varnames")?.try_iter()?.take(arguments) {
+        stores.arguments.push(interned(&name?)?);
+    }
     for kind in ["co_cellvars", "co_freevars"] {
         for name in code.getattr(kind)?.try_iter()? {
             stores.always.push(interned(&name?)?);
@@ -230,6 +250,7 @@ impl Engine {
             self.recording_on.store(state.recording.is_some(), Ordering::Release);
             state.recording_generation = generation;
             state.recorded_files.clear();
+            state.frames_before_recording.clear();
             std::mem::take(&mut state.recorded_code)
         };
         for recorded in previous.values() {
@@ -264,7 +285,9 @@ impl Engine {
                 let code = crate::frames::code(&f)?;
                 let filename: String = code.getattr(pyo3::intern!(py, "co_filename"))?.extract()?;
                 let info = self.state.lock().files.info(&filename);
-                self.record_if_in_scope(py, &code, info, Some(&f));
+                if self.record_if_in_scope(py, &code, info, Some(&f)) {
+                    self.state.lock().frames_before_recording.insert(f.as_ptr() as usize);
+                }
                 frame = crate::frames::back(&f)?;
             }
         }
@@ -272,23 +295,23 @@ impl Engine {
     }
 
     /// At PY_START, or for a frame already running: turns on the events that record `code` if
-    /// recording is on and its file (or module) is in scope.
+    /// recording is on and its file (or module) is in scope. Returns whether it is recorded.
     pub(super) fn record_if_in_scope(
         &self,
         py: Python<'_>,
         code: &Bound<'_, PyAny>,
         file: Arc<FileInfo>,
         frame: Option<&Bound<'_, PyAny>>,
-    ) {
+    ) -> bool {
         if file.origin == Origin::Internal {
-            return;
+            return false;
         }
         let address = code.as_ptr() as usize;
         let (recording, known) = {
             let state = self.state.lock();
-            let Some(recording) = state.recording.clone() else { return };
+            let Some(recording) = state.recording.clone() else { return false };
             if state.recorded_code.contains_key(&address) {
-                return;
+                return true;
             }
             (recording, state.recorded_files.get(&file.key).copied())
         };
@@ -309,11 +332,18 @@ impl Engine {
             }
         };
         if !in_scope {
-            return;
+            return false;
         }
         let stores = Arc::new(line_stores(code).unwrap_or_else(|e| {
             tracing::warn!("reading which locals each line stores to: {e}");
-            LineStores { every_line: true, always: Vec::new(), by_line: FxHashMap::default(), locals: 0 }
+            LineStores {
+                every_line: true,
+                always: Vec::new(),
+                by_line: FxHashMap::default(),
+                locals: 0,
+                arguments: Vec::new(),
+                fresh_calls: false,
+            }
         }));
         let events = {
             let mut state = self.state.lock();
@@ -322,6 +352,7 @@ impl Engine {
             self.local_events_for(&state, address)
         };
         self.set_local_events(py, code, events);
+        true
     }
 
     /// The LINE events that recording needs on a recorded code object.
@@ -333,12 +364,15 @@ impl Engine {
     /// Records a line of recorded code.
     pub(super) fn record_line(&self, py: Python<'_>, recording: &LineRecording, line: i64) -> PyResult<()> {
         let Some(frame) = current_frame(py) else { return Ok(()) };
-        let LineRecording { generation, capacity, stores } = recording;
+        let LineRecording { generation, capacity, stores, frames_before } = recording;
+        let started_before =
+            *frames_before && self.state.lock().frames_before_recording.remove(&(frame.as_ptr() as usize));
+        let read = history::with_history(*generation, |h, _| h.read_for(&frame, stores, started_before));
+        let read = read.unwrap_or(Read::Whole);
         // Read before the history is locked: reading can release objects (see `record_line`).
-        let whole = history::with_history(*generation, |h, _| h.needs_whole_read(&frame, stores)).unwrap_or(false);
-        let snapshot = if whole { crate::frames::locals_snapshot(&frame).ok() } else { None };
+        let snapshot = if read == Read::Whole { crate::frames::locals_snapshot(&frame).ok() } else { None };
         history::with_history(*generation, |h, released| {
-            h.record_line(&frame, line, stores, snapshot, *capacity, released)
+            h.record_line(&frame, line, stores, read, snapshot, *capacity, released)
         })
         .unwrap_or(Ok(()))
     }
