@@ -8,6 +8,7 @@
 //! ends. No Python code runs while it is held: what it releases is dropped after it is unlocked.
 
 use std::collections::VecDeque;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Weak};
 
 use parking_lot::Mutex;
@@ -70,7 +71,7 @@ pub struct Running {
     seen: Vec<u64>,
     /// The line of its latest event: the line whose instructions ran since.
     last_line: Option<i64>,
-    /// The history's `stops` when its locals were last read whole.
+    /// `LOCALS_MAY_HAVE_CHANGED` when its locals were last read.
     read_whole_at: u64,
 }
 
@@ -115,18 +116,18 @@ pub struct History {
     stack: Vec<Running>,
     /// How many events were dropped because the buffer was full.
     dropped: u64,
-    /// How many times the thread has stopped: while it is stopped, the debugger may write to any
-    /// of its frames' locals, so each running call reads its locals whole at its next line.
-    stops: u64,
+    /// `LOCALS_MAY_HAVE_CHANGED` at its latest line.
+    changes_seen: u64,
 }
 
-/// The calling thread stopped and resumes: its running calls read their locals whole next.
-pub fn note_stop() {
-    HISTORY.with(|cell| {
-        if let Some(mut history) = cell.try_lock() {
-            history.stops += 1;
-        }
-    });
+/// Bumped whenever locals may have changed in a way no line's stores show: a thread stopped (the
+/// debugger may have written to its frames), the debugger wrote to a frame, or a line went
+/// unrecorded. Every call then reads its locals whole at its next line.
+static LOCALS_MAY_HAVE_CHANGED: AtomicU64 = AtomicU64::new(0);
+
+/// See `LOCALS_MAY_HAVE_CHANGED`.
+pub fn locals_may_have_changed() {
+    LOCALS_MAY_HAVE_CHANGED.fetch_add(1, Ordering::AcqRel);
 }
 
 impl Drop for History {
@@ -269,15 +270,17 @@ impl History {
         line: i64,
         stores: &LineStores,
         read: Read,
-        snapshot: Option<Bound<'_, PyAny>>,
+        snapshot: Option<PyResult<Bound<'_, PyAny>>>,
         capacity: usize,
         released: &mut Vec<Released>,
     ) -> PyResult<()> {
         let index = self.running_index(frame, stores.locals, released)?;
         let serial = self.next_serial;
+        let changed = LOCALS_MAY_HAVE_CHANGED.load(Ordering::Acquire);
+        self.changes_seen = changed;
         let running = &mut self.stack[index];
         running.last_line = Some(line);
-        running.read_whole_at = self.stops;
+        running.read_whole_at = changed;
         let changes = match read {
             // Only what the previous line's instructions store to, and what others may write.
             Read::StoredBy(previous) => {
@@ -285,11 +288,13 @@ impl History {
                 self.changes_of(index, frame, names, released)
             }
             Read::Arguments => self.changes_of(index, frame, stores.arguments.iter().chain(&stores.always), released),
-            Read::Whole => {
-                // (A finalizer run while the snapshot was read may have recorded lines since.)
-                let snapshot = snapshot.map_or_else(|| frames::locals_snapshot(frame), Ok);
-                self.changes_whole(index, snapshot, serial, released)
-            }
+            Read::Whole => match snapshot {
+                Some(snapshot) => self.changes_whole(index, snapshot, serial, released),
+                None => {
+                    locals_may_have_changed();
+                    Vec::new()
+                }
+            },
         };
         let activation = self.stack[index].activation;
         let depth = index as u32;
@@ -305,11 +310,13 @@ impl History {
     pub fn read_for(&self, frame: &Bound<'_, PyAny>, stores: &LineStores, started_before: bool) -> Read {
         let address = frame.as_ptr() as usize;
         let running = self.stack.iter().rev().find(|r| r.frame.as_ptr() as usize == address);
+        let changed = LOCALS_MAY_HAVE_CHANGED.load(Ordering::Acquire);
         match running {
             _ if stores.every_line => Read::Whole,
-            Some(r) if r.read_whole_at != self.stops => Read::Whole,
+            Some(r) if r.read_whole_at != changed => Read::Whole,
             Some(r) => r.last_line.map_or(Read::Whole, Read::StoredBy),
-            None if stores.fresh_calls && !started_before => Read::Arguments,
+            // (A stop between a call's start and its first line may have written to it.)
+            None if stores.fresh_calls && !started_before && self.changes_seen == changed => Read::Arguments,
             None => Read::Whole,
         }
     }
@@ -325,9 +332,10 @@ impl History {
         match snapshot {
             Ok(locals) => match (locals.cast::<PyDict>(), locals.cast::<PyList>()) {
                 // A copy: a module's dict can change while it is read (a finalizer).
-                (Ok(dict), _) => {
-                    self.changes(index, dict.copy().map(|d| d.iter()).into_iter().flatten(), serial, released)
-                }
+                (Ok(dict), _) => match dict.copy() {
+                    Ok(copy) => self.changes(index, copy.iter(), serial, released),
+                    Err(_) => Vec::new(),
+                },
                 (_, Ok(pairs)) => {
                     let pairs = pairs.iter().filter_map(|pair| {
                         let pair = pair.cast_into::<PyTuple>().ok()?;
@@ -434,7 +442,7 @@ impl History {
             values: Vec::with_capacity(locals),
             seen: Vec::with_capacity(locals),
             last_line: None,
-            read_whole_at: self.stops,
+            read_whole_at: LOCALS_MAY_HAVE_CHANGED.load(Ordering::Acquire),
         });
         Ok(self.stack.len() - 1)
     }
@@ -706,8 +714,10 @@ fn slot_of(
     if let Some(slot) = hint.filter(|&h| activation.names.get(h).is_some_and(|n| n.is(name))) {
         return slot;
     }
+    // By identity (names are interned), else by text: never a `str` subclass's own `__eq__`.
+    let text = name.to_str().ok();
     let found =
-        activation.names.iter().position(|n| n.is(name) || n.bind(name.py()).as_any().eq(name).unwrap_or(false));
+        activation.names.iter().position(|n| n.is(name) || (text.is_some() && n.bind(name.py()).to_str().ok() == text));
     found.unwrap_or_else(|| {
         activation.names.push(name.clone().unbind());
         running.values.push(None);

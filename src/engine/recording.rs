@@ -262,6 +262,9 @@ impl Engine {
         // Each recording starts afresh; a history in use now is emptied at its next use.
         drop(history::forget_all());
         if self.state.lock().recording.is_some() {
+            // PY_START first: a call that starts after the frames are listed below is seen
+            // starting, and every call that started before is listed.
+            self.refresh_events(py);
             if let Err(e) = self.record_running_frames(py) {
                 tracing::error!("recording the frames already running: {e}");
             }
@@ -273,22 +276,30 @@ impl Engine {
         self.state.lock().recording.as_ref().map(|r| r.config.clone())
     }
 
-    /// Frames that started before recording did get no PY_START: their code is armed now.
+    /// Frames that started before recording did get no PY_START: their code is armed now, and
+    /// their first recorded line reads all their locals.
     fn record_running_frames(&self, py: Python<'_>) -> PyResult<()> {
-        let frames = py.import("sys")?.call_method0("_current_frames")?;
-        for (ident, frame) in frames.cast::<PyDict>()?.iter() {
+        // Every running frame is listed at once, with no Python code run in between (arming
+        // runs `dis`, and another thread could start a call of armed code meanwhile).
+        let mut running = Vec::new();
+        for (ident, frame) in py.import("sys")?.call_method0("_current_frames")?.cast::<PyDict>()?.iter() {
             if self.pydbg_threads.contains(&ident.extract::<u64>()?) {
                 continue;
             }
             let mut frame = Some(frame);
             while let Some(f) = frame {
-                let code = crate::frames::code(&f)?;
-                let filename: String = code.getattr(pyo3::intern!(py, "co_filename"))?.extract()?;
-                let info = self.state.lock().files.info(&filename);
-                if self.record_if_in_scope(py, &code, info, Some(&f)) {
-                    self.state.lock().frames_before_recording.insert(f.as_ptr() as usize);
-                }
                 frame = crate::frames::back(&f)?;
+                running.push(f);
+            }
+        }
+        self.state.lock().frames_before_recording.extend(running.iter().map(|f| f.as_ptr() as usize));
+        for f in &running {
+            let code = crate::frames::code(f)?;
+            let filename: String = code.getattr(pyo3::intern!(py, "co_filename"))?.extract()?;
+            let info = self.state.lock().files.info(&filename);
+            if !self.record_if_in_scope(py, &code, info, Some(f)) {
+                // Never recorded: no line of it will take the frame off the list.
+                self.state.lock().frames_before_recording.remove(&(f.as_ptr() as usize));
             }
         }
         Ok(())
@@ -365,16 +376,32 @@ impl Engine {
     pub(super) fn record_line(&self, py: Python<'_>, recording: &LineRecording, line: i64) -> PyResult<()> {
         let Some(frame) = current_frame(py) else { return Ok(()) };
         let LineRecording { generation, capacity, stores, frames_before } = recording;
-        let started_before =
-            *frames_before && self.state.lock().frames_before_recording.remove(&(frame.as_ptr() as usize));
+        let address = frame.as_ptr() as usize;
+        let started_before = *frames_before && self.state.lock().frames_before_recording.contains(&address);
         let read = history::with_history(*generation, |h, _| h.read_for(&frame, stores, started_before));
         let read = read.unwrap_or(Read::Whole);
         // Read before the history is locked: reading can release objects (see `record_line`).
-        let snapshot = if read == Read::Whole { crate::frames::locals_snapshot(&frame).ok() } else { None };
-        history::with_history(*generation, |h, released| {
+        let snapshot = (read == Read::Whole).then(|| crate::frames::locals_snapshot(&frame));
+        let recorded = history::with_history(*generation, |h, released| {
             h.record_line(&frame, line, stores, read, snapshot, *capacity, released)
-        })
-        .unwrap_or(Ok(()))
+        });
+        match recorded {
+            Some(Ok(())) => {
+                if started_before {
+                    self.state.lock().frames_before_recording.remove(&address);
+                }
+                Ok(())
+            }
+            // A line not recorded: what it stored is read at the next.
+            Some(Err(e)) => {
+                history::locals_may_have_changed();
+                Err(e)
+            }
+            None => {
+                history::locals_may_have_changed();
+                Ok(())
+            }
+        }
     }
 
     /// A recorded frame returns or yields; unwinding frames are noticed at the next line.

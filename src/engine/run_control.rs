@@ -174,7 +174,7 @@ impl Engine {
             }
         }
         IS_PYDBG_THREAD.with(|f| f.set(was_pydbg));
-        super::history::note_stop();
+        super::history::locals_may_have_changed();
         tracing::debug!(ident, "resumed");
         if let Some(raised) = signals.restore(py) {
             return Some(raised);

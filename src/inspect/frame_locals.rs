@@ -31,6 +31,8 @@ pub fn locals<'py>(frame: &Bound<'py, PyAny>) -> PyResult<Bound<'py, PyAny>> {
 
 /// Makes writes to `locals(frame)` visible to the running frame.
 pub fn commit(py: Python<'_>, frame: &Bound<'_, PyAny>) {
+    // Recording reads only the locals a line stores to: this write is read at the next line.
+    crate::engine::history::locals_may_have_changed();
     if py.version_info() >= (3, 13) {
         return; // the proxy wrote through already
     }

@@ -7,7 +7,6 @@
 //! (`inspect::past`), and nothing that would change the program is done.
 
 use std::collections::HashMap;
-use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
 
 use parking_lot::Mutex;
@@ -38,56 +37,79 @@ pub struct Cursor {
 /// stop itself.
 #[derive(Default)]
 pub struct TimeCursors {
-    at: Mutex<HashMap<u64, Cursor>>,
-    /// Bumped whenever cursors are forgotten (a resume, a new recording): a move that began
-    /// before must not set its cursor after.
-    epoch: AtomicU64,
+    state: Mutex<Cursors>,
     /// One move at a time: each starts from where the one before it ended.
     moving: tokio::sync::Mutex<()>,
 }
 
+#[derive(Default)]
+struct Cursors {
+    at: HashMap<u64, Cursor>,
+    /// Bumped when every cursor is forgotten (all threads resume, a new recording), and per thread
+    /// when that thread resumes alone: a move asked for before must not set a cursor after.
+    all: u64,
+    threads: HashMap<u64, u64>,
+}
+
+/// When a move was asked for, in resumes (`Cursors`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Epoch(u64, u64);
+
+impl Cursors {
+    fn epoch(&self, thread: u64) -> Epoch {
+        Epoch(self.all, self.threads.get(&thread).copied().unwrap_or(0))
+    }
+}
+
 impl TimeCursors {
     pub fn of(&self, thread: u64) -> Option<Cursor> {
-        self.at.lock().get(&thread).copied()
+        self.state.lock().at.get(&thread).copied()
     }
 
     /// A thread in the past, if any is.
     pub fn any(&self) -> Option<u64> {
-        self.at.lock().keys().next().copied()
+        self.state.lock().at.keys().next().copied()
     }
 
-    /// Sets (or, with None, clears) a thread's cursor, unless cursors were forgotten since
-    /// `epoch`. Returns whether it did.
-    fn set(&self, thread: u64, cursor: Option<Cursor>, epoch: u64) -> bool {
-        let mut at = self.at.lock();
-        if self.epoch.load(Ordering::Acquire) != epoch {
+    pub fn epoch(&self, thread: u64) -> Epoch {
+        self.state.lock().epoch(thread)
+    }
+
+    /// Sets (or, with None, clears) a thread's cursor and runs `answer`, both at once, unless the
+    /// thread resumed since `epoch`. Returns whether it did.
+    fn finish_move(&self, thread: u64, cursor: Option<Cursor>, epoch: Epoch, answer: impl FnOnce()) -> bool {
+        let mut state = self.state.lock();
+        if state.epoch(thread) != epoch {
             return false;
         }
         match cursor {
-            Some(cursor) => at.insert(thread, cursor),
-            None => at.remove(&thread),
+            Some(cursor) => state.at.insert(thread, cursor),
+            None => state.at.remove(&thread),
         };
+        answer();
         true
     }
 
     /// The thread resumes alone, or (None) every thread does: the past is left.
     pub fn resumed(&self, thread: Option<u64>) {
-        let mut at = self.at.lock();
-        self.epoch.fetch_add(1, Ordering::AcqRel);
+        let mut state = self.state.lock();
         match thread {
-            Some(thread) => at.remove(&thread),
-            None => {
-                at.clear();
-                None
+            Some(thread) => {
+                *state.threads.entry(thread).or_default() += 1;
+                state.at.remove(&thread);
             }
-        };
+            None => {
+                state.all += 1;
+                state.at.clear();
+            }
+        }
     }
 
     /// Forgets every cursor; returns the threads that were in the past.
     fn take_all(&self) -> Vec<u64> {
-        let mut at = self.at.lock();
-        self.epoch.fetch_add(1, Ordering::AcqRel);
-        at.drain().map(|(thread, _)| thread).collect()
+        let mut state = self.state.lock();
+        state.all += 1;
+        state.at.drain().map(|(thread, _)| thread).collect()
     }
 }
 
@@ -124,27 +146,30 @@ pub fn record_config(
     Ok(Some(RecordConfig { scope, capacity }))
 }
 
-/// The move a run-control request makes while its thread is in the past, if it is.
-pub fn move_in_past(session: &Session, request: &Request) -> Option<TimeMove> {
-    let step = match request.command.as_str() {
-        "stepBack" => return Some(TimeMove::Back),
-        "reverseContinue" => return Some(TimeMove::BackToBreakpoint),
-        "next" => TimeMove::Over,
-        "stepIn" => TimeMove::In,
-        "stepOut" => TimeMove::Out,
-        "continue" => TimeMove::ForwardToBreakpoint,
+/// The move a run-control request makes (stepBack and reverseContinue always, the others while
+/// their thread is in the past), and when it was asked for.
+pub fn move_in_past(session: &Session, request: &Request) -> Option<(TimeMove, Epoch)> {
+    let (step, always) = match request.command.as_str() {
+        "stepBack" => (TimeMove::Back, true),
+        "reverseContinue" => (TimeMove::BackToBreakpoint, true),
+        "next" => (TimeMove::Over, false),
+        "stepIn" => (TimeMove::In, false),
+        "stepOut" => (TimeMove::Out, false),
+        "continue" => (TimeMove::ForwardToBreakpoint, false),
         _ => return None,
     };
-    let args: ThreadArguments = request.args().ok()?;
-    let thread = engine().ident_of(args.thread_id)?;
-    session.cursors.of(thread).map(|_| step)
+    let thread = request.args::<ThreadArguments>().ok().and_then(|args| engine().ident_of(args.thread_id));
+    let Some(thread) = thread else {
+        // Answered by the move, with the reason.
+        return always.then_some((step, Epoch(0, 0)));
+    };
+    (always || session.cursors.of(thread).is_some()).then(|| (step, session.cursors.epoch(thread)))
 }
 
 /// Moves a thread's cursor, answers, and reports where it stopped. Continue that reaches the
 /// stop runs on live.
-pub async fn travel(session: &Session, request: &Request, step: TimeMove) {
+pub async fn travel(session: &Session, request: &Request, step: TimeMove, epoch: Epoch) {
     let _one_at_a_time = session.cursors.moving.lock().await;
-    let epoch = session.cursors.epoch.load(Ordering::Acquire);
     let moved = async {
         let args: ThreadArguments = request.args()?;
         let thread = engine().ident_of(args.thread_id).ok_or(format!("there is no thread {}", args.thread_id))?;
@@ -170,25 +195,28 @@ pub async fn travel(session: &Session, request: &Request, step: TimeMove) {
         }
         TimePosition::Present => (None, BACK_AT_THE_STOP.to_owned()),
     };
-    if !session.cursors.set(thread, cursor, epoch) {
-        return session.respond::<()>(request, Err("the thread resumed while it was moving back".into()));
+    // The cursor, the answer and the stop together: a resume comes wholly before or after them.
+    let answered = session.cursors.finish_move(thread, cursor, epoch, || {
+        session.handles.clear_thread(thread);
+        if request.command == "continue" {
+            session.respond(request, Ok(ContinueBody { all_threads_continued: false }));
+        } else {
+            session.respond(request, Ok(()));
+        }
+        if let TimePosition::Start { lines_back, dropped, .. } = position {
+            let older = match dropped {
+                0 => "the recording began there".to_owned(),
+                n => format!("{n} older events were dropped when the history was full; recordLimit keeps more"),
+            };
+            let output =
+                format!("pydbg: this is as far back as the history goes, {} ({older})\n", before_the_stop(lines_back));
+            session.send(Outgoing::event("output", OutputEventBody { category: "console", output }));
+        }
+        session.send(Outgoing::event("stopped", stepped(thread_id, description)));
+    });
+    if !answered {
+        session.respond::<()>(request, Err("the thread resumed before it could move".into()));
     }
-    session.handles.clear_thread(thread);
-    if request.command == "continue" {
-        session.respond(request, Ok(ContinueBody { all_threads_continued: false }));
-    } else {
-        session.respond(request, Ok(()));
-    }
-    if let TimePosition::Start { lines_back, dropped, .. } = position {
-        let older = match dropped {
-            0 => "the recording began there".to_owned(),
-            n => format!("{n} older events were dropped when the history was full; recordLimit keeps more"),
-        };
-        let output =
-            format!("pydbg: this is as far back as the history goes, {} ({older})\n", before_the_stop(lines_back));
-        session.send(Outgoing::event("output", OutputEventBody { category: "console", output }));
-    }
-    session.send(Outgoing::event("stopped", stepped(thread_id, description)));
 }
 
 fn before_the_stop(lines: u64) -> String {
@@ -301,7 +329,7 @@ fn status() -> String {
 }
 
 /// Spawns `travel`: it waits for the parked thread, which may be busy with an inspection.
-pub fn spawn_travel(session: &Arc<Session>, request: Request, step: TimeMove) {
+pub fn spawn_travel(session: &Arc<Session>, request: Request, (step, epoch): (TimeMove, Epoch)) {
     let session = session.clone();
-    tokio::spawn(async move { travel(&session, &request, step).await });
+    tokio::spawn(async move { travel(&session, &request, step, epoch).await });
 }
