@@ -15,7 +15,7 @@ use parking_lot::Mutex;
 
 use pyo3::ffi;
 use pyo3::prelude::*;
-use pyo3::types::{PyDict, PyList, PyString, PyTuple};
+use pyo3::types::{PyDict, PyList, PySet, PyString, PyTuple};
 
 use rustc_hash::FxHashMap;
 
@@ -787,7 +787,6 @@ fn is_exact(value: &Bound<'_, PyAny>, depth: usize) -> bool {
 /// A bounded text of `value` that runs no user code: builtin containers item by item, exact
 /// values by their repr, other objects as `<Type object at 0x...>`.
 fn snapshot_text(value: &Bound<'_, PyAny>, out: &mut String, depth: usize) {
-    use pyo3::types::{PyList, PySet, PyTuple};
     if out.len() >= TEXT_LIMIT {
         return;
     }
@@ -796,50 +795,49 @@ fn snapshot_text(value: &Bound<'_, PyAny>, out: &mut String, depth: usize) {
         out.extend(repr.chars().take(TEXT_LIMIT.saturating_sub(out.len()) + 1));
         return;
     }
-    let sequence = if value.is_exact_instance_of::<PyList>() {
-        Some(("[", "]"))
-    } else if value.is_exact_instance_of::<PyTuple>() {
-        Some(("(", ")"))
-    } else if value.is_exact_instance_of::<PySet>() {
-        Some(("{", "}"))
-    } else {
-        None
-    };
-    if let (Some((open, close)), true) = (sequence, depth < 2) {
-        out.push_str(open);
-        if let Ok(items) = value.try_iter() {
-            for (i, item) in items.flatten().enumerate() {
-                if i > 0 {
-                    out.push_str(", ");
-                }
-                if out.len() >= TEXT_LIMIT {
-                    out.push('…');
-                    break;
-                }
-                snapshot_text(&item, out, depth + 1);
-            }
+    if depth < 2 {
+        let brackets = if value.is_exact_instance_of::<PyList>() {
+            Some(("[", "]"))
+        } else if value.is_exact_instance_of::<PyTuple>() {
+            Some(("(", ")"))
+        } else if value.is_exact_instance_of::<PySet>() {
+            Some(("{", "}"))
+        } else {
+            None
+        };
+        if let Some(brackets) = brackets {
+            let items = value.try_iter().into_iter().flatten().flatten().map(|item| (item, None));
+            return container_text(out, brackets, items, depth);
         }
-        out.push_str(close);
-        return;
-    }
-    if value.is_exact_instance_of::<PyDict>() && depth < 2 {
-        out.push('{');
-        if let Ok(dict) = value.cast::<PyDict>() {
-            for (i, (k, v)) in dict.iter().enumerate() {
-                if i > 0 {
-                    out.push_str(", ");
-                }
-                if out.len() >= TEXT_LIMIT {
-                    out.push('…');
-                    break;
-                }
-                snapshot_text(&k, out, depth + 1);
-                out.push_str(": ");
-                snapshot_text(&v, out, depth + 1);
-            }
+        if let Ok(dict) = value.cast_exact::<PyDict>() {
+            return container_text(out, ("{", "}"), dict.iter().map(|(k, v)| (k, Some(v))), depth);
         }
-        out.push('}');
-        return;
     }
     out.push_str(&format!("<{} object at {:#x}>", type_name(value), value.as_ptr() as usize));
+}
+
+/// A container's items (with their values, for a dict) between `brackets`, until the text is long
+/// enough.
+fn container_text<'py>(
+    out: &mut String,
+    (open, close): (&str, &str),
+    items: impl Iterator<Item = (Bound<'py, PyAny>, Option<Bound<'py, PyAny>>)>,
+    depth: usize,
+) {
+    out.push_str(open);
+    for (i, (item, value)) in items.enumerate() {
+        if i > 0 {
+            out.push_str(", ");
+        }
+        if out.len() >= TEXT_LIMIT {
+            out.push('…');
+            break;
+        }
+        snapshot_text(&item, out, depth + 1);
+        if let Some(value) = value {
+            out.push_str(": ");
+            snapshot_text(&value, out, depth + 1);
+        }
+    }
+    out.push_str(close);
 }

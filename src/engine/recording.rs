@@ -520,11 +520,6 @@ impl Engine {
     pub fn past_globals(&self, py: Python<'_>, activation: u64) -> Option<Py<PyAny>> {
         self.past(|h| h.globals(py, activation)).flatten()
     }
-
-    /// How much the calling thread's history holds: events dropped, events kept.
-    pub fn history_extent(&self) -> Option<(u64, usize)> {
-        self.past(|h| h.extent())
-    }
 }
 
 #[cfg(test)]
